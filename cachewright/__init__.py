@@ -1,0 +1,62 @@
+"""cachewright: async cache patterns (cache-aside, write-through, write-behind) over
+Redis or process memory.
+
+Usage::
+
+    from cachewright import Cache, CacheAside
+
+    cache = Cache.from_url("memory://", namespace="shop")   # or "redis://127.0.0.1:6379/0"
+    users = CacheAside(cache, loader=repo.get, key="user:{}", type=User, ttl=600)
+    user = await users.get(42)
+"""
+
+from cachewright.cache import Cache, CacheStats, Entry, JsonCodec, Lease, MemoryBackend, PickleCodec
+from cachewright.errors import (
+    CacheError,
+    CacheUnavailable,
+    CachewrightError,
+    CircuitOpen,
+    ConfigurationError,
+    InvalidKey,
+    LoaderError,
+    LockTimeout,
+    QueueClosed,
+    QueueFull,
+    QueueUnavailable,
+    SerializationError,
+    StoreError,
+    StoreUnavailable,
+    TypeMismatch,
+    WriteBehindError,
+)
+from cachewright.settings import Settings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Cache",
+    "CacheError",
+    "CacheStats",
+    "CacheUnavailable",
+    "CachewrightError",
+    "CircuitOpen",
+    "ConfigurationError",
+    "Entry",
+    "InvalidKey",
+    "JsonCodec",
+    "Lease",
+    "LoaderError",
+    "LockTimeout",
+    "MemoryBackend",
+    "PickleCodec",
+    "QueueClosed",
+    "QueueFull",
+    "QueueUnavailable",
+    "SerializationError",
+    "Settings",
+    "StoreError",
+    "StoreUnavailable",
+    "TypeMismatch",
+    "WriteBehindError",
+    "__version__",
+]

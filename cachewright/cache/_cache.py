@@ -1,0 +1,528 @@
+"""The Cache: typed reads and writes, many-ops, tags, counters and stats over a backend.
+
+Usage::
+
+    cache = Cache.from_url("redis://127.0.0.1:6379/0", namespace="shop")  # or "memory://"
+    async with cache:
+        await cache.set("user:1", user, ttl=300, tags=["users"])
+        user = await cache.get("user:1", User)          # User | None (None: a miss)
+        entry = await cache.get_entry("user:1", User)   # Entry[User] | None
+        await cache.invalidate_tags("users")
+
+Reads fail open: an unreachable server reads as a miss, counted. Writes raise
+:class:`~cachewright.errors.CacheUnavailable` unless ``fail_open_writes`` is set.
+A circuit breaker stops calls to a dead server and probes it back (G6).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Self, TypeVar, overload
+
+from cachewright._redact import redact_url
+from cachewright.cache._breaker import CircuitBreaker
+from cachewright.cache._expiry import Ttl, now_ms, plan_expiry, to_ms
+from cachewright.cache._serializer import Corrupt, Lease, Serializer, sliding_life
+from cachewright.cache._stats import CacheStats, Counters
+from cachewright.cache.backends.base import Backend
+from cachewright.cache.codecs import Codec, JsonCodec, PickleCodec
+from cachewright.cache.entry import Entry
+from cachewright.cache.envelope import HEADER_SIZE, LEASE, pack
+from cachewright.cache.keys import KeyBuilder
+from cachewright.errors import (
+    CacheError,
+    CacheUnavailable,
+    CircuitOpen,
+    ConfigurationError,
+    InvalidKey,
+    TypeMismatch,
+)
+from cachewright.settings import Settings
+
+__all__ = ["Cache"]
+
+log = logging.getLogger("cachewright.cache")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class _Default:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Any = _Default()
+
+
+def _codec_from(settings: Settings) -> Codec:
+    if not settings.allow_pickle:
+        return JsonCodec()
+    if settings.pickle_key is None:
+        raise ConfigurationError("allow_pickle needs pickle_key (an HMAC key) to sign entries")
+    return PickleCodec(settings.pickle_key.get_secret_value())
+
+
+class Cache:
+    """A namespaced cache over a :class:`~cachewright.cache.backends.base.Backend`."""
+
+    __slots__ = (
+        "_backend",
+        "_breaker",
+        "_closed",
+        "_counters",
+        "_default_ttl",
+        "_fail_open_writes",
+        "_keys",
+        "_serializer",
+        "_settings",
+        "_url",
+    )
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        namespace: str | None = None,
+        settings: Settings | None = None,
+        codec: Codec | None = None,
+        url: str = "",
+    ) -> None:
+        settings = settings or Settings()
+        self._settings = settings
+        self._backend = backend
+        self._keys = KeyBuilder(namespace or settings.namespace, max_length=settings.max_key_length)
+        self._serializer = Serializer(
+            codec or _codec_from(settings),
+            compress_threshold=settings.compress_threshold,
+            max_bytes=settings.max_value_bytes,
+            on_type_mismatch=settings.on_type_mismatch,
+        )
+        self._breaker = CircuitBreaker(settings.breaker_threshold, settings.breaker_reset)
+        self._counters = Counters()
+        self._default_ttl = settings.default_ttl
+        self._fail_open_writes = settings.fail_open_writes
+        self._closed = False
+        self._url = redact_url(url) if url else type(backend).__name__
+
+    # -- construction and lifecycle ---------------------------------------------------
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str = "memory://",
+        *,
+        namespace: str | None = None,
+        settings: Settings | None = None,
+        codec: Codec | None = None,
+    ) -> Cache:
+        """A cache on ``memory://``, ``redis://``, ``rediss://``, ``redis+sentinel://``
+        or ``redis+cluster://`` (user and password in the URL for ACL and TLS)."""
+        settings = settings or Settings()
+        if url.startswith("memory://"):
+            from cachewright.cache.backends.memory import MemoryBackend
+
+            backend: Backend = MemoryBackend(max_entries=settings.memory_max_entries)
+        elif url.startswith(("redis://", "rediss://", "redis+", "unix://", "valkey://")):
+            from cachewright.cache.backends.redis import RedisBackend
+
+            backend = RedisBackend.from_url(url, settings=settings)
+        else:
+            raise ConfigurationError(f"unsupported cache URL scheme: {redact_url(url)!r}")
+        return cls(backend, namespace=namespace, settings=settings, codec=codec, url=url)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Cache:
+        """A cache configured from ``CACHEWRIGHT_*`` variables (default: ``memory://``)."""
+        settings = settings or Settings()
+        return cls.from_url(settings.url, settings=settings)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Release the backend's connections. Idempotent."""
+        if not self._closed:
+            self._closed = True
+            await self._backend.close()
+
+    def __repr__(self) -> str:
+        return f"Cache({self._url!r}, namespace={self.namespace!r})"
+
+    @property
+    def namespace(self) -> str:
+        return self._keys.namespace
+
+    @property
+    def backend(self) -> Backend:
+        return self._backend
+
+    @property
+    def keys(self) -> KeyBuilder:
+        """The key builder: physical names of entries, tags and internal keys."""
+        return self._keys
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    # -- guarded calls -----------------------------------------------------------------
+
+    async def _read(self, default: R, op: Callable[..., Awaitable[R]], *args: Any) -> R:
+        if not self._breaker.allow():
+            self._counters.fail_open_reads += 1
+            return default
+        try:
+            result = await op(*args)
+        except CacheUnavailable as exc:
+            self._breaker.failure()
+            self._counters.errors += 1
+            self._counters.fail_open_reads += 1
+            log.debug("cache read failed open: %s", exc)
+            return default
+        except CacheError as exc:
+            self._counters.errors += 1
+            self._counters.fail_open_reads += 1
+            log.warning("cache read failed, treated as a miss: %s", exc)
+            return default
+        self._breaker.success()
+        return result
+
+    async def _write(self, default: R, op: Callable[..., Awaitable[R]], *args: Any) -> R:
+        if not self._breaker.allow():
+            return self._write_failed(default, CircuitOpen("cache circuit is open"))
+        try:
+            result = await op(*args)
+        except CacheUnavailable as exc:
+            self._breaker.failure()
+            return self._write_failed(default, exc)
+        except CacheError:
+            self._counters.errors += 1
+            raise
+        self._breaker.success()
+        return result
+
+    def _write_failed(self, default: R, exc: CacheUnavailable) -> R:
+        self._counters.errors += 1
+        if self._fail_open_writes:
+            self._counters.fail_open_writes += 1
+            log.debug("cache write dropped (fail-open): %s", exc)
+            return default
+        raise exc
+
+    # -- reads -------------------------------------------------------------------------
+
+    @overload
+    async def get(self, key: str) -> Any: ...
+    @overload
+    async def get(self, key: str, type: type[T]) -> T | None: ...
+    @overload
+    async def get(self, key: str, type: Any) -> Any: ...
+    async def get(self, key: str, type: Any = None) -> Any:
+        """The fresh value at ``key`` validated as ``type``, or None for a miss.
+
+        A cached None also reads as None: use :meth:`get_entry` to tell them apart.
+        """
+        entry = await self.get_entry(key, type)
+        if entry is None or entry.stale:
+            return None
+        return entry.value
+
+    @overload
+    async def get_entry(self, key: str) -> Entry[Any] | None: ...
+    @overload
+    async def get_entry(self, key: str, type: type[T]) -> Entry[T] | None: ...
+    @overload
+    async def get_entry(self, key: str, type: Any) -> Entry[Any] | None: ...
+    async def get_entry(self, key: str, type: Any = None) -> Entry[Any] | None:
+        """The entry at ``key`` with its metadata (stale ones included), or None (G1)."""
+        found = await self.lookup(key, type)
+        return found if isinstance(found, Entry) else None
+
+    async def lookup(self, key: str, type: Any = None) -> Entry[Any] | Lease | None:
+        """Like :meth:`get_entry`, but a lease placeholder comes back as a :class:`Lease`.
+
+        Patterns use it to tell "someone is filling this key" from "nobody has it".
+        """
+        physical = self._keys.entry(key)
+        raw = await self._read(None, self._backend.get, physical)
+        if raw is None:
+            self._counters.misses += 1
+            return None
+        return await self._found(physical, raw, type, now_ms())
+
+    async def _found(
+        self, physical: str, raw: bytes, tp: Any, now: int
+    ) -> Entry[Any] | Lease | None:
+        try:
+            result = self._serializer.decode(raw, tp, now)
+        except TypeMismatch:
+            self._counters.type_mismatches += 1
+            raise
+        if isinstance(result, Corrupt):
+            self._counters.corrupt += 1
+            self._counters.misses += 1
+            log.warning("unreadable entry at %r read as a miss", physical)
+            return None
+        if isinstance(result, Lease):
+            self._counters.misses += 1
+            return result
+        if result.stale:
+            self._counters.stale_hits += 1
+        else:
+            self._counters.hits += 1
+        life = sliding_life(raw, now)
+        if life:
+            # Sliding expiry (G4): extend on read, never past the absolute deadline, and
+            # only if the entry is still the one we read (a newer write keeps its own life).
+            await self._read(False, self._backend.touch_if, physical, raw[:HEADER_SIZE], life)
+        return result
+
+    @overload
+    async def get_many(self, keys: Iterable[str]) -> dict[str, Any]: ...
+    @overload
+    async def get_many(self, keys: Iterable[str], type: type[T]) -> dict[str, T]: ...
+    @overload
+    async def get_many(self, keys: Iterable[str], type: Any) -> dict[str, Any]: ...
+    async def get_many(self, keys: Iterable[str], type: Any = None) -> dict[str, Any]:
+        """The fresh hits among ``keys`` (misses are absent); one round trip per node (G2)."""
+        entries = await self.get_many_entries(keys, type)
+        return {key: entry.value for key, entry in entries.items() if not entry.stale}
+
+    async def get_many_entries(
+        self, keys: Iterable[str], type: Any = None
+    ) -> dict[str, Entry[Any]]:
+        """Entries (stale ones included) for the hits among ``keys``."""
+        user_keys = list(dict.fromkeys(keys))
+        physical = self._keys.entries(user_keys)
+        if not physical:
+            return {}
+        misses: list[bytes | None] = [None] * len(physical)
+        raws = await self._read(misses, self._backend.get_many, physical)
+        now = now_ms()
+        hits: dict[str, Entry[Any]] = {}
+        for user_key, key, raw in zip(user_keys, physical, raws, strict=True):
+            if raw is None:
+                self._counters.misses += 1
+                continue
+            found = await self._found(key, raw, type, now)
+            if isinstance(found, Entry):
+                hits[user_key] = found
+        return hits
+
+    async def exists(self, key: str) -> bool:
+        """Whether ``key`` holds an entry (fails open to False)."""
+        return await self._read(False, self._backend.exists, self._keys.entry(key))
+
+    async def ttl(self, key: str) -> float | None:
+        """Seconds left; ``math.inf`` for no expiry; None for a missing key."""
+        left = await self._read(None, self._backend.pttl, self._keys.entry(key))
+        if left is None:
+            return None
+        return math.inf if left < 0 else left / 1000
+
+    # -- writes ------------------------------------------------------------------------
+
+    def _ttl(self, ttl: Ttl) -> Ttl:
+        return self._default_ttl if ttl is DEFAULT else ttl
+
+    async def set(
+        self,
+        key: str,
+        value: object,
+        ttl: Ttl = DEFAULT,
+        *,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | None = None,
+        stale_ttl: float | timedelta | None = None,
+        tags: Iterable[str] | str | None = None,
+        type: Any = None,
+    ) -> None:
+        """Store ``value`` (encoded as ``type`` when given).
+
+        ``ttl`` in seconds or a timedelta (default: settings.default_ttl; None: no
+        expiry); ``sliding`` extends the life on each read, capped by ``ttl`` or
+        ``expires_at`` (G4); ``stale_ttl`` keeps the entry that much longer, read as
+        stale; ``tags`` index it for :meth:`invalidate_tags`.
+        """
+        physical = self._keys.entry(key)
+        tag_keys = self._keys.tags(tags)
+        expiry = plan_expiry(
+            self._ttl(ttl), sliding=sliding, expires_at=expires_at, stale_ttl=stale_ttl
+        )
+        data = self._serializer.encode(value, expiry, _tag_names(tags), type)
+        await self._write(None, self._backend.set, physical, data, expiry.ttl_ms, tag_keys)
+        self._counters.sets += 1
+
+    async def set_many(
+        self,
+        items: Mapping[str, object],
+        ttl: Ttl = DEFAULT,
+        *,
+        tags: Iterable[str] | str | None = None,
+        type: Any = None,
+    ) -> None:
+        """Store every item with one ttl and tag set; one round trip per node (G2)."""
+        if not isinstance(items, Mapping):
+            raise InvalidKey("set_many takes a mapping of key -> value")
+        tag_keys = self._keys.tags(tags)
+        names = _tag_names(tags)
+        expiry = plan_expiry(self._ttl(ttl))
+        encode = self._serializer.encode
+        entry = self._keys.entry
+        batch = [
+            (entry(k), encode(v, expiry, names, type), expiry.ttl_ms) for k, v in items.items()
+        ]
+        if not batch:
+            return
+        await self._write(None, self._backend.set_many, batch, tag_keys)
+        self._counters.sets += len(batch)
+
+    async def delete(self, key: str) -> bool:
+        """Remove ``key``; True if it existed."""
+        removed = await self._write(False, self._backend.delete, self._keys.entry(key))
+        self._counters.deletes += 1
+        return removed
+
+    async def delete_many(self, keys: Iterable[str]) -> int:
+        """Remove every key; the number that existed. One round trip per node."""
+        physical = self._keys.entries(list(dict.fromkeys(keys)))
+        if not physical:
+            return 0
+        removed = await self._write(0, self._backend.delete_many, physical)
+        self._counters.deletes += len(physical)
+        return removed
+
+    async def delete_pattern(self, pattern: str, *, raw: bool = False) -> int:
+        """Remove this namespace's keys matching ``pattern``; the number removed.
+
+        ``*``, ``?`` and ``[`` in ``pattern`` match only themselves unless ``raw=True``
+        asks for a glob. Incremental (SCAN + UNLINK), never KEYS.
+        """
+        glob = self._keys.pattern(pattern, raw=raw)
+        return await self._write(0, self._backend.delete_pattern, glob)
+
+    async def clear(self) -> int:
+        """Remove every entry of this namespace (tag indexes expire with them)."""
+        return await self._write(0, self._backend.delete_pattern, self._keys.namespace_pattern())
+
+    async def invalidate_tags(self, tags: Iterable[str] | str) -> int:
+        """Remove every entry carrying any of ``tags``; the number removed (G3)."""
+        tag_keys = self._keys.tags(tags)
+        if not tag_keys:
+            return 0
+        return await self._write(0, self._backend.invalidate_tags, tag_keys)
+
+    async def touch(self, key: str, ttl: Ttl) -> bool:
+        """Give ``key`` a new life of ``ttl`` (None: no expiry); False if it is missing."""
+        ttl_ms = None if ttl is None else to_ms(ttl)
+        return await self._write(False, self._backend.expire, self._keys.entry(key), ttl_ms)
+
+    @overload
+    async def incr(self, key: str, amount: int = 1) -> int: ...
+    @overload
+    async def incr(self, key: str, amount: float) -> float: ...
+    async def incr(self, key: str, amount: int | float = 1) -> int | float:
+        """Add ``amount`` to the counter at ``key`` (created at 0); the new value."""
+        if isinstance(amount, bool) or not isinstance(amount, int | float):
+            raise ConfigurationError(f"incr amount must be an int or float, not {amount!r}")
+        return await self._write(amount, self._backend.incr, self._keys.entry(key), amount)
+
+    # -- leases: fills that never overwrite a newer write (G10) -----------------------
+
+    async def try_lease(
+        self, key: str, ttl: Ttl, *, tags: Iterable[str] | str | None = None
+    ) -> Lease | None:
+        """Put a lease placeholder on a missing key; None if the key holds anything.
+
+        A later :meth:`set_if_version` with the lease's version succeeds only if no
+        write, delete or tag invalidation touched the key meanwhile.
+        """
+        physical = self._keys.entry(key)
+        ttl_ms = to_ms(ttl if ttl is not None else 30)
+        now = now_ms()
+        data = pack(
+            secrets.token_bytes(12), flags=LEASE, written_at_ms=now, expires_at_ms=now + ttl_ms
+        )
+        added = await self._write(
+            False, self._backend.add, physical, data, ttl_ms, self._keys.tags(tags)
+        )
+        return Lease(data, now + ttl_ms) if added else None
+
+    async def set_if_version(
+        self,
+        key: str,
+        value: object,
+        version: bytes,
+        ttl: Ttl = DEFAULT,
+        *,
+        stale_ttl: float | timedelta | None = None,
+        tags: Iterable[str] | str | None = None,
+        type: Any = None,
+    ) -> bool:
+        """Store ``value`` only if the entry is still the one ``version`` names."""
+        physical = self._keys.entry(key)
+        expiry = plan_expiry(self._ttl(ttl), stale_ttl=stale_ttl)
+        data = self._serializer.encode(value, expiry, _tag_names(tags), type)
+        stored = await self._write(
+            False,
+            self._backend.compare_and_set,
+            physical,
+            version,
+            data,
+            expiry.ttl_ms,
+            self._keys.tags(tags),
+        )
+        if stored:
+            self._counters.sets += 1
+        return stored
+
+    # -- stats -------------------------------------------------------------------------
+
+    async def stats(self, *, server: bool = True) -> CacheStats:
+        """Counters of this cache and, with ``server``, the backend's own facts."""
+        info: Mapping[str, Any] = {}
+        if server:
+            info = await self._read({}, self._backend.info)
+        c = self._counters
+        reads = c.hits + c.misses
+        return CacheStats(
+            hits=c.hits,
+            misses=c.misses,
+            hit_ratio=c.hits / reads if reads else None,
+            stale_hits=c.stale_hits,
+            sets=c.sets,
+            deletes=c.deletes,
+            errors=c.errors,
+            fail_open_reads=c.fail_open_reads,
+            fail_open_writes=c.fail_open_writes,
+            corrupt=c.corrupt,
+            type_mismatches=c.type_mismatches,
+            circuit_state=self._breaker.state.value,
+            circuit_opens=self._breaker.opens,
+            backend=self._url,
+            server=info,
+        )
+
+
+def _tag_names(tags: Iterable[str] | str | None) -> tuple[str, ...]:
+    if tags is None:
+        return ()
+    if isinstance(tags, str):
+        return (tags,)
+    return tuple(dict.fromkeys(tags))

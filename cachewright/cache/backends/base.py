@@ -1,0 +1,97 @@
+"""The backend seam: what a storage engine must do for the cache layer.
+
+A backend stores opaque bytes under physical keys (already namespaced by the
+cache layer) and keeps tag indexes. It knows nothing of types, codecs or envelopes,
+except that ``compare_and_set`` and ``touch_if`` compare a stored value's leading
+bytes with a given prefix.
+
+Usage (what :class:`~cachewright.cache.Cache` does)::
+
+    await backend.set("shop:user:1", payload, ttl_ms=300_000, tags=["shop~tag:users"])
+    raw = await backend.get("shop:user:1")            # bytes | None
+    removed = await backend.invalidate_tags(["shop~tag:users"])
+
+Errors: a backend raises :class:`~cachewright.errors.CacheUnavailable` when its
+server cannot be reached in time and :class:`~cachewright.errors.CacheError` for any
+other server failure. Nothing else escapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Backend", "SetItem"]
+
+#: one write of a batch: (physical key, value bytes, ttl in ms or None for no expiry)
+SetItem = tuple[str, bytes, int | None]
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Byte-level storage with TTLs, tag indexes and counters."""
+
+    async def get(self, key: str) -> bytes | None:
+        """The stored bytes, or None for a miss."""
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """Values in the order of ``keys``; one round trip per node."""
+
+    async def set(
+        self, key: str, value: bytes, ttl_ms: int | None, tags: Sequence[str] = ()
+    ) -> None:
+        """Store ``value``; index it under each tag key until it expires."""
+
+    async def set_many(self, items: Sequence[SetItem], tags: Sequence[str] = ()) -> None:
+        """Store every item; index each under every tag key; one round trip per node."""
+
+    async def add(
+        self, key: str, value: bytes, ttl_ms: int | None, tags: Sequence[str] = ()
+    ) -> bool:
+        """Store only if ``key`` is absent; True if stored."""
+
+    async def compare_and_set(
+        self,
+        key: str,
+        expected_prefix: bytes,
+        value: bytes,
+        ttl_ms: int | None,
+        tags: Sequence[str] = (),
+    ) -> bool:
+        """Atomically replace the value only if it still starts with ``expected_prefix``."""
+
+    async def touch_if(self, key: str, expected_prefix: bytes, ttl_ms: int) -> bool:
+        """Atomically set the TTL only if the value still starts with ``expected_prefix``."""
+
+    async def delete(self, key: str) -> bool:
+        """Remove ``key``; True if it existed."""
+
+    async def delete_many(self, keys: Sequence[str]) -> int:
+        """Remove every key; the number that existed."""
+
+    async def delete_pattern(self, pattern: str) -> int:
+        """Remove keys matching a glob (already escaped); incremental, never KEYS."""
+
+    async def invalidate_tags(self, tags: Sequence[str]) -> int:
+        """Remove every live entry indexed under the tag keys, and the indexes."""
+
+    async def exists(self, key: str) -> bool:
+        """Whether ``key`` holds a value."""
+
+    async def pttl(self, key: str) -> int | None:
+        """Remaining life in ms; -1 for no expiry; None if the key is missing."""
+
+    async def expire(self, key: str, ttl_ms: int | None) -> bool:
+        """Set (or with None, remove) the expiry of ``key``; True if the key exists."""
+
+    async def incr(self, key: str, amount: int | float) -> int | float:
+        """Add ``amount`` to the counter at ``key`` (created at 0) and return it."""
+
+    async def info(self) -> Mapping[str, object]:
+        """Server facts for stats: memory, key count, keyspace hit ratio."""
+
+    async def ping(self) -> None:
+        """Raise CacheUnavailable unless the server answers."""
+
+    async def close(self) -> None:
+        """Release connections. Idempotent."""

@@ -1,0 +1,91 @@
+"""Physical key names: namespacing, validation and glob escaping.
+
+Usage::
+
+    keys = KeyBuilder("shop", max_length=1024)
+    keys.entry("user:1")        # 'shop:user:1'
+    keys.tag("users")           # 'shop~tag:users'
+    keys.pattern("temp:*")      # 'shop:temp:\\*'   (user text escaped)
+    keys.pattern("temp:*", raw=True)   # 'shop:temp:*'
+
+Entries live under ``<namespace>:``; cachewright's own bookkeeping lives under
+``<namespace>~``, which no entry key can reach because a namespace may contain
+neither ``:`` nor ``~``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cachewright.errors import ConfigurationError, InvalidKey
+
+__all__ = ["KeyBuilder", "escape_glob"]
+
+_GLOB_SPECIALS = re.compile(r"([\\*?\[\]])")
+_NAMESPACE = re.compile(r"^[^:~\s*?\[\]\\]{1,64}$")
+
+
+def escape_glob(text: str) -> str:
+    """Escape Redis glob metacharacters so ``text`` matches only itself."""
+    return _GLOB_SPECIALS.sub(r"\\\1", text)
+
+
+class KeyBuilder:
+    """Turns user keys and tags into validated physical names."""
+
+    __slots__ = ("_entry_prefix", "_internal_prefix", "max_length", "namespace")
+
+    def __init__(self, namespace: str, *, max_length: int = 1024) -> None:
+        if not isinstance(namespace, str) or not _NAMESPACE.match(namespace):
+            raise ConfigurationError(
+                "namespace must be 1-64 characters without ':', '~', spaces or glob characters"
+            )
+        self.namespace = namespace
+        self.max_length = max_length
+        self._entry_prefix = f"{namespace}:"
+        self._internal_prefix = f"{namespace}~"
+
+    def check(self, key: object, what: str = "key") -> str:
+        if not isinstance(key, str):
+            raise InvalidKey(f"{what} must be a str, not {type(key).__name__}")
+        if not key:
+            raise InvalidKey(f"{what} must not be empty")
+        if (
+            len(key) > self.max_length
+            or len(key.encode("utf-8", "surrogatepass")) > self.max_length
+        ):
+            raise InvalidKey(f"{what} is longer than {self.max_length} bytes ({key[:40]!r}...)")
+        return key
+
+    def entry(self, key: object) -> str:
+        return self._entry_prefix + self.check(key)
+
+    def entries(self, keys: object) -> list[str]:
+        if isinstance(keys, str | bytes) or not hasattr(keys, "__iter__"):
+            raise InvalidKey("expected a collection of keys, not a single key")
+        return [self._entry_prefix + self.check(key) for key in keys]
+
+    def user_key(self, physical: str) -> str:
+        return physical[len(self._entry_prefix) :]
+
+    def tag(self, tag: object) -> str:
+        return self._internal_prefix + "tag:" + self.check(tag, "tag")
+
+    def tags(self, tags: object) -> list[str]:
+        if tags is None:
+            return []
+        if isinstance(tags, str):
+            return [self.tag(tags)]
+        if not hasattr(tags, "__iter__"):
+            raise InvalidKey("tags must be a str or a collection of str")
+        return [self.tag(tag) for tag in dict.fromkeys(tags)]
+
+    def internal(self, name: str) -> str:
+        return self._internal_prefix + name
+
+    def pattern(self, pattern: object, *, raw: bool = False) -> str:
+        text = self.check(pattern, "pattern")
+        return self._entry_prefix + (text if raw else escape_glob(text))
+
+    def namespace_pattern(self) -> str:
+        return escape_glob(self._entry_prefix) + "*"

@@ -1,0 +1,117 @@
+"""The one exception tree of cachewright.
+
+Usage::
+
+    try:
+        await cache.set("user:1", user)
+    except cachewright.CacheUnavailable:
+        ...  # Redis is down and writes are not fail-open
+
+The tree::
+
+    CachewrightError
+    ├── ConfigurationError        bad URL, bad option, missing extra
+    ├── InvalidKey                empty, too long, wrong type, reserved characters
+    ├── SerializationError        a value that cannot be encoded or decoded
+    │   └── TypeMismatch          a stored value that does not fit the requested type
+    ├── CacheError
+    │   └── CacheUnavailable      the cache server cannot be reached in time
+    │       └── CircuitOpen       the circuit breaker refuses calls for a while
+    ├── StoreError                the data store failed (the cause is chained)
+    │   └── StoreUnavailable      the data store cannot be reached
+    ├── LoaderError               a CacheAside loader failed and no stale value was left
+    ├── LockTimeout               a distributed lock could not be had in time
+    └── WriteBehindError
+        ├── QueueFull             the write-behind queue stayed full past the timeout
+        ├── QueueClosed           the write-behind queue no longer accepts writes
+        └── QueueUnavailable      the durable queue's server cannot be reached
+
+Lower-level errors (redis-py, SQLAlchemy, pydantic) are mapped at the boundary with
+``raise ... from exc``: they never escape raw, and their messages are redacted so that
+no password or token appears in an error.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CacheError",
+    "CacheUnavailable",
+    "CachewrightError",
+    "CircuitOpen",
+    "ConfigurationError",
+    "InvalidKey",
+    "LoaderError",
+    "LockTimeout",
+    "QueueClosed",
+    "QueueFull",
+    "QueueUnavailable",
+    "SerializationError",
+    "StoreError",
+    "StoreUnavailable",
+    "TypeMismatch",
+    "WriteBehindError",
+]
+
+
+class CachewrightError(Exception):
+    """Root of every error cachewright raises on purpose."""
+
+
+class ConfigurationError(CachewrightError, ValueError):
+    """A setting, URL or option is invalid, or an optional extra is missing."""
+
+
+class InvalidKey(CachewrightError, ValueError):
+    """A key is empty, too long, of the wrong type or uses a reserved character."""
+
+
+class SerializationError(CachewrightError):
+    """A value cannot be encoded, or stored bytes cannot be decoded."""
+
+
+class TypeMismatch(SerializationError, TypeError):
+    """A stored value does not validate against the type the caller asked for."""
+
+
+class CacheError(CachewrightError):
+    """The cache server failed an operation."""
+
+
+class CacheUnavailable(CacheError, ConnectionError):
+    """The cache server cannot be reached within the configured timeout."""
+
+
+class CircuitOpen(CacheUnavailable):
+    """The circuit breaker is open: calls are refused until a probe succeeds."""
+
+
+class StoreError(CachewrightError):
+    """The data store failed an operation; the original exception is chained."""
+
+
+class StoreUnavailable(StoreError, ConnectionError):
+    """The data store cannot be reached."""
+
+
+class LoaderError(CachewrightError):
+    """A loader failed and there was no stale value to serve instead."""
+
+
+class LockTimeout(CachewrightError, TimeoutError):
+    """A distributed lock could not be acquired within its timeout."""
+
+
+class WriteBehindError(CachewrightError):
+    """Base of the write-behind queue errors."""
+
+
+class QueueFull(WriteBehindError):
+    """The write-behind queue stayed full past the writer's timeout; nothing was dropped."""
+
+
+class QueueClosed(WriteBehindError):
+    """The write-behind queue is closed and accepts no more writes."""
+
+
+class QueueUnavailable(WriteBehindError, ConnectionError):
+    """The durable write-behind queue's server cannot be reached."""
