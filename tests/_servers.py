@@ -6,6 +6,7 @@ restart it. Only processes started here are ever signalled, by their own PID.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -13,11 +14,21 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-__all__ = ["RedisCluster", "RedisServer", "free_port", "need", "redis_binary", "wait_until"]
+__all__ = [
+    "RedisCluster",
+    "RedisServer",
+    "free_port",
+    "need",
+    "redis_binary",
+    "wait_until",
+    "wait_until_async",
+]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -29,10 +40,14 @@ def need(reason: str) -> None:
     pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def free_port(below: int = 65536) -> int:
+    """A free TCP port on 127.0.0.1 under ``below``."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port < below:
+            return port
 
 
 def redis_binary() -> str | None:
@@ -48,6 +63,25 @@ def wait_until(predicate: object, timeout: float = 10.0, interval: float = 0.02)
             return
         time.sleep(interval)
     raise TimeoutError(f"condition not met within {timeout}s")
+
+
+async def wait_until_async(
+    probe: Callable[[], Awaitable[Any]],
+    *,
+    expect: Any = True,
+    timeout: float = 10.0,  # noqa: ASYNC109 - a poll deadline, not a cancellation scope
+    interval: float = 0.02,
+) -> None:
+    """Await ``probe()`` until it returns ``expect``; fail at the deadline (a poll, not a sleep)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: Any = None
+    while loop.time() < deadline:
+        last = await probe()
+        if last == expect:
+            return
+        await asyncio.sleep(interval)
+    raise TimeoutError(f"expected {expect!r} within {timeout}s, last saw {last!r}")
 
 
 def _port_open(port: int) -> bool:
@@ -155,8 +189,10 @@ class RedisCluster:
     """Three primaries (no replicas) started from redis-server on free ports."""
 
     def __init__(self, primaries: int = 3) -> None:
+        # A cluster node also listens on its port + 10000 (the cluster bus).
         self.nodes = [
             RedisServer(
+                port=free_port(below=55536),
                 extra_args=[
                     "--cluster-enabled",
                     "yes",
@@ -164,7 +200,7 @@ class RedisCluster:
                     "nodes.conf",
                     "--cluster-node-timeout",
                     "2000",
-                ]
+                ],
             )
             for _ in range(primaries)
         ]
@@ -178,16 +214,20 @@ class RedisCluster:
         return [node.port for node in self.nodes]
 
     def start(self) -> RedisCluster:
-        for node in self.nodes:
-            node.start()
-        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
-        subprocess.run(
-            ["redis-cli", "--cluster", "create", *addresses, "--cluster-yes"],
-            capture_output=True,
-            timeout=60,
-            check=True,
-        )
-        wait_until(self._ok, timeout=30)
+        try:
+            for node in self.nodes:
+                node.start()
+            addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+            subprocess.run(
+                ["redis-cli", "--cluster", "create", *addresses, "--cluster-yes"],
+                capture_output=True,
+                timeout=60,
+                check=True,
+            )
+            wait_until(self._ok, timeout=30)
+        except BaseException:
+            self.cleanup()
+            raise
         return self
 
     def _ok(self) -> bool:

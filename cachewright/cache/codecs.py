@@ -22,7 +22,7 @@ import pickle
 from typing import Any, Protocol, runtime_checkable
 
 import pydantic_core
-from pydantic import TypeAdapter, ValidationError
+from pydantic import PydanticSchemaGenerationError, PydanticUserError, TypeAdapter, ValidationError
 
 from cachewright.cache.envelope import PICKLE
 from cachewright.errors import ConfigurationError, SerializationError, TypeMismatch
@@ -41,10 +41,17 @@ def adapter_for(tp: Any) -> TypeAdapter[Any]:
     try:
         adapter = _ADAPTERS.get(tp)
     except TypeError:  # an unhashable type expression: build, do not cache
-        return TypeAdapter(tp)
+        return _build(tp)
     if adapter is None:
-        adapter = _ADAPTERS[tp] = TypeAdapter(tp)
+        adapter = _ADAPTERS[tp] = _build(tp)
     return adapter
+
+
+def _build(tp: Any) -> TypeAdapter[Any]:
+    try:
+        return TypeAdapter(tp)
+    except (PydanticUserError, PydanticSchemaGenerationError, TypeError) as exc:
+        raise ConfigurationError(f"{tp!r} cannot be used as a cache value type: {exc}") from exc
 
 
 def _is_corruption(exc: ValidationError) -> bool:

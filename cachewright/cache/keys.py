@@ -61,9 +61,13 @@ class KeyBuilder:
         return self._entry_prefix + self.check(key)
 
     def entries(self, keys: object) -> list[str]:
+        return [self._entry_prefix + key for key in self.unique(keys)]
+
+    def unique(self, keys: object) -> list[str]:
+        """Validated keys of a collection, duplicates dropped, order kept."""
         if isinstance(keys, str | bytes) or not hasattr(keys, "__iter__"):
             raise InvalidKey("expected a collection of keys, not a single key")
-        return [self._entry_prefix + self.check(key) for key in keys]
+        return [self.check(key) for key in dict.fromkeys(keys)]
 
     def user_key(self, physical: str) -> str:
         return physical[len(self._entry_prefix) :]

@@ -60,8 +60,11 @@ class Backend(Protocol):
     ) -> bool:
         """Atomically replace the value only if it still starts with ``expected_prefix``."""
 
-    async def touch_if(self, key: str, expected_prefix: bytes, ttl_ms: int) -> bool:
-        """Atomically set the TTL only if the value still starts with ``expected_prefix``."""
+    async def touch_if(
+        self, key: str, expected_prefix: bytes, ttl_ms: int, tags: Sequence[str] = ()
+    ) -> bool:
+        """Atomically set the TTL only if the value still starts with ``expected_prefix``;
+        push the entry's deadline in each tag index forward with it."""
 
     async def delete(self, key: str) -> bool:
         """Remove ``key``; True if it existed."""
@@ -81,8 +84,9 @@ class Backend(Protocol):
     async def pttl(self, key: str) -> int | None:
         """Remaining life in ms; -1 for no expiry; None if the key is missing."""
 
-    async def expire(self, key: str, ttl_ms: int | None) -> bool:
-        """Set (or with None, remove) the expiry of ``key``; True if the key exists."""
+    async def expire(self, key: str, ttl_ms: int | None, tags: Sequence[str] = ()) -> bool:
+        """Set (or with None, remove) the expiry of ``key``; True if the key exists.
+        The entry's deadline in each tag index moves with it."""
 
     async def incr(self, key: str, amount: int | float) -> int | float:
         """Add ``amount`` to the counter at ``key`` (created at 0) and return it."""

@@ -93,6 +93,13 @@ class MemoryBackend:
             members[key] = deadline
             self._trim(tag, members, now)
 
+    def _reindex(self, tags: Sequence[str], key: str, ttl_ms: int | None, now: float) -> None:
+        # A longer life must move the index deadline too, or trimming would orphan the entry.
+        deadline = math.inf if ttl_ms is None else now + ttl_ms
+        for tag in tags:
+            members = self._tags.setdefault(tag, {})
+            members[key] = max(deadline, members.get(key, 0.0))
+
     def _trim(self, tag: str, members: dict[str, float], now: float) -> None:
         expired = [member for member, deadline in members.items() if deadline <= now]
         for member in expired:
@@ -157,12 +164,15 @@ class MemoryBackend:
         self._store(key, value, ttl_ms, now)
         return True
 
-    async def touch_if(self, key: str, expected_prefix: bytes, ttl_ms: int) -> bool:
+    async def touch_if(
+        self, key: str, expected_prefix: bytes, ttl_ms: int, tags: Sequence[str] = ()
+    ) -> bool:
         now = _now_ms()
         current = self._live(key, now)
         if current is None or not current.startswith(expected_prefix):
             return False
         self._expiry[key] = now + ttl_ms
+        self._reindex(tags, key, ttl_ms, now)
         return True
 
     async def delete(self, key: str) -> bool:
@@ -199,7 +209,7 @@ class MemoryBackend:
         deadline = self._expiry.get(key)
         return -1 if deadline is None else max(0, math.ceil(deadline - now))
 
-    async def expire(self, key: str, ttl_ms: int | None) -> bool:
+    async def expire(self, key: str, ttl_ms: int | None, tags: Sequence[str] = ()) -> bool:
         now = _now_ms()
         if self._live(key, now) is None:
             return False
@@ -207,6 +217,7 @@ class MemoryBackend:
             self._expiry.pop(key, None)
         else:
             self._expiry[key] = now + ttl_ms
+        self._reindex(tags, key, ttl_ms, now)
         return True
 
     async def incr(self, key: str, amount: int | float) -> int | float:

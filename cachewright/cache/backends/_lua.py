@@ -1,0 +1,170 @@
+"""The Lua scripts of the Redis backend, called by SHA with a fallback to EVAL.
+
+Usage::
+
+    result = await call(client, WRITE, keys, args)     # EVALSHA, or EVAL after NOSCRIPT
+
+Scripts are constants: keys arrive only as KEYS, values only as ARGV, so no user
+string is ever evaluated (G13). Times come from the server's own clock (``TIME``),
+so tag scores and key expiries are on one clock with no client skew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import NoScriptError
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.asyncio.cluster import RedisCluster
+    from redis.typing import EncodableT
+
+__all__ = ["INDEX", "POP", "WRITE", "Script", "as_eval", "call"]
+
+
+class Script:
+    """A Lua source and its SHA1, computed once."""
+
+    __slots__ = ("name", "sha", "source")
+
+    def __init__(self, name: str, source: str) -> None:
+        self.name = name
+        self.source = source.encode()
+        self.sha = hashlib.sha1(self.source).hexdigest()
+
+    def __repr__(self) -> str:
+        return f"Script({self.name!r}, sha={self.sha[:8]})"
+
+
+# Shared helpers, pasted in front of the scripts that index tags.
+_PRELUDE = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Score of a member: its absolute deadline in server ms, '+inf' without expiry.
+local function deadline(now, ttl)
+  if ttl == '' then return '+inf' end
+  return string.format('%.0f', now + tonumber(ttl))
+end
+
+-- Drop members past their deadline (so the index follows live entries) and let the
+-- index itself live exactly as long as its longest-lived member.
+local function settle(idx, now)
+  redis.call('ZREMRANGEBYSCORE', idx, '-inf', string.format('%.0f', now))
+  local last = redis.call('ZRANGE', idx, -1, -1, 'WITHSCORES')
+  if #last == 0 then return end
+  if last[2] == 'inf' then
+    redis.call('PERSIST', idx)
+  else
+    redis.call('PEXPIREAT', idx, last[2])
+  end
+end
+"""
+
+#: Write entries and index the written ones under tag keys, atomically (one node).
+#: KEYS: n entry keys, then tag index keys.
+#: ARGV: mode, prefix, n, then value and ttl ('' = no expiry) per entry.
+#: mode: 'set' always writes; 'nx' only if absent; 'cas' only if the stored value
+#: starts with prefix; 'touch' only re-times (PEXPIRE, or PERSIST for '') under the
+#: same condition as 'cas'. An empty prefix only asks that the key exists.
+#: Returns the number of entries written.
+WRITE = Script(
+    "write",
+    _PRELUDE
+    + """
+local mode, prefix, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local written = {}
+for i = 1, n do
+  local key, value, ttl = KEYS[i], ARGV[2 + 2 * i], ARGV[3 + 2 * i]
+  local ok = true
+  if mode == 'nx' then
+    ok = redis.call('EXISTS', key) == 0
+  elseif mode ~= 'set' then
+    if #prefix == 0 then
+      ok = redis.call('EXISTS', key) == 1
+    else
+      ok = redis.call('GETRANGE', key, 0, #prefix - 1) == prefix
+    end
+  end
+  if ok then
+    if mode == 'touch' then
+      if ttl == '' then redis.call('PERSIST', key) else redis.call('PEXPIRE', key, ttl) end
+    elseif ttl == '' then
+      redis.call('SET', key, value)
+    else
+      redis.call('SET', key, value, 'PX', ttl)
+    end
+    written[#written + 1] = i
+  end
+end
+if #KEYS > n and #written > 0 then
+  local now = now_ms()
+  for j = n + 1, #KEYS do
+    for _, i in ipairs(written) do
+      redis.call('ZADD', KEYS[j], deadline(now, ARGV[3 + 2 * i]), KEYS[i])
+    end
+    settle(KEYS[j], now)
+  end
+end
+return #written
+""",
+)
+
+#: Index members under one tag key (Cluster: the index lives on its own node).
+#: KEYS: the tag index. ARGV: member and ttl ('' = no expiry) pairs.
+#: GT keeps the later deadline when two writers of one key race across nodes, so
+#: a member never leaves the index before the entry it stands for.
+INDEX = Script(
+    "index",
+    _PRELUDE
+    + """
+local now = now_ms()
+for i = 1, #ARGV, 2 do
+  redis.call('ZADD', KEYS[1], 'GT', deadline(now, ARGV[i + 1]), ARGV[i])
+end
+settle(KEYS[1], now)
+return 1
+""",
+)
+
+#: Take every member of the tag indexes and delete the indexes, atomically.
+#: KEYS: tag indexes (one slot on Cluster). Returns the members.
+POP = Script(
+    "pop",
+    """
+local out = {}
+for i = 1, #KEYS do
+  for _, member in ipairs(redis.call('ZRANGE', KEYS[i], 0, -1)) do
+    out[#out + 1] = member
+  end
+  redis.call('DEL', KEYS[i])
+end
+return out
+""",
+)
+
+_BY_SHA = {script.sha: script for script in (WRITE, INDEX, POP)}
+
+
+async def call(
+    client: Redis | RedisCluster,
+    script: Script,
+    keys: Sequence[EncodableT],
+    args: Sequence[EncodableT],
+) -> Any:
+    """Run ``script`` by SHA; a server that lost its script cache gets the source once."""
+    try:
+        return await client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+    except NoScriptError:
+        # A restarted or failed-over server: EVAL runs the script and caches it again.
+        return await client.execute_command("EVAL", script.source, len(keys), *keys, *args)
+
+
+def as_eval(command: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The EVAL form of a queued ``("EVALSHA", sha, numkeys, ...)`` command."""
+    return ("EVAL", _BY_SHA[command[1]].source, *command[2:])

@@ -1,0 +1,69 @@
+"""redis-py errors mapped to cachewright's tree at the backend boundary.
+
+Usage::
+
+    errors = ErrorMap(password)
+    with errors:
+        return await client.get(key)      # redis-py errors leave as CacheError
+
+Unreachable, slow, loading, failing-over or overloaded servers become
+:class:`~cachewright.errors.CacheUnavailable` (the circuit breaker counts them);
+every other server error becomes :class:`~cachewright.errors.CacheError`. Messages
+are redacted: no password ever appears in an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+
+from redis import exceptions as rx
+
+from cachewright._redact import redact
+from cachewright.errors import CacheError, CacheUnavailable, CachewrightError
+
+__all__ = ["ErrorMap"]
+
+# A wrong password or a missing ACL permission is a configuration problem, not an outage.
+_NOT_OUTAGES = (rx.AuthenticationError, rx.AuthorizationError)
+
+_OUTAGES = (
+    rx.ConnectionError,  # includes BusyLoadingError, MaxConnectionsError, MasterNotFoundError
+    rx.TimeoutError,
+    rx.ClusterDownError,  # includes MasterDownError
+    rx.TryAgainError,  # a slot is migrating
+    rx.ReadOnlyError,  # writing to a demoted primary during a failover
+    rx.RedisClusterException,  # no reachable node, slot not covered
+    asyncio.TimeoutError,
+    OSError,
+)
+
+# RedisClusterException does not derive from RedisError.
+_REDIS_ERRORS = (rx.RedisError, rx.RedisClusterException, OSError, asyncio.TimeoutError)
+
+
+class ErrorMap:
+    """A reusable context manager: redis-py errors in, cachewright errors out."""
+
+    __slots__ = ("_secrets",)
+
+    def __init__(self, *secrets: str | None) -> None:
+        self._secrets = secrets
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None or isinstance(exc, CachewrightError):
+            return
+        if not isinstance(exc, _REDIS_ERRORS):
+            return  # cancellation and programming errors pass through untouched
+        message = redact(f"{type(exc).__name__}: {exc}", *self._secrets)
+        if isinstance(exc, _OUTAGES) and not isinstance(exc, _NOT_OUTAGES):
+            raise CacheUnavailable(message) from exc
+        raise CacheError(message) from exc

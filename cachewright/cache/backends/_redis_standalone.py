@@ -1,0 +1,88 @@
+"""Multi-key and tag operations on one Redis server (plain, or a Sentinel primary).
+
+Usage (what :class:`~cachewright.cache.backends.redis.RedisBackend` does)::
+
+    ops = Standalone(client)
+    await ops.write("set", [("shop:a", b"..", 60_000)], ["shop~tag:letters"])
+    values = await ops.get_many(["shop:a", "shop:b"])        # one MGET
+
+Every batch is one command on the wire: MGET, UNLINK, or one Lua call that writes
+the values and their tag indexes atomically, so no entry is ever outside its index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from cachewright.cache.backends._lua import POP, WRITE, call
+from cachewright.cache.backends.base import SetItem
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.typing import EncodableT
+
+__all__ = ["SCAN_COUNT", "UNLINK_BATCH", "Standalone"]
+
+#: keys asked of each SCAN step; keys removed by one UNLINK
+SCAN_COUNT = 1000
+UNLINK_BATCH = 1000
+
+
+class Standalone:
+    """The batch and tag side of the backend for a single primary."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: Redis) -> None:
+        self._client = client
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        return cast("list[bytes | None]", await self._client.mget(keys))
+
+    async def write(
+        self, mode: str, items: Sequence[SetItem], tags: Sequence[str], prefix: bytes = b""
+    ) -> int:
+        """Run the WRITE script over ``items``; the number of entries written."""
+        keys: list[EncodableT] = [item[0] for item in items]
+        keys.extend(tags)
+        args: list[EncodableT] = [mode, prefix, len(items)]
+        for _, value, ttl_ms in items:
+            args.append(value)
+            args.append("" if ttl_ms is None else ttl_ms)
+        return int(await call(self._client, WRITE, keys, args))
+
+    async def delete_many(self, keys: Sequence[str]) -> int:
+        return await self._unlink(keys)
+
+    async def delete_pattern(self, pattern: str) -> int:
+        removed, cursor = 0, 0
+        while True:
+            cursor, found = await self._client.scan(cursor, match=pattern, count=SCAN_COUNT)
+            if found:
+                removed += await self._client.unlink(*found)
+            if cursor == 0:
+                return removed
+
+    async def invalidate_tags(self, tags: Sequence[str]) -> int:
+        # One atomic pop of every index, then the members go in UNLINK batches: the
+        # cost follows the tagged entries, never the size of the keyspace.
+        members = await call(self._client, POP, tags, ())
+        return await self._unlink(list(dict.fromkeys(members)))
+
+    async def node_info(self) -> list[tuple[Mapping[str, Any], int]]:
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.info()
+            pipe.dbsize()
+            info, size = await pipe.execute()
+        return [(info, int(size))]
+
+    async def _unlink(self, keys: Sequence[str | bytes]) -> int:
+        if not keys:
+            return 0
+        if len(keys) <= UNLINK_BATCH:
+            return int(await self._client.unlink(*keys))
+        async with self._client.pipeline(transaction=False) as pipe:
+            for start in range(0, len(keys), UNLINK_BATCH):
+                pipe.unlink(*keys[start : start + UNLINK_BATCH])
+            return sum(await pipe.execute())

@@ -1,0 +1,294 @@
+"""The Redis backend: standalone, Sentinel or Cluster (Valkey works the same).
+
+Usage::
+
+    backend = RedisBackend.from_url("redis://app:secret@127.0.0.1:6379/0")
+    backend = RedisBackend.from_url("redis+cluster://10.0.0.1:7000", settings=settings)
+    backend = RedisBackend.from_url("redis+sentinel://10.0.0.9:26379/mymaster/0")
+    backend = RedisBackend(redis.asyncio.Redis(...))      # your client; you close it
+    await backend.set("shop:user:1", payload, ttl_ms=60_000, tags=["shop~tag:users"])
+    await backend.close()
+
+Single-key operations are one plain command (GET, SET, UNLINK, ...). Batches and
+tag bookkeeping go to a topology strategy: :mod:`._redis_standalone` (one server,
+one command per batch) or :mod:`._redis_cluster` (one round trip per node, sent
+concurrently). Every redis-py error leaves as :class:`~cachewright.errors.CacheError`
+or :class:`~cachewright.errors.CacheUnavailable`, redacted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.sentinel import SentinelConnectionPool
+
+from cachewright.cache.backends._redis_cluster import Cluster
+from cachewright.cache.backends._redis_errors import ErrorMap
+from cachewright.cache.backends._redis_standalone import Standalone
+from cachewright.cache.backends._redis_url import Mode, Opened, open_client, parse_url
+from cachewright.cache.backends.base import SetItem
+from cachewright.errors import ConfigurationError
+from cachewright.settings import Settings
+
+__all__ = ["RedisBackend"]
+
+
+class RedisBackend:
+    """A :class:`~cachewright.cache.backends.base.Backend` on Redis.
+
+    ``RedisBackend(client)`` wraps a ready ``redis.asyncio.Redis`` or ``RedisCluster``
+    (created with ``decode_responses=False``); it closes that client only with
+    ``close_client=True``. :meth:`from_url` builds and owns its client.
+    """
+
+    __slots__ = (
+        "_client",
+        "_close_client",
+        "_closed",
+        "_errors",
+        "_label",
+        "_mode",
+        "_opened",
+        "_ops",
+    )
+
+    def __init__(self, client: Redis | RedisCluster, *, close_client: bool = False) -> None:
+        if isinstance(client, RedisCluster):
+            kwargs: Mapping[str, Any] = client.get_connection_kwargs()
+        elif isinstance(client, Redis):
+            kwargs = client.connection_pool.connection_kwargs
+        else:
+            raise ConfigurationError("RedisBackend needs a redis.asyncio Redis or RedisCluster")
+        if kwargs.get("decode_responses"):
+            raise ConfigurationError("RedisBackend needs a client with decode_responses=False")
+        self._client = client
+        self._close_client = close_client
+        self._closed = False
+        self._opened: Opened | None = None
+        self._errors = ErrorMap(kwargs.get("password"))
+        self._mode, self._label = _describe(client, kwargs)
+        self._ops: Standalone | Cluster = (
+            Cluster(client) if isinstance(client, RedisCluster) else Standalone(client)
+        )
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, settings: Settings | None = None, **overrides: Any
+    ) -> RedisBackend:
+        """Build the client a URL names; ``cluster=True`` reads ``redis://`` as a cluster.
+
+        ``overrides`` are redis-py client options (``ssl_ca_certs=...``,
+        ``health_check_interval=...``); they win over the URL's query and ``settings``.
+        Nothing connects until the first command.
+        """
+        cluster = bool(overrides.pop("cluster", False))
+        target = parse_url(url, cluster=cluster)
+        try:
+            opened = open_client(target, settings or Settings(), overrides)
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(f"invalid Redis options for {target.redacted}") from exc
+        backend = cls(opened.client, close_client=True)
+        backend._opened = opened
+        backend._label = target.redacted
+        backend._mode = target.mode
+        backend._errors = ErrorMap(
+            target.password,
+            overrides.get("password"),
+            cast("str | None", target.options.get("sentinel_password")),
+        )
+        return backend
+
+    def __repr__(self) -> str:
+        return f"RedisBackend({self._label!r}, mode={self._mode!r})"
+
+    @property
+    def mode(self) -> Mode:
+        """``standalone``, ``sentinel`` or ``cluster``."""
+        return self._mode
+
+    @property
+    def client(self) -> Redis | RedisCluster:
+        """The redis-py client, for commands the backend does not offer."""
+        return self._client
+
+    # -- reads -----------------------------------------------------------------------
+
+    async def get(self, key: str) -> bytes | None:
+        with self._errors:
+            return cast("bytes | None", await self._client.get(key))
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        with self._errors:
+            return await self._ops.get_many(keys)
+
+    async def exists(self, key: str) -> bool:
+        with self._errors:
+            return bool(await self._client.exists(key))
+
+    async def pttl(self, key: str) -> int | None:
+        with self._errors:
+            remaining = int(await self._client.pttl(key))
+        return None if remaining == -2 else remaining
+
+    # -- writes ----------------------------------------------------------------------
+
+    async def set(
+        self, key: str, value: bytes, ttl_ms: int | None, tags: Sequence[str] = ()
+    ) -> None:
+        with self._errors:
+            if tags:
+                await self._ops.write("set", [(key, value, ttl_ms)], tags)
+            else:
+                await self._client.set(key, value, px=ttl_ms)
+
+    async def set_many(self, items: Sequence[SetItem], tags: Sequence[str] = ()) -> None:
+        if not items:
+            return
+        with self._errors:
+            await self._ops.write("set", items, tags)
+
+    async def add(
+        self, key: str, value: bytes, ttl_ms: int | None, tags: Sequence[str] = ()
+    ) -> bool:
+        with self._errors:
+            if tags:
+                return await self._ops.write("nx", [(key, value, ttl_ms)], tags) == 1
+            return bool(await self._client.set(key, value, px=ttl_ms, nx=True))
+
+    async def compare_and_set(
+        self,
+        key: str,
+        expected_prefix: bytes,
+        value: bytes,
+        ttl_ms: int | None,
+        tags: Sequence[str] = (),
+    ) -> bool:
+        with self._errors:
+            written = await self._ops.write("cas", [(key, value, ttl_ms)], tags, expected_prefix)
+        return written == 1
+
+    async def touch_if(
+        self, key: str, expected_prefix: bytes, ttl_ms: int, tags: Sequence[str] = ()
+    ) -> bool:
+        """Re-time ``key`` if its value starts with ``expected_prefix``.
+
+        Pass the entry's ``tags`` so their indexes keep the member (and themselves)
+        alive as long as the entry: a sliding entry outlives the deadline it was
+        indexed with.
+        """
+        with self._errors:
+            written = await self._ops.write("touch", [(key, b"", ttl_ms)], tags, expected_prefix)
+        return written == 1
+
+    async def expire(self, key: str, ttl_ms: int | None, tags: Sequence[str] = ()) -> bool:
+        """Set (None: remove) the expiry of ``key``; with ``tags``, as :meth:`touch_if`."""
+        with self._errors:
+            if tags:
+                return await self._ops.write("touch", [(key, b"", ttl_ms)], tags) == 1
+            if ttl_ms is not None:
+                return bool(await self._client.pexpire(key, ttl_ms))
+            # PERSIST answers 0 both for a missing key and for one without expiry.
+            return bool(await self._client.persist(key)) or bool(await self._client.exists(key))
+
+    async def incr(self, key: str, amount: int | float) -> int | float:
+        with self._errors:
+            if isinstance(amount, int):
+                return int(await self._client.incrby(key, amount))
+            return float(await self._client.incrbyfloat(key, amount))
+
+    # -- deletes ---------------------------------------------------------------------
+
+    async def delete(self, key: str) -> bool:
+        with self._errors:
+            return bool(await self._client.unlink(key))
+
+    async def delete_many(self, keys: Sequence[str]) -> int:
+        if not keys:
+            return 0
+        with self._errors:
+            return await self._ops.delete_many(keys)
+
+    async def delete_pattern(self, pattern: str) -> int:
+        with self._errors:
+            return await self._ops.delete_pattern(pattern)
+
+    async def invalidate_tags(self, tags: Sequence[str]) -> int:
+        """Remove every entry indexed under ``tags`` and the indexes; the number removed.
+
+        Every member is unlinked, whatever its score: the score only tells trimming
+        when a member may go, and UNLINK's count says exactly which entries existed.
+        """
+        if not tags:
+            return 0
+        with self._errors:
+            return await self._ops.invalidate_tags(tags)
+
+    # -- server ----------------------------------------------------------------------
+
+    async def info(self) -> Mapping[str, object]:
+        with self._errors:
+            nodes = await self._ops.node_info()
+        return _summarize(self._mode, nodes)
+
+    async def ping(self) -> None:
+        with self._errors:
+            await self._client.ping()
+
+    async def close(self) -> None:
+        """Release connections (only those of a client this backend owns). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if not self._close_client:
+            return
+        with self._errors:
+            if self._opened is not None:
+                await self._opened.close()
+            else:
+                await self._client.aclose()
+
+
+def _describe(client: Redis | RedisCluster, kwargs: Mapping[str, Any]) -> tuple[Mode, str]:
+    """The mode and a password-free label of a client built elsewhere."""
+    if isinstance(client, RedisCluster):
+        nodes = ",".join(f"{node.host}:{node.port}" for node in client.startup_nodes)
+        return "cluster", f"redis+cluster://{nodes}"
+    pool = client.connection_pool
+    if isinstance(pool, SentinelConnectionPool):
+        return "sentinel", f"redis+sentinel:///{pool.service_name}/{kwargs.get('db', 0)}"
+    if "path" in kwargs:
+        return "standalone", f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
+    host, port, db = kwargs.get("host"), kwargs.get("port"), kwargs.get("db", 0)
+    return "standalone", f"redis://{host}:{port}/{db}"
+
+
+def _summarize(mode: Mode, nodes: Sequence[tuple[Mapping[str, Any], int]]) -> dict[str, object]:
+    used = sum(int(info.get("used_memory", 0)) for info, _ in nodes)
+    hits = sum(int(info.get("keyspace_hits", 0)) for info, _ in nodes)
+    misses = sum(int(info.get("keyspace_misses", 0)) for info, _ in nodes)
+    return {
+        "mode": mode,
+        "nodes": len(nodes),
+        "keys": sum(size for _, size in nodes),
+        "used_memory": used,
+        "used_memory_human": _human_bytes(used),
+        "keyspace_hits": hits,
+        "keyspace_misses": misses,
+        "keyspace_hit_ratio": hits / (hits + misses) if hits + misses else None,
+        "redis_version": str(nodes[0][0].get("redis_version", "")) if nodes else "",
+    }
+
+
+def _human_bytes(size: int) -> str:
+    """Like Redis' used_memory_human: 1023B, 1.50K, 12.00M."""
+    units = ("B", "K", "M", "G", "T")
+    value, unit = float(size), 0
+    while value >= 1024 and unit < len(units) - 1:
+        value /= 1024
+        unit += 1
+    return f"{size}B" if unit == 0 else f"{value:.2f}{units[unit]}"
