@@ -1,0 +1,103 @@
+"""Domain keys to cache keys and queue keys; values to queue bytes and back.
+
+Usage::
+
+    keys = KeyMapper("order:{}")            # or a callable: lambda k: f"order:{k}"
+    keys.cache_key(7)                       # 'order:7'
+    keys.queue_key(7)                       # '7'   (JSON: 7 and "7" stay distinct)
+    keys.domain_key("7")                    # 7
+
+    values = ValueCodec(Order)
+    values.decode(values.encode(order))     # an Order again
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError, to_json
+
+from cachewright.errors import ConfigurationError, SerializationError, TypeMismatch
+
+__all__ = ["KeyFormat", "KeyMapper", "ValueCodec"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+#: a format string with one ``{}`` ("order:{}") or a callable from domain key to cache key
+KeyFormat = str | Callable[[Any], str]
+
+
+def _tuples(value: Any) -> Any:
+    # JSON has no tuples; composite keys come back hashable.
+    if isinstance(value, list):
+        return tuple(_tuples(item) for item in value)
+    return value
+
+
+class KeyMapper(Generic[K]):
+    """Maps a domain key to its cache key and to the queue's string key (and back)."""
+
+    __slots__ = ("_adapter", "_format")
+
+    def __init__(self, key: KeyFormat, key_type: Any = None) -> None:
+        if isinstance(key, str):
+            if "{" not in key:
+                raise ConfigurationError(f"key format {key!r} needs a '{{}}' placeholder")
+            self._format: Callable[[Any], str] = key.format
+        elif callable(key):
+            self._format = key
+        else:
+            raise ConfigurationError("key must be a format string or a callable")
+        self._adapter: TypeAdapter[Any] | None = None if key_type is None else TypeAdapter(key_type)
+
+    def cache_key(self, key: K) -> str:
+        return self._format(key)
+
+    def queue_key(self, key: K) -> str:
+        try:
+            return to_json(key).decode()
+        except PydanticSerializationError as exc:
+            raise SerializationError(f"key {key!r} cannot be written as JSON") from exc
+
+    def domain_key(self, queue_key: str) -> K:
+        if self._adapter is not None:
+            try:
+                result: K = self._adapter.validate_json(queue_key)
+            except ValidationError as exc:
+                raise TypeMismatch(f"queued key {queue_key!r} does not fit the key type") from exc
+            return result
+        try:
+            decoded: K = _tuples(json.loads(queue_key))
+        except ValueError as exc:
+            raise SerializationError(f"queued key {queue_key!r} is not JSON") from exc
+        return decoded
+
+
+class ValueCodec(Generic[V]):
+    """JSON bytes through a pydantic ``TypeAdapter``: what the queue carries."""
+
+    __slots__ = ("_adapter", "type")
+
+    def __init__(self, tp: Any) -> None:
+        self.type = tp
+        self._adapter: TypeAdapter[V] = TypeAdapter(tp)
+
+    def encode(self, value: V) -> bytes:
+        try:
+            return self._adapter.dump_json(value)
+        except PydanticSerializationError as exc:
+            raise SerializationError(
+                f"value of type {type(value).__name__} cannot be encoded"
+            ) from exc
+
+    def decode(self, data: bytes) -> V:
+        try:
+            return self._adapter.validate_json(data)
+        except ValidationError as exc:
+            raise TypeMismatch(
+                f"queued value does not fit {self.type!r}: {exc.error_count()} errors"
+            ) from exc

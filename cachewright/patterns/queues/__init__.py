@@ -1,0 +1,35 @@
+"""Write-behind queues: the ``WriteQueue`` protocol and its in-memory implementation.
+
+Usage::
+
+    from cachewright.patterns.queues import MemoryWriteQueue
+
+    queue = MemoryWriteQueue(max_pending=100_000)
+    profiles = WriteBehind(cache, store, key="profile:{}", type=Profile, queue=queue)
+"""
+
+from cachewright.patterns.queues.base import (
+    DELETE,
+    SET,
+    Batch,
+    DeadLetter,
+    OpKind,
+    QueuedOp,
+    QueueStats,
+    ReplayResult,
+    WriteQueue,
+)
+from cachewright.patterns.queues.memory import MemoryWriteQueue
+
+__all__ = [
+    "DELETE",
+    "SET",
+    "Batch",
+    "DeadLetter",
+    "MemoryWriteQueue",
+    "OpKind",
+    "QueueStats",
+    "QueuedOp",
+    "ReplayResult",
+    "WriteQueue",
+]

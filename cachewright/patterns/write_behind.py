@@ -1,0 +1,481 @@
+"""Write-behind: the cache now, the store later, in coalesced batches (G11).
+
+Usage::
+
+    profiles = WriteBehind(cache, store, key="profile:{}", type=Profile,
+                           flush_interval=1.0, batch_size=500)
+    async with profiles:                    # starts the flusher; on exit, flushes
+        await profiles.set(1, profile)      # cache now, store within ~flush_interval
+        await profiles.delete(2)
+        await profiles.get(1)               # sees the pending write, even if evicted
+        await profiles.flush()              # FlushReport: written, dead_lettered, ...
+        await profiles.stats()              # pending, oldest_pending_age, flushed, ...
+        failed = await profiles.dead_letters()
+        await profiles.replay_dead_letters()
+
+Each write is accepted by the queue (``WriteQueue``; in memory by default), then
+written to the cache. The queue keeps the latest op per key, so a burst on one key
+reaches the store as its last value and a set then a delete leaves the row deleted.
+The flusher (an aiojobs job) writes batches with ``set_many``/``delete_many``
+every ``flush_interval`` seconds, or at once when ``batch_size`` writes are waiting;
+retries follow ``retry`` (tenacity: attempts and time caps, exponential backoff
+with jitter). Items the store keeps rejecting are isolated by splitting the batch and
+kept as dead letters, readable and replayable; an outage keeps everything queued.
+
+A full queue (``max_pending`` keys) makes writers wait up to ``put_timeout`` seconds,
+then raises ``QueueFull``: nothing is ever dropped. ``close()`` (or leaving
+``async with``) flushes within ``close_timeout`` and reports what is still pending.
+
+Several processes on one Redis queue: pass ``strict=True``. Writes then drop the
+cache entry instead of filling it (a per-key lock orders writers in one process only;
+deletes commute across processes), and reads are served from the queue's pending op
+until the flush, then from the store.
+
+Reads: a fresh cache entry wins; on a miss the queue's pending op answers (a pending
+delete reads as ``None``); only then the store, filled back through a lease so a fill
+never overwrites a newer write (G10). A dead-lettered write is removed from the cache,
+so reads fall back to the store's truth instead of a value the store never took.
+
+The memory queue is lost if the process crashes; pass the Redis queue
+(``queue=``) for writes that must survive one (G12). Store writes are at least once:
+the store must upsert idempotently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar, cast
+
+from cachewright.cache import Cache, Entry
+from cachewright.errors import CacheError, CachewrightError, QueueClosed
+from cachewright.patterns._flusher import BatchWriter, Flusher
+from cachewright.patterns._key_locks import KeyLocks
+from cachewright.patterns._keying import KeyFormat, KeyMapper, ValueCodec
+from cachewright.patterns._retry import RetryPolicy
+from cachewright.patterns._write_behind_types import (
+    CloseReport,
+    FailedWrite,
+    FlushReport,
+    WriteBehindCounters,
+    WriteBehindStats,
+)
+from cachewright.patterns.queues.base import (
+    DELETE,
+    SET,
+    DeadLetter,
+    QueuedOp,
+    ReplayResult,
+    WriteQueue,
+)
+from cachewright.patterns.queues.memory import MemoryWriteQueue
+from cachewright.stores.base import DataStore
+
+__all__ = ["WriteBehind"]
+
+log = logging.getLogger("cachewright.write_behind")
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+_LEASE_TTL = 10.0
+
+
+class WriteBehind(Generic[K, V]):
+    """A data store behind a cache, written asynchronously in batches (see module doc)."""
+
+    def __init__(
+        self,
+        cache: Cache,
+        store: DataStore[K, V],
+        *,
+        key: KeyFormat = "{}",
+        type: Any,
+        key_type: Any = None,
+        ttl: float | None = None,
+        tags: Iterable[str] | None = None,
+        flush_interval: float = 1.0,
+        batch_size: int = 500,
+        max_pending: int = 100_000,
+        put_timeout: float | None = 5.0,
+        close_timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        queue: WriteQueue | None = None,
+        flusher: bool = True,
+        strict: bool = False,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self._cache = cache
+        self._store = store
+        self._keys: KeyMapper[K] = KeyMapper(key, key_type)
+        self._values: ValueCodec[V] = ValueCodec(type)
+        self._type = type
+        self._ttl = ttl
+        self._tags = tuple(tags or ())
+        self._strict = strict
+        self._batch_size = batch_size
+        self._put_timeout = put_timeout
+        self._close_timeout = close_timeout
+        self._owns_queue = queue is None
+        # The Redis queue is the one to pass when the cache is on Redis (durable, shared).
+        self._queue: WriteQueue = queue if queue is not None else MemoryWriteQueue(max_pending)
+        self._counters = WriteBehindCounters()
+        self._writer: BatchWriter[K, V] = BatchWriter(
+            self._queue,
+            store,
+            self._keys,
+            self._values,
+            retry or RetryPolicy(),
+            self._counters,
+            on_dead=self._invalidate_dead,
+        )
+        self._flusher = Flusher(self.flush, flush_interval) if flusher else None
+        self._locks = KeyLocks()
+        self._flush_lock = asyncio.Lock()
+        self._unflushed = 0
+        self._closed = False
+        self._close_report: CloseReport | None = None
+        self._close_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"WriteBehind({self._cache!r}, {self._store!r}, queue={self._queue!r})"
+
+    @property
+    def queue(self) -> WriteQueue:
+        return self._queue
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the background flusher (done by ``async with`` and the first write)."""
+        if self._closed:
+            raise QueueClosed("this WriteBehind is closed")
+        if self._flusher is not None:
+            await self._flusher.start()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self, timeout: float | None = None) -> CloseReport:  # noqa: ASYNC109
+        """Stop accepting writes, flush what is pending within ``timeout`` (default
+        ``close_timeout``) and report what is left. Idempotent: later calls return the
+        first report. What could not be written stays in the queue, not lost: a later
+        ``flush()`` may still drain it (the pending count covers every writer of a
+        shared queue)."""
+        async with self._close_lock:  # concurrent closers wait for the one report
+            if self._close_report is None:
+                self._close_report = await self._close(timeout)
+            return self._close_report
+
+    async def _close(self, timeout: float | None) -> CloseReport:  # noqa: ASYNC109
+        self._closed = True
+        budget = self._close_timeout if timeout is None else timeout
+        deadline = time.monotonic() + budget
+        flushed = FlushReport()
+        timed_out = False
+        error: str | None = None
+        if self._flusher is not None:
+            await self._flusher.stop(grace=budget)
+        try:
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                flushed = await self.flush()
+        except TimeoutError:
+            timed_out = True
+            error = f"close_timeout of {budget}s reached"
+        except CachewrightError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        stats = await self._queue.stats()
+        if self._owns_queue:
+            await self._queue.close()
+        report = CloseReport(flushed, stats.pending, stats.dead_letters, timed_out, error)
+        if report.pending:
+            log.warning(
+                "write-behind closed with %d writes still pending (%s); they stay queued",
+                report.pending,
+                error,
+            )
+        return report
+
+    # -- writes --------------------------------------------------------------------
+
+    async def set(self, key: K, value: V) -> None:
+        """Write ``value`` to the cache now and to the store later.
+
+        Raises ``QueueFull`` if the queue stays full for ``put_timeout`` (nothing is
+        written then), ``QueueClosed`` after ``close()``.
+        """
+        data = self._values.encode(value)
+        queue_key = self._keys.queue_key(key)
+        cache_key = self._keys.cache_key(key)
+        await self._before_write()
+        # The lock makes the cache follow the queue's order for this key in this
+        # process: two racing sets cannot leave the cache on the older value. Across
+        # processes (a shared Redis queue) only ``strict`` gives that guarantee.
+        async with self._locks.hold(queue_key):
+            await self._queue.put(queue_key, SET, data, self._put_timeout)
+            await self._update_cache({cache_key: value})
+        self._written(1)
+
+    async def delete(self, key: K) -> None:
+        """Remove ``key`` from the cache now and from the store later."""
+        queue_key = self._keys.queue_key(key)
+        cache_key = self._keys.cache_key(key)
+        await self._before_write()
+        async with self._locks.hold(queue_key):
+            await self._queue.put(queue_key, DELETE, None, self._put_timeout)
+            await self._update_cache({cache_key: None})
+        self._written(1)
+
+    async def set_many(self, items: Mapping[K, V]) -> None:
+        """``set`` of every item; the cache gets one ``set_many``.
+
+        Not atomic: if the queue fills up midway, the items accepted so far stay
+        accepted (and cached) and ``QueueFull`` is raised for the rest.
+        """
+        if not items:
+            return
+        encoded = [
+            (self._keys.queue_key(k), self._keys.cache_key(k), v, self._values.encode(v))
+            for k, v in items.items()
+        ]
+        await self._before_write()
+        async with self._locks.hold_many(queue_key for queue_key, _, _, _ in encoded):
+            accepted: dict[str, V] = {}
+            try:
+                for queue_key, cache_key, value, data in encoded:
+                    await self._queue.put(queue_key, SET, data, self._put_timeout)
+                    accepted[cache_key] = value
+            finally:
+                if accepted:
+                    await self._update_cache(accepted)
+                    self._written(len(accepted))
+
+    async def _before_write(self) -> None:
+        if self._closed:
+            raise QueueClosed("this WriteBehind is closed")
+        if self._flusher is not None and not self._flusher.running:
+            await self._flusher.start()  # a forgotten `async with` must not strand writes
+
+    def _written(self, count: int) -> None:
+        self._unflushed += count
+        if self._unflushed >= self._batch_size and self._flusher is not None:
+            self._flusher.wake()
+
+    async def _update_cache(self, values: Mapping[str, V | None]) -> None:
+        """After the queue accepted the writes: populate the entries, or drop them (a
+        ``None`` value stands for a delete; ``strict`` drops every entry)."""
+        sets = {k: v for k, v in values.items() if v is not None} if not self._strict else {}
+        drops = [k for k in values if k not in sets]
+        try:
+            if len(sets) == 1:
+                [(cache_key, value)] = sets.items()
+                await self._cache.set(
+                    cache_key, value, self._ttl, tags=self._tags or None, type=self._type
+                )
+            elif sets:
+                await self._cache.set_many(
+                    sets, self._ttl, tags=self._tags or None, type=self._type
+                )
+            if drops:
+                await self._cache.delete_many(drops)
+        except CacheError as exc:
+            await self._cache_failed(list(values), exc)
+
+    async def _cache_failed(self, cache_keys: list[str], exc: CacheError) -> None:
+        # The write is queued (it will reach the store); the cache may still hold the
+        # old value. Drop it so reads fall through to the queue; if even that fails
+        # (server down) reads fail open to the queue anyway, and the ttl bounds the rest.
+        self._counters.cache_errors += 1
+        log.warning("cache write failed after the write was queued: %s", exc)
+        for _ in range(3):
+            try:
+                await self._cache.delete_many(cache_keys)
+                return
+            except CacheError:
+                continue
+
+    async def _invalidate_dead(self, op: QueuedOp) -> None:
+        if await self._queue.peek(op.key) is None:  # no newer write owns the entry
+            await self._cache.delete(self._keys.cache_key(self._keys.domain_key(op.key)))
+
+    # -- reads ---------------------------------------------------------------------
+
+    async def get(self, key: K) -> V | None:
+        """The latest value: the cache, else the pending write, else the store."""
+        cache_key = self._keys.cache_key(key)
+        found = await self._cache.lookup(cache_key, self._type)
+        if isinstance(found, Entry) and not found.stale:
+            value: V = found.value
+            return value
+        # Lease before peeking: a write that lands after the lease overwrites it (the
+        # fill below then fails), and a write before it is visible to the peek.
+        lease = await self._lease(cache_key) if found is None else None
+        pending = await self._queue.peek(self._keys.queue_key(key))
+        if pending is not None:
+            return await self._from_pending(cache_key, pending, lease)
+        stored = await self._store.get(key)
+        if lease is not None and stored is not None:
+            await self._fill(cache_key, stored, lease)
+        return stored
+
+    async def get_many(self, keys: Sequence[K]) -> dict[K, V]:
+        """Values of the keys that have one (hits only), pending writes included."""
+        unique = list(dict.fromkeys(keys))
+        cache_keys = {k: self._keys.cache_key(k) for k in unique}
+        entries = await self._cache.get_many_entries(list(cache_keys.values()), self._type)
+        result: dict[K, V] = {}
+        misses: list[K] = []
+        for k in unique:
+            entry = entries.get(cache_keys[k])
+            if entry is not None and not entry.stale:
+                result[k] = entry.value
+            else:
+                misses.append(k)
+        if not misses:
+            return result
+        leases = dict(
+            zip(
+                misses,
+                await asyncio.gather(*(self._lease(cache_keys[k]) for k in misses)),
+                strict=True,
+            )
+        )
+        queue_keys = {k: self._keys.queue_key(k) for k in misses}
+        pending = await self._queue.peek_many(list(queue_keys.values()))
+        from_store: list[K] = []
+        for k in misses:
+            op = pending.get(queue_keys[k])
+            if op is None:
+                from_store.append(k)
+            elif op.op == SET:
+                result[k] = cast(V, await self._from_pending(cache_keys[k], op, leases[k]))
+        if from_store:
+            for k, value in (await self._store.get_many(from_store)).items():
+                result[k] = value
+                lease = leases[k]
+                if lease is not None and value is not None:
+                    await self._fill(cache_keys[k], value, lease)
+        return result
+
+    async def _from_pending(self, cache_key: str, op: QueuedOp, lease: bytes | None) -> V | None:
+        if op.op == DELETE or op.value is None:
+            return None
+        value = self._values.decode(op.value)
+        if lease is not None:
+            # The entry was evicted before the flush: put the pending value back. Safe:
+            # the op is the latest accepted one, and a newer write replaces the lease.
+            await self._fill(cache_key, value, lease)
+        return value
+
+    async def _lease(self, cache_key: str) -> bytes | None:
+        try:
+            lease = await self._cache.try_lease(cache_key, _LEASE_TTL, tags=self._tags or None)
+        except CacheError:
+            return None  # cache down: read without filling
+        return None if lease is None else lease.version
+
+    async def _fill(self, cache_key: str, value: V, version: bytes) -> None:
+        try:
+            await self._cache.set_if_version(
+                cache_key, value, version, self._ttl, tags=self._tags or None, type=self._type
+            )
+        except CacheError as exc:
+            log.debug("read-through fill skipped: %s", exc)
+
+    # -- flushing ------------------------------------------------------------------
+
+    async def flush(self) -> FlushReport:
+        """Write everything pending now; return what was written and dead-lettered.
+
+        Raises ``StoreUnavailable`` when the store stays unreachable past the retry
+        policy (the unwritten ops are back in the queue). One flush at a time per
+        ``WriteBehind``: a call during a background round waits for it, then drains.
+        """
+        async with self._flush_lock:
+            self._unflushed = 0
+            report = FlushReport()
+            while True:
+                batch = await self._queue.claim(self._batch_size, wait=0)
+                if not batch:
+                    return report
+                report = report + await self._writer.write(batch)
+
+    # -- dead letters and stats ----------------------------------------------------
+
+    async def dead_letters(self, limit: int = 100) -> list[FailedWrite[K, V]]:
+        """Up to ``limit`` writes the store kept rejecting, oldest first, decoded."""
+        return [self._failed(dead) for dead in await self._queue.dead_letters(limit)]
+
+    def _failed(self, dead: DeadLetter) -> FailedWrite[K, V]:
+        key: K | str
+        try:
+            key = self._keys.domain_key(dead.key)
+        except CachewrightError:
+            key = dead.key
+        value: V | None = None
+        raw: bytes | None = None
+        if dead.value is not None:
+            try:
+                value = self._values.decode(dead.value)
+            except CachewrightError:
+                raw = dead.value
+        failed_at = datetime.fromtimestamp(dead.failed_at, tz=UTC)
+        return FailedWrite(dead.id, key, dead.op, value, dead.error, failed_at, raw)
+
+    async def replay_dead_letters(self, ids: Iterable[str] | None = None) -> ReplayResult:
+        """Queue dead letters again (all of them by default) and wake the flusher.
+
+        A dead letter whose key was written again since is ``superseded`` (removed, not
+        replayed): replaying it would overwrite the newer value.
+        """
+        if ids is None:
+            result = ReplayResult()
+            while batch := await self._queue.dead_letters(1000):
+                step = await self._queue.replay([dead.id for dead in batch])
+                result = ReplayResult(
+                    result.requeued + step.requeued,
+                    result.superseded + step.superseded,
+                    result.missing + step.missing,
+                )
+        else:
+            result = await self._queue.replay(ids)
+        if result.requeued and self._flusher is not None:
+            self._flusher.wake()
+        return result
+
+    async def drop_dead_letters(self, ids: Iterable[str]) -> int:
+        """Delete dead letters for good; the number removed."""
+        return await self._queue.drop(ids)
+
+    async def stats(self) -> WriteBehindStats:
+        """Queue and flusher counters (see ``WriteBehindStats``)."""
+        q = await self._queue.stats()
+        c = self._counters
+        return WriteBehindStats(
+            pending=q.pending,
+            in_flight=q.in_flight,
+            oldest_pending_age=q.oldest_pending_age,
+            coalesced=q.coalesced,
+            dead_letters=q.dead_letters,
+            flushed=c.flushed,
+            batches=c.batches,
+            retries=c.retries,
+            dead_lettered=c.dead_lettered,
+            released=c.released,
+            cache_errors=c.cache_errors,
+            flusher_running=self._flusher is not None and self._flusher.running,
+        )
