@@ -63,6 +63,18 @@ class Settings(BaseSettings):
     compress_threshold: int | None = Field(
         None, ge=1, description="Compress encoded values larger than this many bytes."
     )
+    local_max_entries: int | None = Field(
+        None,
+        ge=1,
+        description="Turn on the two-level cache: entries kept in process memory in front of"
+        " Redis (None: off).",
+    )
+    local_ttl: float = Field(
+        5.0, gt=0, description="Longest life of a local copy, in seconds (the staleness bound)."
+    )
+    local_max_bytes: int | None = Field(
+        None, ge=1, description="Byte bound of the local tier (None: count bound only)."
+    )
     allow_pickle: bool = Field(False, description="Allow the pickle codec (never the default).")
     pickle_key: SecretStr | None = Field(
         None, description="HMAC key that signs pickled entries; required with allow_pickle."

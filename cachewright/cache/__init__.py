@@ -2,20 +2,25 @@
 
 from cachewright.cache._cache import Cache
 from cachewright.cache._serializer import Lease
-from cachewright.cache._stats import CacheStats
+from cachewright.cache._stats import CacheStats, LocalStats
 from cachewright.cache.backends.base import Backend
 from cachewright.cache.backends.memory import MemoryBackend
 from cachewright.cache.codecs import Codec, JsonCodec, PickleCodec
 from cachewright.cache.entry import Entry
+from cachewright.cache.local import Channel, ChannelListener, LocalTier
 
 __all__ = [
     "Backend",
     "Cache",
     "CacheStats",
+    "Channel",
+    "ChannelListener",
     "Codec",
     "Entry",
     "JsonCodec",
     "Lease",
+    "LocalStats",
+    "LocalTier",
     "MemoryBackend",
     "PickleCodec",
 ]

@@ -12,6 +12,10 @@ Usage::
 Reads fail open: an unreachable server reads as a miss, counted. Writes raise
 :class:`~cachewright.errors.CacheUnavailable` unless ``fail_open_writes`` is set.
 A circuit breaker stops calls to a dead server and probes it back (G6).
+
+Two levels: ``Cache.from_url(url, local=LocalTier(max_entries=10_000, ttl=5.0))``
+keeps hot entries in process memory and keeps them coherent across processes over
+Redis pub/sub (see :mod:`cachewright.cache.local` and ``docs/local-tier.md``).
 """
 
 from __future__ import annotations
@@ -26,14 +30,17 @@ from typing import Any, Self, TypeVar, overload
 
 from cachewright._redact import redact_url
 from cachewright.cache._breaker import CircuitBreaker
+from cachewright.cache._coherence import Coherence, Notice, channel_for
 from cachewright.cache._expiry import Ttl, now_ms, plan_expiry, to_ms
+from cachewright.cache._local import LocalStore
 from cachewright.cache._serializer import Corrupt, Lease, Serializer, sliding_life
 from cachewright.cache._stats import CacheStats, Counters
 from cachewright.cache.backends.base import Backend
 from cachewright.cache.codecs import Codec, JsonCodec, PickleCodec
 from cachewright.cache.entry import Entry
-from cachewright.cache.envelope import HEADER_SIZE, LEASE, pack
+from cachewright.cache.envelope import HEADER_SIZE, LEASE, entry_tags, pack
 from cachewright.cache.keys import KeyBuilder
+from cachewright.cache.local import Channel, LocalTier
 from cachewright.errors import (
     CacheError,
     CacheUnavailable,
@@ -71,16 +78,23 @@ def _codec_from(settings: Settings) -> Codec:
 
 
 class Cache:
-    """A namespaced cache over a :class:`~cachewright.cache.backends.base.Backend`."""
+    """A namespaced cache over a :class:`~cachewright.cache.backends.base.Backend`.
+
+    ``local=LocalTier(...)`` puts an in-process tier in front of the backend; its
+    invalidation channel is built from ``url`` (Redis pub/sub) or given as ``channel``.
+    Without ``local``, the settings' ``local_max_entries`` (when set) enables it.
+    """
 
     __slots__ = (
         "_backend",
         "_breaker",
         "_closed",
+        "_coherence",
         "_counters",
         "_default_ttl",
         "_fail_open_writes",
         "_keys",
+        "_local",
         "_serializer",
         "_settings",
         "_url",
@@ -94,6 +108,8 @@ class Cache:
         settings: Settings | None = None,
         codec: Codec | None = None,
         url: str = "",
+        local: LocalTier | None = None,
+        channel: Channel | None = None,
     ) -> None:
         settings = settings or Settings()
         self._settings = settings
@@ -111,6 +127,17 @@ class Cache:
         self._fail_open_writes = settings.fail_open_writes
         self._closed = False
         self._url = redact_url(url) if url else type(backend).__name__
+        # The local tier (None: one level). ``_local`` is the store the read path
+        # consults; ``_coherence`` tells the other processes what writes changed.
+        self._local: LocalStore | None = None
+        self._coherence: Coherence | None = None
+        local = local or LocalTier.from_settings(settings)
+        if local is not None:
+            self._local = LocalStore(local, self._decode_local)
+            self._coherence = Coherence(
+                self._local,
+                channel or channel_for(url, backend, settings, self._keys.internal("inv"), local),
+            )
 
     # -- construction and lifecycle ---------------------------------------------------
 
@@ -122,9 +149,11 @@ class Cache:
         namespace: str | None = None,
         settings: Settings | None = None,
         codec: Codec | None = None,
+        local: LocalTier | None = None,
     ) -> Cache:
         """A cache on ``memory://``, ``redis://``, ``rediss://``, ``redis+sentinel://``
-        or ``redis+cluster://`` (user and password in the URL for ACL and TLS)."""
+        or ``redis+cluster://`` (user and password in the URL for ACL and TLS);
+        ``local=LocalTier(...)`` adds the in-process tier in front of it."""
         settings = settings or Settings()
         if url.startswith("memory://"):
             from cachewright.cache.backends.memory import MemoryBackend
@@ -136,7 +165,9 @@ class Cache:
             backend = RedisBackend.from_url(url, settings=settings)
         else:
             raise ConfigurationError(f"unsupported cache URL scheme: {redact_url(url)!r}")
-        return cls(backend, namespace=namespace, settings=settings, codec=codec, url=url)
+        return cls(
+            backend, namespace=namespace, settings=settings, codec=codec, url=url, local=local
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Cache:
@@ -145,6 +176,10 @@ class Cache:
         return cls.from_url(settings.url, settings=settings)
 
     async def __aenter__(self) -> Self:
+        if self._coherence is not None:
+            # Subscribe now so the first reads can use the tier; if Redis is not there
+            # yet, carry on: reads bypass the tier until the channel comes up.
+            await self._coherence.start(wait=self._settings.connect_timeout)
         return self
 
     async def __aexit__(
@@ -156,9 +191,11 @@ class Cache:
         await self.close()
 
     async def close(self) -> None:
-        """Release the backend's connections. Idempotent."""
+        """Release the backend's connections (and the invalidation channel). Idempotent."""
         if not self._closed:
             self._closed = True
+            if self._coherence is not None:
+                await self._coherence.close()
             await self._backend.close()
 
     def __repr__(self) -> str:
@@ -180,6 +217,11 @@ class Cache:
     @property
     def settings(self) -> Settings:
         return self._settings
+
+    @property
+    def local(self) -> bool:
+        """Whether this cache has a local tier in front of its backend."""
+        return self._local is not None
 
     # -- guarded calls -----------------------------------------------------------------
 
@@ -203,19 +245,41 @@ class Cache:
         self._breaker.success()
         return result
 
-    async def _write(self, default: R, op: Callable[..., Awaitable[R]], *args: Any) -> R:
+    async def _write(
+        self,
+        default: R,
+        op: Callable[..., Awaitable[R]],
+        *args: Any,
+        notice: Notice | None = None,
+    ) -> R:
         if not self._breaker.allow():
             return self._write_failed(default, CircuitOpen("cache circuit is open"))
         try:
             result = await op(*args)
         except CacheUnavailable as exc:
             self._breaker.failure()
+            self._forget(notice)
             return self._write_failed(default, exc)
         except CacheError:
             self._counters.errors += 1
+            self._forget(notice)
+            raise
+        except BaseException:
+            self._forget(notice)  # cancelled midway
             raise
         self._breaker.success()
+        if notice is not None and self._coherence is not None:
+            # Drop locally only now that Redis has the write: a read that started
+            # before this point is fenced off and cannot refill the old value.
+            await self._coherence.announce(notice, result)
         return result
+
+    def _forget(self, notice: Notice | None) -> None:
+        # A write that failed midway may or may not be in Redis: this process's copy
+        # goes. Peers are not told: the server (which carries the message) is the
+        # likely cause, and their own channel drops their tier if it is down.
+        if notice is not None and self._coherence is not None:
+            self._coherence.forget(notice)
 
     def _write_failed(self, default: R, exc: CacheUnavailable) -> R:
         self._counters.errors += 1
@@ -238,10 +302,10 @@ class Cache:
 
         A cached None also reads as None: use :meth:`get_entry` to tell them apart.
         """
-        entry = await self.get_entry(key, type)
-        if entry is None or entry.stale:
-            return None
-        return entry.value
+        found = await self.lookup(key, type)
+        if isinstance(found, Entry) and not found.stale:
+            return found.value
+        return None
 
     @overload
     async def get_entry(self, key: str) -> Entry[Any] | None: ...
@@ -258,13 +322,42 @@ class Cache:
         """Like :meth:`get_entry`, but a lease placeholder comes back as a :class:`Lease`.
 
         Patterns use it to tell "someone is filling this key" from "nobody has it".
+        With a local tier, a local hit answers first; leases are never kept locally.
         """
+        local = self._local
+        ticket = 0
+        if local is not None:
+            hit = local.get(key, type)
+            if hit is not None:
+                self._counters.hits += 1
+                self._counters.local_hits += 1
+                return hit
+            ticket = self._remote_ticket(local)
         physical = self._keys.entry(key)
         raw = await self._read(None, self._backend.get, physical)
         if raw is None:
             self._counters.misses += 1
             return None
-        return await self._found(physical, raw, type, now_ms())
+        found = await self._found(physical, raw, type, now_ms())
+        if local is not None and isinstance(found, Entry):
+            local.fill(key, raw, type, found, ticket)
+        return found
+
+    def _remote_ticket(self, local: LocalStore) -> int:
+        # The first read that reaches Redis also starts the invalidation listener
+        # (for caches used without ``async with``).
+        if self._coherence is not None:
+            self._coherence.ensure_started()
+        return local.ticket()
+
+    def _decode_local(self, raw: bytes, tp: Any) -> Entry[Any] | None:
+        """Decode a locally kept entry as another type (no I/O)."""
+        try:
+            result = self._serializer.decode(raw, tp, now_ms())
+        except TypeMismatch:
+            self._counters.type_mismatches += 1
+            raise
+        return result if isinstance(result, Entry) else None
 
     async def _found(
         self, physical: str, raw: bytes, tp: Any, now: int
@@ -290,7 +383,11 @@ class Cache:
         if life:
             # Sliding expiry (G4): extend on read, never past the absolute deadline, and
             # only if the entry is still the one we read (a newer write keeps its own life).
-            await self._read(False, self._backend.touch_if, physical, raw[:HEADER_SIZE], life)
+            # The tag indexes move with it, or trimming would orphan a live entry (G3).
+            tag_keys = self._keys.tags(result.tags) if result.tags else ()
+            await self._read(
+                False, self._backend.touch_if, physical, raw[:HEADER_SIZE], life, tag_keys
+            )
         return result
 
     @overload
@@ -308,21 +405,41 @@ class Cache:
         self, keys: Iterable[str], type: Any = None
     ) -> dict[str, Entry[Any]]:
         """Entries (stale ones included) for the hits among ``keys``."""
-        user_keys = list(dict.fromkeys(keys))
-        physical = self._keys.entries(user_keys)
+        user_keys = self._keys.unique(keys)
+        hits: dict[str, Entry[Any]] = {}
+        local = self._local
+        remote = user_keys
+        ticket = 0
+        if local is not None:
+            remote = []
+            for key in user_keys:
+                hit = local.get(key, type)
+                if hit is None:
+                    remote.append(key)
+                else:
+                    hits[key] = hit
+            self._counters.hits += len(hits)
+            self._counters.local_hits += len(hits)
+            if not remote:
+                return hits
+            ticket = self._remote_ticket(local)
+        physical = self._keys.entries(remote)
         if not physical:
             return {}
         misses: list[bytes | None] = [None] * len(physical)
         raws = await self._read(misses, self._backend.get_many, physical)
         now = now_ms()
-        hits: dict[str, Entry[Any]] = {}
-        for user_key, key, raw in zip(user_keys, physical, raws, strict=True):
+        for user_key, key, raw in zip(remote, physical, raws, strict=True):
             if raw is None:
                 self._counters.misses += 1
                 continue
             found = await self._found(key, raw, type, now)
             if isinstance(found, Entry):
                 hits[user_key] = found
+                if local is not None:
+                    local.fill(user_key, raw, type, found, ticket)
+        if local is not None and len(hits) > 1:
+            return {key: hits[key] for key in user_keys if key in hits}  # the asked order
         return hits
 
     async def exists(self, key: str) -> bool:
@@ -366,7 +483,15 @@ class Cache:
             self._ttl(ttl), sliding=sliding, expires_at=expires_at, stale_ttl=stale_ttl
         )
         data = self._serializer.encode(value, expiry, _tag_names(tags), type)
-        await self._write(None, self._backend.set, physical, data, expiry.ttl_ms, tag_keys)
+        await self._write(
+            None,
+            self._backend.set,
+            physical,
+            data,
+            expiry.ttl_ms,
+            tag_keys,
+            notice=Notice(keys=(key,)),
+        )
         self._counters.sets += 1
 
     async def set_many(
@@ -390,21 +515,30 @@ class Cache:
         ]
         if not batch:
             return
-        await self._write(None, self._backend.set_many, batch, tag_keys)
+        await self._write(
+            None, self._backend.set_many, batch, tag_keys, notice=Notice(keys=list(items))
+        )
         self._counters.sets += len(batch)
 
     async def delete(self, key: str) -> bool:
         """Remove ``key``; True if it existed."""
-        removed = await self._write(False, self._backend.delete, self._keys.entry(key))
+        # Announced even when nothing was there: a peer may still hold a copy of an
+        # entry Redis evicted, and a delete must remove it everywhere.
+        removed = await self._write(
+            False, self._backend.delete, self._keys.entry(key), notice=Notice(keys=(key,))
+        )
         self._counters.deletes += 1
         return removed
 
     async def delete_many(self, keys: Iterable[str]) -> int:
         """Remove every key; the number that existed. One round trip per node."""
-        physical = self._keys.entries(list(dict.fromkeys(keys)))
+        user_keys = self._keys.unique(keys)
+        physical = self._keys.entries(user_keys)
         if not physical:
             return 0
-        removed = await self._write(0, self._backend.delete_many, physical)
+        removed = await self._write(
+            0, self._backend.delete_many, physical, notice=Notice(keys=user_keys)
+        )
         self._counters.deletes += len(physical)
         return removed
 
@@ -415,23 +549,51 @@ class Cache:
         asks for a glob. Incremental (SCAN + UNLINK), never KEYS.
         """
         glob = self._keys.pattern(pattern, raw=raw)
-        return await self._write(0, self._backend.delete_pattern, glob)
+        # Peers match the glob against their local keys, which carry no namespace.
+        local_glob = glob[len(self.namespace) + 1 :]
+        return await self._write(
+            0, self._backend.delete_pattern, glob, notice=Notice(pattern=local_glob)
+        )
 
     async def clear(self) -> int:
-        """Remove every entry of this namespace (tag indexes expire with them)."""
-        return await self._write(0, self._backend.delete_pattern, self._keys.namespace_pattern())
+        """Remove every entry of this namespace and its bookkeeping (tag indexes);
+        the number of entries removed."""
+        removed = await self._write(
+            0,
+            self._backend.delete_pattern,
+            self._keys.namespace_pattern(),
+            notice=Notice(clear=True),
+        )
+        await self._write(0, self._backend.delete_pattern, self._keys.internal_pattern())
+        return removed
 
     async def invalidate_tags(self, tags: Iterable[str] | str) -> int:
         """Remove every entry carrying any of ``tags``; the number removed (G3)."""
         tag_keys = self._keys.tags(tags)
         if not tag_keys:
             return 0
-        return await self._write(0, self._backend.invalidate_tags, tag_keys)
+        names = _tag_names(tags)
+        return await self._write(
+            0, self._backend.invalidate_tags, tag_keys, notice=Notice(tags=names)
+        )
 
     async def touch(self, key: str, ttl: Ttl) -> bool:
         """Give ``key`` a new life of ``ttl`` (None: no expiry); False if it is missing."""
         ttl_ms = None if ttl is None else to_ms(ttl)
-        return await self._write(False, self._backend.expire, self._keys.entry(key), ttl_ms)
+        physical = self._keys.entry(key)
+        # A tagged entry's index deadlines must move with its life, or trimming would
+        # orphan it (G3): read its tags first (touch is rare; reads are cheap).
+        raw = await self._read(None, self._backend.get, physical)
+        tag_keys = self._keys.tags(entry_tags(raw)) if raw else []
+        # A new life may be shorter than what a local copy was given: drop the copies.
+        return await self._write(
+            False,
+            self._backend.expire,
+            physical,
+            ttl_ms,
+            tag_keys,
+            notice=Notice(keys=(key,), only_if_changed=True),
+        )
 
     @overload
     async def incr(self, key: str, amount: int = 1) -> int: ...
@@ -441,7 +603,15 @@ class Cache:
         """Add ``amount`` to the counter at ``key`` (created at 0); the new value."""
         if isinstance(amount, bool) or not isinstance(amount, int | float):
             raise ConfigurationError(f"incr amount must be an int or float, not {amount!r}")
-        return await self._write(amount, self._backend.incr, self._keys.entry(key), amount)
+        # Counters are never kept locally (see LocalStore.fill), so peers hold nothing
+        # to drop; only this process may hold an envelope the INCR is about to fail on.
+        return await self._write(
+            amount,
+            self._backend.incr,
+            self._keys.entry(key),
+            amount,
+            notice=Notice(keys=(key,), publish=False),
+        )
 
     # -- leases: fills that never overwrite a newer write (G10) -----------------------
 
@@ -460,7 +630,13 @@ class Cache:
             secrets.token_bytes(12), flags=LEASE, written_at_ms=now, expires_at_ms=now + ttl_ms
         )
         added = await self._write(
-            False, self._backend.add, physical, data, ttl_ms, self._keys.tags(tags)
+            False,
+            self._backend.add,
+            physical,
+            data,
+            ttl_ms,
+            self._keys.tags(tags),
+            notice=Notice(keys=(key,), publish=False, only_if_changed=True),
         )
         return Lease(data, now + ttl_ms) if added else None
 
@@ -487,6 +663,7 @@ class Cache:
             data,
             expiry.ttl_ms,
             self._keys.tags(tags),
+            notice=Notice(keys=(key,), only_if_changed=True),
         )
         if stored:
             self._counters.sets += 1
@@ -517,6 +694,8 @@ class Cache:
             circuit_opens=self._breaker.opens,
             backend=self._url,
             server=info,
+            local_hits=c.local_hits,
+            local=None if self._coherence is None else self._coherence.stats(),
         )
 
 

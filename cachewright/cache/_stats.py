@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["CacheStats", "Counters"]
+__all__ = ["CacheStats", "Counters", "LocalStats"]
 
 
 class Counters:
@@ -19,6 +19,7 @@ class Counters:
         "fail_open_reads",
         "fail_open_writes",
         "hits",
+        "local_hits",
         "misses",
         "sets",
         "stale_hits",
@@ -27,6 +28,7 @@ class Counters:
 
     def __init__(self) -> None:
         self.hits = 0
+        self.local_hits = 0
         self.misses = 0
         self.stale_hits = 0
         self.sets = 0
@@ -39,8 +41,40 @@ class Counters:
 
 
 @dataclass(frozen=True, slots=True)
+class LocalStats:
+    """The local tier of a two-level cache: its size, traffic and channel.
+
+    ``hits`` are reads answered from process memory; ``misses`` went on to Redis;
+    ``bypassed`` went to Redis because the invalidation channel was down (the tier is
+    not trusted then). ``invalidated`` counts local copies dropped by writes here or
+    messages from peers; ``channel`` is ``up``, ``down`` or ``in-process``;
+    ``reconnects`` counts the times the channel was lost (and the tier emptied).
+    """
+
+    entries: int
+    bytes: int
+    hits: int
+    misses: int
+    bypassed: int
+    fills: int
+    evictions: int
+    expirations: int
+    invalidated: int
+    messages_sent: int
+    messages_received: int
+    publish_errors: int
+    channel: str
+    reconnects: int
+
+
+@dataclass(frozen=True, slots=True)
 class CacheStats:
-    """A snapshot of a cache's counters and, where available, its server's facts."""
+    """A snapshot of a cache's counters and, where available, its server's facts.
+
+    ``hits`` counts every hit, whichever tier answered; ``local_hits`` is the part
+    answered from process memory (always 0 without a local tier), and ``local`` the
+    local tier's own figures (None without one).
+    """
 
     hits: int
     misses: int
@@ -57,6 +91,8 @@ class CacheStats:
     circuit_opens: int
     backend: str
     server: Mapping[str, Any] = field(default_factory=dict)
+    local_hits: int = 0
+    local: LocalStats | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

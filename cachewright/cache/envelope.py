@@ -1,6 +1,6 @@
 """The versioned envelope around every cached value.
 
-Layout (big-endian), 38 bytes then optional tags then the payload::
+Layout (big-endian), 42 bytes then optional tags then the payload::
 
     magic  b"\\xccw"   2  tells our entries from foreign bytes
     version          1  ENVELOPE_VERSION; another version reads as a miss
@@ -10,12 +10,14 @@ Layout (big-endian), 38 bytes then optional tags then the payload::
     sliding_ms       8  sliding window, 0 for none
     fresh_until_ms   8  end of the fresh life (stale grace after it), 0 for none
     tags_len         2  length of the tag list that follows (JSON), 0 for none
+    nonce            4  random: two writes in one millisecond never share a version
 
 A raw ASCII number (what INCRBY leaves) is a counter, not an envelope.
 """
 
 from __future__ import annotations
 
+import secrets
 import struct
 from dataclasses import dataclass
 
@@ -31,6 +33,7 @@ __all__ = [
     "TAGS",
     "Envelope",
     "NotAnEnvelope",
+    "entry_tags",
     "pack",
     "unpack",
 ]
@@ -42,7 +45,7 @@ PICKLE = 0x02
 LEASE = 0x04
 TAGS = 0x08
 
-_HEADER = struct.Struct(">2sBBQQQQH")
+_HEADER = struct.Struct(">2sBBQQQQHI")
 HEADER_SIZE = _HEADER.size
 
 
@@ -90,6 +93,7 @@ def pack(
         sliding_ms,
         fresh_until_ms,
         len(tag_bytes),
+        secrets.randbits(32),
     )
     return b"".join((header, tag_bytes, payload))
 
@@ -97,7 +101,9 @@ def pack(
 def unpack(data: bytes) -> Envelope:
     if len(data) < HEADER_SIZE or data[:2] != MAGIC:
         raise NotAnEnvelope("no cachewright header")
-    _magic, version, flags, written, expires, sliding, fresh, tags_len = _HEADER.unpack_from(data)
+    _magic, version, flags, written, expires, sliding, fresh, tags_len, _ = _HEADER.unpack_from(
+        data
+    )
     if version != ENVELOPE_VERSION:
         raise NotAnEnvelope(f"envelope version {version}, expected {ENVELOPE_VERSION}")
     end = HEADER_SIZE + tags_len
@@ -122,3 +128,11 @@ def unpack(data: bytes) -> Envelope:
         payload=data[end:],
         header=data[:HEADER_SIZE],
     )
+
+
+def entry_tags(data: bytes) -> tuple[str, ...]:
+    """The tags recorded in stored bytes; () for anything that is not an envelope."""
+    try:
+        return unpack(data).tags
+    except NotAnEnvelope:
+        return ()

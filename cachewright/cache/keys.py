@@ -93,3 +93,6 @@ class KeyBuilder:
 
     def namespace_pattern(self) -> str:
         return escape_glob(self._entry_prefix) + "*"
+
+    def internal_pattern(self) -> str:
+        return escape_glob(self._internal_prefix) + "*"

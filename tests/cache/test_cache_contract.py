@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
 from datetime import UTC, datetime, timedelta
@@ -301,3 +302,37 @@ async def test_namespaces_isolate(cache: Cache) -> None:
     await other.set("k", 2, tags=["t"])
     assert await other.invalidate_tags("t") == 1
     assert await cache.get("k") == 1
+
+
+async def test_touch_and_sliding_keep_tagged_entries_in_their_index(cache: Cache) -> None:
+    """G3 with G4: a life extended past the first write's index deadline stays indexed."""
+    await cache.set("touched", 1, ttl=timedelta(milliseconds=300), tags=["t"])
+    await cache.set("slid", 2, ttl=60, sliding=timedelta(milliseconds=300), tags=["t"])
+    assert await cache.touch("touched", 60)
+    # Time itself is under test here: let the first deadlines pass while reading the
+    # sliding entry, which extends it on each read.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 0.6
+    while loop.time() < deadline:
+        assert await cache.get("slid") == 2
+        await asyncio.sleep(0.05)
+    await cache.set("other", 3, ttl=60, tags=["t"])  # a tagged write trims the index
+    assert await cache.invalidate_tags("t") == 3
+    assert await cache.get_many(["touched", "slid", "other"]) == {}
+
+
+async def test_clear_removes_entries_and_bookkeeping(cache: Cache) -> None:
+    await cache.set("a", 1, tags=["t"])
+    await cache.set("b", 2)
+    assert await cache.clear() == 2
+    await cache.set("a", 3)  # untagged now: an old index must not remove it
+    assert await cache.invalidate_tags("t") == 0
+    assert await cache.get("a") == 3
+
+
+async def test_versions_differ_for_identical_writes(cache: Cache) -> None:
+    await cache.set("k", 1, ttl=60)
+    first = await cache.get_entry("k")
+    await cache.set("k", 1, ttl=60)
+    assert first is not None
+    assert await cache.set_if_version("k", 2, first.version) is False

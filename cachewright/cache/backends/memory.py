@@ -187,6 +187,10 @@ class MemoryBackend:
         regex = glob_to_regex(pattern)
         now = _now_ms()
         matched = [key for key in self._data if regex.match(key)]
+        # Tag indexes are keys too on Redis: a pattern that names them removes them,
+        # uncounted (the count is of entries).
+        for tag in [tag for tag in self._tags if regex.match(tag)]:
+            del self._tags[tag]
         return sum(1 for key in matched if self._live(key, now) is not None and self._drop(key))
 
     async def invalidate_tags(self, tags: Sequence[str]) -> int:

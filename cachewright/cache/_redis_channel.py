@@ -1,0 +1,220 @@
+"""Invalidation messages over Redis pub/sub: one channel, one dedicated connection.
+
+Usage (what :class:`~cachewright.cache._coherence.Coherence` does)::
+
+    channel = RedisChannel("redis://127.0.0.1:6379/0", "shop~inv", Settings())
+    channel.start(listener)          # a task: subscribe, listen, reconnect with backoff
+    await channel.wait_up(1.0)       # True once the subscription is confirmed
+    await channel.publish(b'{"s":"..","k":["user:1"]}')
+    await channel.close()
+
+The listener is told ``on_up`` only after Redis confirms the subscription, and
+``on_down`` as soon as the connection fails, stalls (no answer to a PING within two
+``ping_interval``) or is killed (``CLIENT KILL TYPE pubsub``). redis-py's own
+reconnect-and-resubscribe is switched off on this connection: it would resume
+silently after messages were lost, and losing messages must empty the local tier.
+
+On a Redis Cluster, classic PUBLISH reaches subscribers on every node, so one
+connection to any node serves; after a failure the next node of the URL is tried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import random
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from cachewright._redact import redact
+from cachewright.cache.backends._redis_errors import ErrorMap
+from cachewright.cache.backends._redis_url import Opened, RedisTarget, open_client, parse_url
+from cachewright.cache.local import ChannelListener
+from cachewright.settings import Settings
+
+__all__ = ["RedisChannel"]
+
+log = logging.getLogger("cachewright.cache")
+
+_FIRST_DELAY = 0.05
+
+
+class _Stalled(Exception):
+    """The connection stopped answering: treat it as dead."""
+
+
+class RedisChannel:
+    """A pub/sub listener task with automatic reconnection, and a publisher."""
+
+    __slots__ = (
+        "_closed",
+        "_delay",
+        "_errors",
+        "_host",
+        "_listener",
+        "_max_backoff",
+        "_name",
+        "_opened",
+        "_ping",
+        "_settings",
+        "_target",
+        "_task",
+        "_timeout",
+        "_up",
+        "reconnects",
+    )
+
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        settings: Settings,
+        *,
+        ping_interval: float = 1.0,
+        max_backoff: float = 2.0,
+    ) -> None:
+        self._target = parse_url(url)
+        self._name = name
+        self._settings = settings
+        self._ping = ping_interval
+        self._max_backoff = max_backoff
+        self._timeout = settings.connect_timeout + settings.read_timeout
+        self._errors = ErrorMap(self._target.password)
+        self._host = 0
+        self._opened = self._open()
+        self._listener: ChannelListener | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._up = asyncio.Event()
+        self._delay = _FIRST_DELAY
+        self._closed = False
+        self.reconnects = 0
+
+    def _open(self) -> Opened:
+        target: RedisTarget = self._target
+        if target.mode == "cluster":
+            # Any node will do for classic pub/sub; a standalone client avoids the
+            # cluster client's slot routing, which PUBLISH/SUBSCRIBE do not need.
+            host = target.hosts[self._host % len(target.hosts)]
+            target = dataclasses.replace(target, mode="standalone", hosts=(host,))
+        # No retries, and no errors the retry layer handles: a failed read must
+        # surface at once instead of being resubscribed behind our back.
+        retry = Retry(NoBackoff(), 0, supported_errors=())
+        return open_client(target, self._settings, {"retry": retry, "max_connections": 4})
+
+    @property
+    def state(self) -> str:
+        return "up" if self._up.is_set() else "down"
+
+    def start(self, listener: ChannelListener) -> None:
+        if self._closed or self._task is not None:
+            return
+        self._listener = listener
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"cachewright-invalidation:{self._name}"
+        )
+
+    async def wait_up(self, seconds: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._up.wait()
+        return self._up.is_set()
+
+    async def publish(self, data: bytes) -> None:
+        """Send one message; raises CacheUnavailable or CacheError (redacted)."""
+        with self._errors:
+            async with asyncio.timeout(self._timeout):
+                await self._client.publish(self._name, data)
+
+    async def close(self) -> None:
+        """Stop listening and release the connections. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._opened.close()
+
+    # -- the listener task ---------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._closed:
+            try:
+                await self._session()
+            except (RedisError, OSError, TimeoutError, _Stalled) as exc:
+                log.warning(
+                    "invalidation channel %s lost (%s); local tier bypassed until it is back",
+                    self._name,
+                    redact(f"{type(exc).__name__}: {exc}", self._target.password),
+                )
+            except Exception:
+                # A bug must not end the listener for good: the tier stays bypassed
+                # (safe) and the loop tries again after the backoff.
+                log.exception("invalidation channel %s failed", self._name)
+            finally:
+                self._down()
+            await asyncio.sleep(self._delay * random.uniform(0.5, 1.0))
+            self._delay = min(self._delay * 2, self._max_backoff)
+            if self._target.mode == "cluster":
+                await self._next_node()
+
+    async def _session(self) -> None:
+        pubsub = self._client.pubsub()
+        try:
+            async with asyncio.timeout(self._timeout):
+                await pubsub.subscribe(self._name)
+                while True:
+                    message = await pubsub.get_message(timeout=self._timeout)
+                    if message is not None and message["type"] == "subscribe":
+                        break
+            self._delay = _FIRST_DELAY
+            self._up.set()
+            assert self._listener is not None
+            self._listener.on_up()
+            await self._listen(pubsub)
+        finally:
+            with contextlib.suppress(RedisError, OSError):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _listen(self, pubsub: PubSub) -> None:
+        assert self._listener is not None
+        on_message = self._listener.on_message
+        loop = asyncio.get_running_loop()
+        heard = loop.time()
+        while True:
+            message = await pubsub.get_message(timeout=self._ping)
+            if message is not None:
+                heard = loop.time()
+                if message["type"] == "message":
+                    on_message(message["data"])
+                continue
+            if loop.time() - heard > 1.5 * self._ping:
+                raise _Stalled(f"no answer to PING within {2 * self._ping:.1f}s")
+            await pubsub.ping()
+
+    def _down(self) -> None:
+        if self._up.is_set():
+            self._up.clear()
+            self.reconnects += 1
+        if self._listener is not None:
+            self._listener.on_down()
+
+    async def _next_node(self) -> None:
+        self._host += 1
+        old, self._opened = self._opened, self._open()
+        with contextlib.suppress(RedisError, OSError):
+            await old.close()
+
+    @property
+    def _client(self) -> Redis:
+        client = self._opened.client
+        assert isinstance(client, Redis)  # _open never builds a cluster client
+        return client
