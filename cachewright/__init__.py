@@ -10,7 +10,17 @@ Usage::
     user = await users.get(42)
 """
 
-from cachewright.cache import Cache, CacheStats, Entry, JsonCodec, Lease, MemoryBackend, PickleCodec
+from cachewright.cache import (
+    Cache,
+    CacheStats,
+    Entry,
+    JsonCodec,
+    Lease,
+    LocalStats,
+    LocalTier,
+    MemoryBackend,
+    PickleCodec,
+)
 from cachewright.errors import (
     CacheError,
     CacheUnavailable,
@@ -29,12 +39,24 @@ from cachewright.errors import (
     TypeMismatch,
     WriteBehindError,
 )
+from cachewright.patterns import (
+    CacheAside,
+    MemoryWriteQueue,
+    RetryPolicy,
+    Warmup,
+    WarmupReport,
+    WriteBehind,
+    WriteQueue,
+    WriteThrough,
+    cached,
+)
 from cachewright.settings import Settings
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Cache",
+    "CacheAside",
     "CacheError",
     "CacheStats",
     "CacheUnavailable",
@@ -46,17 +68,27 @@ __all__ = [
     "JsonCodec",
     "Lease",
     "LoaderError",
+    "LocalStats",
+    "LocalTier",
     "LockTimeout",
     "MemoryBackend",
+    "MemoryWriteQueue",
     "PickleCodec",
     "QueueClosed",
     "QueueFull",
     "QueueUnavailable",
+    "RetryPolicy",
     "SerializationError",
     "Settings",
     "StoreError",
     "StoreUnavailable",
     "TypeMismatch",
+    "Warmup",
+    "WarmupReport",
+    "WriteBehind",
     "WriteBehindError",
+    "WriteQueue",
+    "WriteThrough",
     "__version__",
+    "cached",
 ]

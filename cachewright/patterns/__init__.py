@@ -7,6 +7,8 @@ from cachewright.patterns._write_behind_types import (
     FlushReport,
     WriteBehindStats,
 )
+from cachewright.patterns.cache_aside import CacheAside, CacheAsideStats
+from cachewright.patterns.cached import CachedFunction, cached
 from cachewright.patterns.queues import (
     Batch,
     DeadLetter,
@@ -16,11 +18,15 @@ from cachewright.patterns.queues import (
     ReplayResult,
     WriteQueue,
 )
+from cachewright.patterns.warmup import Warmup, WarmupReport
 from cachewright.patterns.write_behind import WriteBehind
 from cachewright.patterns.write_through import WriteThrough, WriteThroughStats
 
 __all__ = [
     "Batch",
+    "CacheAside",
+    "CacheAsideStats",
+    "CachedFunction",
     "CloseReport",
     "DeadLetter",
     "FailedWrite",
@@ -30,9 +36,12 @@ __all__ = [
     "QueuedOp",
     "ReplayResult",
     "RetryPolicy",
+    "Warmup",
+    "WarmupReport",
     "WriteBehind",
     "WriteBehindStats",
     "WriteQueue",
     "WriteThrough",
     "WriteThroughStats",
+    "cached",
 ]

@@ -1,0 +1,165 @@
+"""How a CacheAside writes: leases before loads, compare-and-set fills, releases.
+
+Usage (what ``CacheAside`` does)::
+
+    filler = Filler(cache, policy, counters)
+    lease = await filler.lease("user:1")                 # before loading a miss
+    value = await load(1)
+    await filler.fill("user:1", value, lease.version)    # only if nothing changed since
+    entry = filler.loaded(value)                         # what the caller is handed
+
+A fill never raises ``CacheUnavailable``: the value was loaded and the reader gets it
+whether or not the cache took it (counted in ``fills_failed``). Releasing is a plain
+delete: removing a key is always safe (the next reader loads afresh), and a
+compare-and-delete would only spare an entry written in the last milliseconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from cachewright.cache import Cache, Entry, Lease
+from cachewright.errors import CacheUnavailable
+from cachewright.patterns._aside_stats import AsideCounters
+from cachewright.patterns._lock_wait import claim_unreadable
+
+__all__ = ["FillPolicy", "Filler"]
+
+log = logging.getLogger("cachewright.patterns")
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True, slots=True)
+class FillPolicy:
+    """What every entry of one CacheAside is written with (seconds; None: no expiry)."""
+
+    type: Any
+    ttl: float | None
+    stale_ttl: float | None
+    tags: tuple[str, ...]
+    cache_none: bool
+    none_ttl: float | None
+    lock_ttl: float
+
+
+class Filler(Generic[V]):
+    __slots__ = ("_cache", "_counters", "policy")
+
+    def __init__(self, cache: Cache, policy: FillPolicy, counters: AsideCounters) -> None:
+        self._cache = cache
+        self.policy = policy
+        self._counters = counters
+
+    async def lease(self, cache_key: str) -> Lease | None:
+        """Lease a missing key (tagged, so tag invalidations kill it too)."""
+        policy = self.policy
+        return await self._cache.try_lease(cache_key, policy.lock_ttl, tags=policy.tags)
+
+    async def claim_unreadable(self, cache_key: str) -> bytes | None:
+        policy = self.policy
+        return await claim_unreadable(
+            self._cache, cache_key, lease_ttl=policy.lock_ttl, tags=policy.tags
+        )
+
+    async def write(self, cache_key: str, value: V | None) -> None:
+        """An unconditional write (``CacheAside.set``); raises ``CacheUnavailable``."""
+        policy = self.policy
+        if value is None:
+            if policy.cache_none:
+                await self._cache.set(cache_key, None, policy.none_ttl, tags=policy.tags)
+            else:
+                await self._cache.delete(cache_key)
+            return
+        await self._cache.set(
+            cache_key,
+            value,
+            policy.ttl,
+            stale_ttl=policy.stale_ttl,
+            tags=policy.tags,
+            type=policy.type,
+        )
+
+    async def fill(self, cache_key: str, value: V | None, version: bytes) -> bool:
+        """Write a loaded value if the key still holds ``version``; True if written."""
+        policy = self.policy
+        if value is None and not policy.cache_none:
+            await self.discard(cache_key)  # nothing to cache: free the key at once
+            return False
+        try:
+            if value is None:
+                stored = await self._cache.set_if_version(
+                    cache_key, None, version, policy.none_ttl, tags=policy.tags
+                )
+            else:
+                stored = await self._cache.set_if_version(
+                    cache_key,
+                    value,
+                    version,
+                    policy.ttl,
+                    stale_ttl=policy.stale_ttl,
+                    tags=policy.tags,
+                    type=policy.type,
+                )
+        except CacheUnavailable as exc:
+            self._counters.fills_failed += 1
+            log.debug("fill of %r skipped, cache unavailable: %s", cache_key, exc)
+            return False
+        if stored:
+            self._counters.fills += 1
+        else:
+            # A write, delete or invalidation reached the key while we loaded (G10).
+            self._counters.fills_refused += 1
+        return stored
+
+    async def fill_fast(self, loaded: Mapping[str, V | None]) -> None:
+        """Write a batch unconditionally: one ``set_many`` (two with cached Nones)."""
+        policy = self.policy
+        values = {key: value for key, value in loaded.items() if value is not None}
+        nones: dict[str, None] = {}
+        if policy.cache_none:
+            nones = {key: None for key, value in loaded.items() if value is None}
+        try:
+            if values:
+                await self._cache.set_many(values, policy.ttl, tags=policy.tags, type=policy.type)
+            if nones:
+                await self._cache.set_many(nones, policy.none_ttl, tags=policy.tags)
+        except CacheUnavailable as exc:
+            self._counters.fills_failed += len(values) + len(nones)
+            log.debug("batch fill skipped, cache unavailable: %s", exc)
+            return
+        self._counters.fills += len(values) + len(nones)
+
+    async def discard(self, cache_key: str) -> None:
+        # If the cache is down, a lease expires by itself after lock_ttl.
+        with contextlib.suppress(CacheUnavailable):
+            await self._cache.delete(cache_key)
+
+    async def discard_many(self, cache_keys: Iterable[str]) -> None:
+        with contextlib.suppress(CacheUnavailable):
+            await self._cache.delete_many(cache_keys)
+
+    def loaded(self, value: V | None) -> Entry[V | None]:
+        """The entry a caller sees for a value just loaded (cached or not)."""
+        policy = self.policy
+        now = datetime.now(UTC)
+        if value is None:
+            cached_for = policy.none_ttl if policy.cache_none else None
+            until = None if cached_for is None else now + timedelta(seconds=cached_for)
+            return Entry(value=None, tags=policy.tags, expires_at=until, written_at=now)
+        if policy.ttl is None:
+            return Entry(value=value, tags=policy.tags, written_at=now)
+        fresh_until = now + timedelta(seconds=policy.ttl)
+        expires_at = fresh_until + timedelta(seconds=policy.stale_ttl or 0)
+        return Entry(
+            value=value,
+            tags=policy.tags,
+            expires_at=expires_at,
+            fresh_until=fresh_until if policy.stale_ttl else None,
+            written_at=now,
+        )

@@ -1,0 +1,78 @@
+"""In-process request coalescing: concurrent calls for one key share one execution.
+
+Usage::
+
+    flights = SingleFlight[User]()
+    user = await flights.run("user:1", lambda: load_user(1))   # 1,000 callers, one load
+    flights.forget("user:1")     # the next caller starts a new execution (after a write)
+    await flights.close()        # wait for executions still running
+
+The shared execution runs in its own task, and every caller awaits it through
+``asyncio.shield``: a caller that is cancelled (a client went away, a timeout fired)
+leaves the execution running for the others, and its result still reaches the cache.
+A failure is shared with every caller waiting at that moment; the slot is released as
+soon as the execution ends, so the next caller retries instead of receiving a cached
+error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+__all__ = ["SingleFlight"]
+
+T = TypeVar("T")
+
+
+class SingleFlight(Generic[T]):
+    """A map of key -> running task, one task per key at a time."""
+
+    __slots__ = ("_flights", "_tasks")
+
+    def __init__(self) -> None:
+        self._flights: dict[str, asyncio.Task[T]] = {}
+        # Every running task, including those forget() detached from their key.
+        self._tasks: set[asyncio.Task[T]] = set()
+
+    def __len__(self) -> int:
+        return len(self._flights)
+
+    def running(self, key: str) -> bool:
+        return key in self._flights
+
+    async def run(self, key: str, start: Callable[[], Awaitable[T]]) -> T:
+        """Join the execution running for ``key``, or start one with ``start()``."""
+        task = self._flights.get(key)
+        if task is None:
+            task = asyncio.ensure_future(start())
+            self._flights[key] = task
+            self._tasks.add(task)
+            task.add_done_callback(lambda done: self._finished(key, done))
+        return await asyncio.shield(task)
+
+    def forget(self, key: str) -> None:
+        """Let the next caller for ``key`` start afresh; current callers keep theirs.
+
+        Called after a write or an invalidation: a load that began before it may return
+        an older value, and callers arriving afterwards must not join it.
+        """
+        self._flights.pop(key, None)
+
+    async def close(self) -> None:
+        """Wait for the executions still running (their callers are awaiting them)."""
+        tasks = list(self._tasks)
+        self._flights.clear()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _finished(self, key: str, task: asyncio.Task[T]) -> None:
+        self._tasks.discard(task)
+        # Only remove our own slot: forget() may have made room for a newer execution.
+        if self._flights.get(key) is task:
+            del self._flights[key]
+        if not task.cancelled():
+            # Mark the exception as retrieved: when every caller was cancelled nobody
+            # awaits the task, and asyncio would log "exception was never retrieved".
+            task.exception()

@@ -1,0 +1,578 @@
+"""CacheAside: read through the cache, load a miss once, fill without racing writes.
+
+Usage::
+
+    users = CacheAside(cache, loader=repo.get_user, key="user:{}", type=User, ttl=600)
+    async with users:                                # closes background refreshes on exit
+        user = await users.get(42)                   # one loader call however many miss at once
+        found = await users.get_many([1, 2, 3])      # {1: u1, 3: u3}: hits only
+        await users.set(42, user)                    # after writing the store
+        await users.invalidate(42)                   # after deleting from the store
+        await users.refresh(42)                      # reload now
+        report = await users.warmup(range(1, 10_001), concurrency=32)
+
+    products = CacheAside(cache, loader=SQLStore(url, "products", type=Product),
+                          key="product:{}", type=Product, ttl=60,
+                          stale_ttl=3600, lock=True, early_refresh=1.0)
+
+``loader`` is an async function of the domain key returning the value or None, or a
+data store (anything with ``get`` and ``get_many``, see ``cachewright.stores``), whose
+``get_many`` then serves the misses of ``get_many`` and ``warmup`` in one call.
+
+Guarantees (docs/guarantees.md):
+
+- G7, one process: concurrent reads of one key share one execution (cache read,
+  load, fill), so 1,000 concurrent misses cost one loader call and three cache
+  round trips (GET, the lease's SET NX, the compare-and-set script). A failure
+  reaches every caller waiting at that moment; the next call retries. A cancelled
+  caller does not cancel the shared load.
+- G7, processes (``lock=True``): the lease a miss puts on the key is a lock with a
+  random token and a timeout (``lock_ttl``): other processes wait for the entry,
+  polling with exponential backoff (20 ms doubling to 100 ms, jittered), and take
+  the lease over if it expires or is invalidated. A wait longer than ``lock_wait``
+  (default ``2 * lock_ttl``) raises :class:`~cachewright.errors.LockTimeout` rather
+  than loading: the lock exists to protect the source, and an overloaded source is
+  exactly when a fallback load would hurt most. Hits never wait and never lock.
+  Without ``lock``, a miss whose key another process is filling loads the value
+  itself and leaves the fill to that process.
+- G8 (``stale_ttl``): entries outlive ``ttl`` by ``stale_ttl``. A stale entry is
+  returned at once (``get_entry`` marks it ``stale``) and refreshed in the background,
+  one refresh per key at a time; while the loader fails, the stale value keeps being
+  served until the grace ends. After that a failing load raises. ``early_refresh``
+  (XFetch's beta, 1.0 is a good start) refreshes hot entries before they expire.
+- G10: every fill is a compare-and-set against the lease taken at the miss (or
+  against the version of the stale entry being refreshed), so a fill that began
+  before a write, a delete, or a tag invalidation of the key never overwrites it.
+
+Errors: a loader failure raises :class:`~cachewright.errors.LoaderError` chained to
+the original exception (``raise ... from``), everywhere: ``get``, ``get_many``,
+``refresh`` and ``@cached`` functions. A cache that cannot be reached never fails a
+read that loaded a value: reads fail open and fills are skipped.
+
+Batch reads (``get_many``, ``warmup``) cost one cache read for all keys and one
+batched load for the misses. With ``batch_fill="safe"`` (the default) each missing
+key is leased before the load and filled by compare-and-set, so G10 holds; that is
+two commands per missing key, sent concurrently (at most ``max_concurrency`` at a
+time). ``batch_fill="fast"`` writes the batch in one ``set_many`` round trip instead,
+and gives up G10 for batch reads: a write or invalidation landing while the batch
+loads can be overwritten by the older value until ``ttl`` ends. Batch reads do not
+wait on other processes' locks: a key another process is filling is loaded with the
+batch but not written.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, Generic, Literal, Optional, Self, TypeVar, cast
+
+from cachewright.cache import Cache, Entry, Lease
+from cachewright.errors import CacheUnavailable, ConfigurationError, LoaderError, LockTimeout
+from cachewright.patterns._aside_fill import Filler, FillPolicy
+from cachewright.patterns._aside_keys import key_function
+from cachewright.patterns._aside_loader import Loader, LoaderSource, bounded_each
+from cachewright.patterns._aside_refresh import LoadTimer, Refresher, refresh_early
+from cachewright.patterns._aside_stats import AsideCounters, CacheAsideStats
+from cachewright.patterns._aside_warmup import ChunkResult, Progress, WarmupReport, run_warmup
+from cachewright.patterns._lock_wait import wait_for_fill
+from cachewright.patterns._singleflight import SingleFlight
+
+__all__ = ["CacheAside", "CacheAsideStats"]
+
+log = logging.getLogger("cachewright.patterns")
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+T = TypeVar("T")
+
+Seconds = float | int | timedelta
+
+
+def _seconds(value: Seconds, what: str) -> float:
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if isinstance(value, bool) or seconds <= 0:
+        raise ConfigurationError(f"{what} must be a positive number of seconds, not {value!r}")
+    return seconds
+
+
+def _tag_names(tags: Iterable[str] | str | None) -> tuple[str, ...]:
+    if tags is None:
+        return ()
+    if isinstance(tags, str):
+        return (tags,)
+    return tuple(dict.fromkeys(tags))
+
+
+class CacheAside(Generic[K, V]):
+    """The cache-aside pattern over a :class:`~cachewright.Cache` and a loader.
+
+    Usage: see the module docstring. Options:
+
+    - ``key``: format string with one field (``"user:{}"``) or a function of the key.
+    - ``type``: what entries are validated as (anything pydantic's TypeAdapter takes).
+    - ``ttl``: fresh life in seconds or a timedelta (None: no expiry); ``tags``: tags
+      of every entry, for ``cache.invalidate_tags``.
+    - ``cache_none``: cache a loader's None for ``none_ttl`` (negative caching), told
+      apart from a miss (None: no expiry); otherwise a None is returned, not cached.
+    - ``stale_ttl``, ``early_refresh``: G8, see the module docstring.
+    - ``lock``, ``lock_ttl``, ``lock_wait``: G7 across processes. ``lock_ttl`` also
+      bounds every fill: a load slower than it is returned but not cached.
+    - ``max_concurrency``: loader calls and cache commands in flight for one batch.
+    - ``batch_fill``: ``"safe"`` or ``"fast"``, see the module docstring.
+    """
+
+    __slots__ = (
+        "_batch_fill",
+        "_cache",
+        "_closed",
+        "_counters",
+        "_early",
+        "_filler",
+        "_flights",
+        "_key",
+        "_loader",
+        "_lock",
+        "_lock_wait",
+        "_max_concurrency",
+        "_read_type",
+        "_refresher",
+        "_timer",
+    )
+
+    def __init__(
+        self,
+        cache: Cache,
+        *,
+        loader: LoaderSource[K, V],
+        key: str | Callable[[K], str],
+        type: Any = None,
+        ttl: Seconds | None = 600,
+        tags: Iterable[str] | str | None = None,
+        cache_none: bool = False,
+        none_ttl: Seconds | None = 60,
+        stale_ttl: Seconds | None = None,
+        lock: bool = False,
+        lock_ttl: Seconds = 10,
+        lock_wait: Seconds | None = None,
+        early_refresh: float | None = None,
+        max_concurrency: int = 32,
+        batch_fill: Literal["safe", "fast"] = "safe",
+    ) -> None:
+        if max_concurrency < 1:
+            raise ConfigurationError(f"max_concurrency must be at least 1, not {max_concurrency}")
+        if batch_fill not in ("safe", "fast"):
+            raise ConfigurationError(f"batch_fill must be 'safe' or 'fast', not {batch_fill!r}")
+        if stale_ttl is not None and ttl is None:
+            raise ConfigurationError("stale_ttl needs a ttl: entries without expiry never go stale")
+        if batch_fill == "fast" and stale_ttl is not None:
+            raise ConfigurationError("batch_fill='fast' cannot write stale_ttl; use 'safe'")
+        if early_refresh is not None and early_refresh <= 0:
+            raise ConfigurationError(f"early_refresh must be positive, not {early_refresh!r}")
+        self._cache = cache
+        self._loader: Loader[K, V] = Loader(loader, max_concurrency=max_concurrency)
+        self._key = key_function(key)
+        # A cached None (negative caching) must read back even when ``type`` is a model.
+        self._read_type: Any = None if type is None else Optional[type]  # noqa: UP045
+        self._counters = AsideCounters()
+        policy = FillPolicy(
+            type=type,
+            ttl=None if ttl is None else _seconds(ttl, "ttl"),
+            stale_ttl=None if stale_ttl is None else _seconds(stale_ttl, "stale_ttl"),
+            tags=_tag_names(tags),
+            cache_none=cache_none,
+            none_ttl=None if none_ttl is None else _seconds(none_ttl, "none_ttl"),
+            lock_ttl=_seconds(lock_ttl, "lock_ttl"),
+        )
+        self._filler: Filler[V] = Filler(cache, policy, self._counters)
+        self._lock = lock
+        # Long enough to outlive one dead filler's lease and the next filler's load.
+        self._lock_wait = (
+            2 * policy.lock_ttl if lock_wait is None else _seconds(lock_wait, "lock_wait")
+        )
+        self._early = early_refresh
+        self._max_concurrency = max_concurrency
+        self._batch_fill = batch_fill
+        self._flights: SingleFlight[Entry[V | None]] = SingleFlight()
+        self._refresher = Refresher(limit=max_concurrency)
+        self._timer = LoadTimer()
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Cancel background refreshes and wait for loads in flight. Idempotent.
+
+        The cache is not closed: it belongs to the caller. Reads keep working after
+        ``close()``; stale entries are then served without a background refresh.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        await self._refresher.close()
+        await self._flights.close()
+
+    def __repr__(self) -> str:
+        return f"CacheAside({self._cache!r}, loader={self._loader.source!r})"
+
+    @property
+    def cache(self) -> Cache:
+        return self._cache
+
+    def cache_key(self, key: K) -> str:
+        """The cache key of a domain key (``"user:42"`` for ``42``)."""
+        return self._key(key)
+
+    def stats(self) -> CacheAsideStats:
+        """This process's counters: loads, stale serves, refused fills, lock waits."""
+        return self._counters.snapshot()
+
+    # -- reads -------------------------------------------------------------------------
+
+    async def get(self, key: K) -> V | None:
+        """The value of ``key``: from the cache, or loaded once and cached.
+
+        None when the loader has no value (cached as such with ``cache_none``).
+        Raises :class:`~cachewright.errors.LoaderError` when the load fails and no
+        stale value is left, :class:`~cachewright.errors.LockTimeout` when
+        ``lock=True`` and another process's fill outlasts ``lock_wait``.
+        """
+        return (await self.get_entry(key)).value
+
+    async def get_entry(self, key: K) -> Entry[V | None]:
+        """Like :meth:`get`, with the entry's metadata; ``stale`` marks a stale serve."""
+        cache_key = self._key(key)
+        return await self._flights.run(cache_key, lambda: self._resolve(key, cache_key))
+
+    async def _resolve(self, key: K, cache_key: str) -> Entry[V | None]:
+        found = await self._cache.lookup(cache_key, self._read_type)
+        if isinstance(found, Entry):
+            await self._on_hit(key, cache_key, found)
+            return found
+        return await self._miss(key, cache_key, found)
+
+    async def _on_hit(self, key: K, cache_key: str, entry: Entry[Any]) -> None:
+        if entry.stale:
+            self._counters.stale_served += 1
+            await self._refresh_later(key, cache_key, entry.version)
+        elif self._early is not None and self._due_early(entry):
+            await self._refresh_later(key, cache_key, entry.version)
+
+    def _due_early(self, entry: Entry[Any]) -> bool:
+        assert self._early is not None
+        expiry = entry.fresh_until or entry.expires_at
+        return expiry is not None and refresh_early(
+            expiry, delta=self._timer.mean, beta=self._early
+        )
+
+    async def _miss(self, key: K, cache_key: str, found: Lease | None) -> Entry[V | None]:
+        try:
+            claim = await self._claim(cache_key, found)
+        except CacheUnavailable:
+            claim = None  # reads fail open: load, and skip the fill
+        if isinstance(claim, Entry):
+            await self._on_hit(key, cache_key, claim)
+            return cast(Entry[V | None], claim)
+        if claim is None:
+            return self._filler.loaded(await self._load(key))
+        value = await self._load(key, release=cache_key)
+        await self._filler.fill(cache_key, value, claim)
+        return self._filler.loaded(value)
+
+    async def _claim(self, cache_key: str, found: Lease | None) -> Entry[Any] | bytes | None:
+        """Who fills a missing key: us (the version to fill against), another process
+        (None: load without filling), or nobody any more (the entry it wrote)."""
+        if found is None:
+            lease = await self._filler.lease(cache_key)
+            if lease is not None:
+                return lease.version
+            if not self._lock:
+                # Someone leased the key since our read, or it holds bytes we cannot read.
+                return await self._filler.claim_unreadable(cache_key)
+        elif not self._lock:
+            return None
+        self._counters.lock_waits += 1
+        try:
+            return await wait_for_fill(
+                self._cache,
+                cache_key,
+                self._read_type,
+                lease_ttl=self._filler.policy.lock_ttl,
+                tags=self._filler.policy.tags,
+                wait=self._lock_wait,
+            )
+        except LockTimeout:
+            self._counters.lock_timeouts += 1
+            raise
+
+    async def get_many(self, keys: Iterable[K]) -> dict[K, V]:
+        """The values of ``keys`` the cache or the loader has (misses are absent).
+
+        One cache read for all keys, one batched load for the misses (a data store's
+        ``get_many``, or concurrent loader calls), then the fill (see ``batch_fill``).
+        Stale entries are returned and refreshed in the background. If some loads
+        fail, the others are still cached and :class:`LoaderError` is raised.
+        """
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        cache_keys = {key: self._key(key) for key in wanted}
+        entries = await self._cache.get_many_entries(cache_keys.values(), self._read_type)
+        found: dict[K, V] = {}
+        missing: list[K] = []
+        for key in wanted:
+            entry = entries.get(cache_keys[key])
+            if entry is None:
+                missing.append(key)
+                continue
+            await self._on_hit(key, cache_keys[key], entry)
+            if entry.value is not None:
+                found[key] = entry.value
+        if missing:
+            loaded, failed = await self._load_batch(
+                missing, cache_keys, {}, load_limit=self._max_concurrency
+            )
+            for key, value in loaded.items():
+                if value is not None:
+                    found[key] = value
+            if failed:
+                first_key, first = next(iter(failed.items()))
+                raise LoaderError(
+                    f"the loader failed for {len(failed)} of {len(missing)} keys, "
+                    f"first {first_key!r} ({type(first).__name__})"
+                ) from first
+        return found
+
+    # -- writes ------------------------------------------------------------------------
+
+    async def set(self, key: K, value: V | None) -> None:
+        """Cache ``value`` for ``key`` now (after writing it to the store).
+
+        Unconditional: it replaces any entry and breaks any fill in progress, which
+        then leaves this value in place (G10). ``None`` is cached with ``cache_none``
+        and invalidates the key otherwise. Raises ``CacheUnavailable`` when the cache
+        cannot be reached (a write-through caller wants to know).
+        """
+        cache_key = self._key(key)
+        self._flights.forget(cache_key)
+        await self._filler.write(cache_key, value)
+
+    async def invalidate(self, key: K) -> bool:
+        """Remove ``key`` from the cache; True if it was there.
+
+        A fill in progress for it (here or in another process) is not written: the
+        delete removes its lease. Readers arriving afterwards load afresh.
+        """
+        cache_key = self._key(key)
+        self._flights.forget(cache_key)
+        return await self._cache.delete(cache_key)
+
+    async def invalidate_many(self, keys: Iterable[K]) -> int:
+        """Remove every key in one round trip; the number that were cached."""
+        cache_keys = [self._key(key) for key in keys]
+        for cache_key in cache_keys:
+            self._flights.forget(cache_key)
+        return await self._cache.delete_many(cache_keys)
+
+    async def refresh(self, key: K) -> V | None:
+        """Load ``key`` now and cache the result; returns it.
+
+        The write is a compare-and-set against what the key held when the refresh
+        began, so a write that lands during the load is kept (G10). A failing load
+        raises :class:`LoaderError` and leaves the cached entry as it was.
+        """
+        cache_key = self._key(key)
+        version: bytes | None = None
+        leased = False
+        try:
+            found = await self._cache.lookup(cache_key)  # untyped: only its version matters
+            if isinstance(found, Entry | Lease):
+                version = found.version
+            else:
+                lease = await self._filler.lease(cache_key)
+                leased = lease is not None
+                version = lease.version if lease is not None else None
+                if version is None:
+                    version = await self._filler.claim_unreadable(cache_key)
+        except CacheUnavailable:
+            version = None
+        value = await self._load(key, release=cache_key if leased else None)
+        if version is not None:
+            await self._filler.fill(cache_key, value, version)
+        return value
+
+    # -- warm-up -----------------------------------------------------------------------
+
+    async def warmup(
+        self,
+        keys: Iterable[K],
+        *,
+        concurrency: int | None = None,
+        batch_size: int = 500,
+        skip_cached: bool = True,
+        progress: Progress | None = None,
+    ) -> WarmupReport:
+        """Load ``keys`` into the cache; a failing key is reported, the rest go on.
+
+        Usage::
+
+            report = await users.warmup(range(1, 10_001), concurrency=16,
+                                        progress=lambda done, total: print(done, total))
+            report.loaded, report.skipped, report.missing, report.failed
+
+        Keys go in chunks of ``batch_size``: one cache read per chunk (fresh entries
+        are skipped with ``skip_cached``; stale ones are reloaded), then one
+        ``get_many`` per chunk with a data store loader, ``concurrency`` chunks at a
+        time, or ``concurrency`` loader calls at a time with a function. Fills follow
+        ``batch_fill`` and never overwrite a newer write. ``progress(done, total)`` is
+        called after each chunk.
+        """
+        if batch_size < 1:
+            raise ConfigurationError(f"batch_size must be at least 1, not {batch_size}")
+        limit = self._max_concurrency if concurrency is None else concurrency
+        if limit < 1:
+            raise ConfigurationError(f"concurrency must be at least 1, not {limit}")
+        unique = list(dict.fromkeys(keys))
+        # A data store loads a whole chunk per call: run ``limit`` chunks at once. A
+        # function loads one key per call: one chunk at a time, ``limit`` calls in it.
+        workers = limit if self._loader.batched else 1
+        load_limit = 1 if self._loader.batched else limit
+
+        async def warm_chunk(chunk: list[K]) -> ChunkResult:
+            return await self._warm_chunk(
+                chunk,
+                skip_cached=skip_cached,
+                load_limit=load_limit,
+                cache_limit=max(1, self._max_concurrency // workers),
+            )
+
+        return await run_warmup(
+            unique, warm_chunk, batch_size=batch_size, workers=workers, progress=progress
+        )
+
+    async def _warm_chunk(
+        self, chunk: list[K], *, skip_cached: bool, load_limit: int, cache_limit: int
+    ) -> ChunkResult:
+        result = ChunkResult()
+        cache_keys: dict[K, str] = {}
+        for key in chunk:
+            try:
+                cache_keys[key] = self._key(key)
+            except Exception as exc:
+                result.failed[key] = repr(exc)
+        todo = list(cache_keys)
+        versions: dict[str, bytes] = {}
+        if skip_cached or self._batch_fill == "safe":
+            # Untyped: only freshness and versions matter here, and no entry of an
+            # older shape can fail the whole chunk.
+            entries = await self._cache.get_many_entries(cache_keys.values())
+            todo = []
+            for key, cache_key in cache_keys.items():
+                entry = entries.get(cache_key)
+                if entry is not None and skip_cached and not entry.stale:
+                    result.skipped += 1
+                    continue
+                if entry is not None:
+                    versions[cache_key] = entry.version
+                todo.append(key)
+        loaded, failed = await self._load_batch(
+            todo, cache_keys, versions, load_limit=load_limit, cache_limit=cache_limit
+        )
+        for value in loaded.values():
+            if value is None:
+                result.missing += 1
+            else:
+                result.loaded += 1
+        result.failed.update((key, repr(exc)) for key, exc in failed.items())
+        return result
+
+    # -- loading and filling -----------------------------------------------------------
+
+    async def _load(self, key: K, *, release: str | None = None) -> V | None:
+        """Call the loader; on failure free the lease at ``release`` and raise LoaderError."""
+        self._counters.loads += 1
+        started = time.perf_counter()
+        try:
+            value = await self._loader.one(key)
+        except BaseException as exc:
+            if release is not None:
+                # Waiters elsewhere retry at once instead of waiting out lock_ttl.
+                await self._filler.discard(release)
+            if not isinstance(exc, Exception):
+                raise
+            self._counters.load_errors += 1
+            raise LoaderError(f"the loader failed for {key!r} ({type(exc).__name__})") from exc
+        self._timer.observe(time.perf_counter() - started)
+        return value
+
+    async def _load_batch(
+        self,
+        keys: Sequence[K],
+        cache_keys: Mapping[K, str],
+        versions: Mapping[str, bytes],
+        *,
+        load_limit: int,
+        cache_limit: int | None = None,
+    ) -> tuple[dict[K, V | None], dict[K, Exception]]:
+        """Load ``keys`` in one batch and fill them; ({key: value}, {key: error})."""
+        if not keys:
+            return {}, {}
+        limit = cache_limit or self._max_concurrency
+        claims: dict[str, bytes] = dict(versions)
+        leased: set[str] = set()
+        if self._batch_fill == "safe":
+            # Lease before loading: a write landing during the load must win (G10).
+            to_lease = [cache_keys[key] for key in keys if cache_keys[key] not in claims]
+            leases = await bounded_each(self._filler.lease, to_lease, limit)
+            for cache_key, lease in zip(to_lease, leases, strict=True):
+                # None: another filler holds the key; an error: the cache is down.
+                # Either way the value is loaded with the batch and not written.
+                if isinstance(lease, Lease):
+                    claims[cache_key] = lease.version
+                    leased.add(cache_key)
+        started = time.perf_counter()
+        loaded, failed = await self._loader.many(keys, limit=load_limit)
+        self._timer.observe(time.perf_counter() - started)
+        self._counters.loads += len(keys)
+        self._counters.load_errors += len(failed)
+        if self._batch_fill == "fast":
+            await self._filler.fill_fast({cache_keys[key]: value for key, value in loaded.items()})
+            return loaded, failed
+        fills = [
+            (cache_keys[key], value, claims[cache_keys[key]])
+            for key, value in loaded.items()
+            if cache_keys[key] in claims
+        ]
+
+        async def fill(item: tuple[str, V | None, bytes]) -> bool:
+            return await self._filler.fill(*item)
+
+        outcomes = await bounded_each(fill, fills, limit)
+        released = [cache_keys[key] for key in failed if cache_keys[key] in leased]
+        if released:
+            await self._filler.discard_many(released)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome  # a value the codec refuses: the caller's bug, not a miss
+        return loaded, failed
+
+    async def _refresh_later(self, key: K, cache_key: str, version: bytes) -> None:
+        async def job() -> None:
+            value = await self._load(key)
+            await self._filler.fill(cache_key, value, version)
+
+        if await self._refresher.schedule(cache_key, job):
+            self._counters.refreshes += 1
