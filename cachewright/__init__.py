@@ -41,7 +41,9 @@ from cachewright.errors import (
 )
 from cachewright.patterns import (
     CacheAside,
+    FlushWorker,
     MemoryWriteQueue,
+    RedisWriteQueue,
     RetryPolicy,
     Warmup,
     WarmupReport,
@@ -64,6 +66,7 @@ __all__ = [
     "CircuitOpen",
     "ConfigurationError",
     "Entry",
+    "FlushWorker",
     "InvalidKey",
     "JsonCodec",
     "Lease",
@@ -77,6 +80,7 @@ __all__ = [
     "QueueClosed",
     "QueueFull",
     "QueueUnavailable",
+    "RedisWriteQueue",
     "RetryPolicy",
     "SerializationError",
     "Settings",

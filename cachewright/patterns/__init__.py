@@ -15,10 +15,12 @@ from cachewright.patterns.queues import (
     MemoryWriteQueue,
     QueuedOp,
     QueueStats,
+    RedisWriteQueue,
     ReplayResult,
     WriteQueue,
 )
 from cachewright.patterns.warmup import Warmup, WarmupReport
+from cachewright.patterns.worker import FlushWorker, WorkerStats, run_worker
 from cachewright.patterns.write_behind import WriteBehind
 from cachewright.patterns.write_through import WriteThrough, WriteThroughStats
 
@@ -31,17 +33,21 @@ __all__ = [
     "DeadLetter",
     "FailedWrite",
     "FlushReport",
+    "FlushWorker",
     "MemoryWriteQueue",
     "QueueStats",
     "QueuedOp",
+    "RedisWriteQueue",
     "ReplayResult",
     "RetryPolicy",
     "Warmup",
     "WarmupReport",
+    "WorkerStats",
     "WriteBehind",
     "WriteBehindStats",
     "WriteQueue",
     "WriteThrough",
     "WriteThroughStats",
     "cached",
+    "run_worker",
 ]

@@ -36,8 +36,9 @@ delete reads as ``None``); only then the store, filled back through a lease so a
 never overwrites a newer write (G10). A dead-lettered write is removed from the cache,
 so reads fall back to the store's truth instead of a value the store never took.
 
-The memory queue is lost if the process crashes; pass the Redis queue
-(``queue=``) for writes that must survive one (G12). Store writes are at least once:
+On a Redis cache the durable Redis queue is the default (named after the key
+format, or ``queue_name=``); on memory the in-process queue is, and it is lost if
+the process crashes (G12). Store writes are at least once:
 the store must upsert idempotently.
 """
 
@@ -52,6 +53,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, cast
 
 from cachewright.cache import Cache, Entry
+from cachewright.cache.backends.redis import RedisBackend
 from cachewright.errors import CacheError, CachewrightError, QueueClosed
 from cachewright.patterns._flusher import BatchWriter, Flusher
 from cachewright.patterns._key_locks import KeyLocks
@@ -73,6 +75,7 @@ from cachewright.patterns.queues.base import (
     WriteQueue,
 )
 from cachewright.patterns.queues.memory import MemoryWriteQueue
+from cachewright.patterns.queues.redis import RedisWriteQueue, queue_name_for
 from cachewright.stores.base import DataStore
 
 __all__ = ["WriteBehind"]
@@ -105,6 +108,7 @@ class WriteBehind(Generic[K, V]):
         close_timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         queue: WriteQueue | None = None,
+        queue_name: str | None = None,
         flusher: bool = True,
         strict: bool = False,
     ) -> None:
@@ -122,7 +126,13 @@ class WriteBehind(Generic[K, V]):
         self._put_timeout = put_timeout
         self._close_timeout = close_timeout
         self._owns_queue = queue is None
-        # The Redis queue is the one to pass when the cache is on Redis (durable, shared).
+        if queue is None and isinstance(cache.backend, RedisBackend):
+            # On Redis the durable queue is the default: pending writes survive a crash
+            # of this process and can be flushed by any worker (G12).
+            queue = RedisWriteQueue.for_cache(
+                cache, name=queue_name or queue_name_for(key), max_pending=max_pending
+            )
+        self._durable = isinstance(queue, RedisWriteQueue)
         self._queue: WriteQueue = queue if queue is not None else MemoryWriteQueue(max_pending)
         self._counters = WriteBehindCounters()
         self._writer: BatchWriter[K, V] = BatchWriter(
@@ -190,14 +200,17 @@ class WriteBehind(Generic[K, V]):
         error: str | None = None
         if self._flusher is not None:
             await self._flusher.stop(grace=budget)
-        try:
-            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
-                flushed = await self.flush()
-        except TimeoutError:
-            timed_out = True
-            error = f"close_timeout of {budget}s reached"
-        except CachewrightError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        # Enqueue-only on a durable queue: the workers own the flushing, and an app
+        # shutting down must not drain a queue it shares with them.
+        if self._flusher is not None or not self._durable:
+            try:
+                async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                    flushed = await self.flush()
+            except TimeoutError:
+                timed_out = True
+                error = f"close_timeout of {budget}s reached"
+            except CachewrightError as exc:
+                error = f"{type(exc).__name__}: {exc}"
         stats = await self._queue.stats()
         if self._owns_queue:
             await self._queue.close()

@@ -59,6 +59,11 @@ async def store(
 
 
 def behind(cache: Cache, store: DataStore[int, Item], **options: object) -> WriteBehind[int, Item]:
+    # This suite is about WriteBehind over the in-memory queue, on either cache; the
+    # durable queue (the default on a Redis cache) has test_write_behind_redis_queue.py.
+    max_pending = options.pop("max_pending", 100_000)
+    assert isinstance(max_pending, int)
+    options.setdefault("queue", MemoryWriteQueue(max_pending))
     options.setdefault("retry", FAST_RETRY)
     return WriteBehind(cache, store, key="item:{}", type=Item, **options)  # type: ignore[arg-type]
 

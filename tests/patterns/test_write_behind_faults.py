@@ -12,6 +12,7 @@ from tenacity import stop_after_attempt, wait_none
 from cachewright import Cache
 from cachewright.errors import QueueFull, StoreUnavailable
 from cachewright.patterns._retry import RetryPolicy
+from cachewright.patterns.queues import MemoryWriteQueue
 from cachewright.patterns.write_behind import WriteBehind
 from cachewright.stores import DataStore
 from tests._servers import RedisServer
@@ -59,6 +60,11 @@ async def store(
 
 
 def behind(cache: Cache, store: DataStore[int, Item], **options: object) -> WriteBehind[int, Item]:
+    # This suite is about WriteBehind over the in-memory queue, on either cache; the
+    # durable queue (the default on a Redis cache) has test_write_behind_redis_queue.py.
+    max_pending = options.pop("max_pending", 100_000)
+    assert isinstance(max_pending, int)
+    options.setdefault("queue", MemoryWriteQueue(max_pending))
     options.setdefault("retry", FAST_RETRY)
     return WriteBehind(cache, store, key="item:{}", type=Item, **options)  # type: ignore[arg-type]
 

@@ -20,16 +20,19 @@ from cachewright.patterns.queues.base import (
     WriteQueue,
 )
 from cachewright.patterns.queues.memory import MemoryWriteQueue
+from cachewright.patterns.queues.redis import RedisWriteQueue, queue_name_for
 
 __all__ = [
-    "DELETE",
-    "SET",
     "Batch",
+    "DELETE",
     "DeadLetter",
     "MemoryWriteQueue",
     "OpKind",
     "QueueStats",
     "QueuedOp",
+    "RedisWriteQueue",
     "ReplayResult",
+    "SET",
     "WriteQueue",
+    "queue_name_for",
 ]

@@ -1,0 +1,91 @@
+"""What every part of the Redis write queue shares: the client, the scripts, the key
+layout and the error mapping.
+
+Usage::
+
+    link = Link(client, Layout("shop", "profiles", 8))
+    await link.ready()                     # a cluster client learns its slot map
+    with link.calls():                     # redis-py errors out as QueueUnavailable/...
+        await link.scripts.put(keys=[...], args=[...])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+
+from cachewright.errors import ConfigurationError, QueueClosed
+from cachewright.patterns.queues._partitions import Layout
+from cachewright.patterns.queues._redis_errors import QueueErrors
+from cachewright.patterns.queues._redis_lua import Scripts
+
+__all__ = ["Link"]
+
+
+class Link:
+    """The queue's way to Redis (one per queue object)."""
+
+    __slots__ = (
+        "_ready",
+        "block_seconds",
+        "client",
+        "closed",
+        "cluster",
+        "errors",
+        "layout",
+        "scripts",
+    )
+
+    def __init__(self, client: Redis | RedisCluster, layout: Layout) -> None:
+        if isinstance(client, RedisCluster):
+            kwargs: Mapping[str, Any] = client.get_connection_kwargs()
+        elif isinstance(client, Redis):
+            kwargs = client.connection_pool.connection_kwargs
+        else:
+            raise ConfigurationError("RedisWriteQueue needs a redis.asyncio Redis or RedisCluster")
+        if kwargs.get("decode_responses"):
+            raise ConfigurationError("RedisWriteQueue needs a client with decode_responses=False")
+        self.client = client
+        self.cluster = isinstance(client, RedisCluster)
+        self.layout = layout
+        self.scripts = Scripts(client)
+        self.errors = QueueErrors(kwargs.get("password"))
+        #: set once an owned client is closed: calls raise QueueClosed from then on
+        self.closed = False
+        # A blocking XREAD must end before the client's socket timeout fires.
+        timeout = kwargs.get("socket_timeout")
+        self.block_seconds = 2.0 if timeout is None else max(0.01, min(2.0, timeout / 2))
+        self._ready = False
+
+    def calls(self) -> QueueErrors:
+        """The error mapping around Redis calls; refuses them once an owned client is
+        closed (a shared client stays usable: its owner closes it)."""
+        if self.closed:
+            raise QueueClosed("the write queue is closed (its Redis client too)")
+        return self.errors
+
+    async def ready(self) -> None:
+        """Before the first command: let a cluster client learn its slot map
+        (concurrent first commands on an uninitialised ``RedisCluster`` fail,
+        redis-py #3935), and check that every process of this queue splits it into
+        the same number of partitions (the first one records it in Redis)."""
+        if self._ready:
+            return
+        layout = self.layout
+        with self.calls():
+            if isinstance(self.client, RedisCluster):
+                await self.client.initialize()
+            count = str(len(layout.partitions)).encode()
+            meta = layout.partitions[0].meta
+            if not await self.client.hsetnx(meta, "partitions", count):
+                recorded = cast("bytes | None", await self.client.hget(meta, "partitions"))
+                if recorded is not None and recorded != count:
+                    raise ConfigurationError(
+                        f"write queue {layout.namespace}/{layout.name} has"
+                        f" {recorded.decode()} partitions in Redis, not {count.decode()}:"
+                        " every process must use the same number"
+                    )
+        self._ready = True

@@ -1,0 +1,500 @@
+"""The Redis write queue: durable, shared by processes, survives crashes (G12).
+
+Usage::
+
+    queue = RedisWriteQueue.from_url("redis://127.0.0.1:6379/0", namespace="shop",
+                                     name="profiles")        # owns its client
+    queue = RedisWriteQueue.for_cache(cache, name="profiles")  # shares the cache's client
+    profiles = WriteBehind(cache, store, key="profile:{}", type=Profile, queue=queue)
+
+    # elsewhere, any number of processes:
+    async with FlushWorker(queue, store, type=Profile) as worker:
+        await worker.run()
+
+The queue is split into ``partitions`` (8 by default) by a stable hash of the key;
+each partition lives under its own hash tag, so on Redis Cluster the partitions are
+spread over the nodes. Per partition (see :mod:`._partitions` for the keys):
+
+- a hash of the latest op per key: it coalesces writes and answers ``peek``;
+- a stream holding one entry per pending key, read through the consumer group
+  ``flush``: the entry is what a flusher claims, holds and acknowledges;
+- an in-flight marker per claimed key: one flight per key, across every flusher.
+
+``put`` is one Lua call. ``claim`` is one Lua call per partition: ops handed back
+by ``release`` first (they keep their place), then entries a crashed flusher held
+for longer than ``claim_idle`` seconds (``XAUTOCLAIM``, following its cursor from
+call to call until ``0-0``), then new entries (``XREADGROUP``). With nothing to
+claim it blocks on ``XREAD`` until an entry arrives or ``wait`` runs out. ``complete``
+removes each op only if its version is unchanged, else gives the key a fresh entry,
+then acknowledges (``XACK``) and only then deletes (``XDEL``) the entry: nothing
+unacknowledged is ever trimmed. While a batch is held, its entries' idle time is
+reset every ``claim_idle / 3`` seconds, so only a flusher that stopped loses them;
+``claim_idle`` must exceed the longest pause a live flusher can take.
+
+Limits: ``max_pending`` is enforced per partition (``ceil(max_pending /
+partitions)`` keys each; the total never exceeds ``max_pending + partitions - 1``),
+because partitions on different cluster nodes cannot share an atomic counter. Store
+writes are at least once: after a crash, a reclaimed op is written again. The Redis
+server must not evict the queue's keys (``maxmemory-policy noeviction`` or a
+``volatile-*`` policy) and should persist them (AOF) for the queue to survive a
+Redis restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import re
+import secrets
+import socket
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+
+from cachewright.cache import Cache
+from cachewright.cache.backends._redis_url import Opened, open_client, parse_url
+from cachewright.cache.backends.redis import RedisBackend
+from cachewright.errors import ConfigurationError, QueueClosed, QueueFull, WriteBehindError
+from cachewright.patterns.queues._leases import Leases
+from cachewright.patterns.queues._partitions import (
+    GROUP,
+    Layout,
+    Partition,
+    op_code,
+    parse_receipt,
+    unpack,
+)
+from cachewright.patterns.queues._redis_claim import RELEASED, Claimer
+from cachewright.patterns.queues._redis_dead import DeadLetters
+from cachewright.patterns.queues._redis_errors import QueueErrors
+from cachewright.patterns.queues._redis_link import Link
+from cachewright.patterns.queues.base import (
+    DELETE,
+    SET,
+    Batch,
+    DeadLetter,
+    OpKind,
+    QueuedOp,
+    QueueStats,
+    ReplayResult,
+)
+from cachewright.settings import Settings
+
+__all__ = ["RedisWriteQueue", "queue_name_for"]
+
+_STATS_SAMPLE = 16  # stream entries looked at for the oldest pending age
+_PUT_BACKOFF = (0.002, 0.25)  # first and longest wait while a partition is full
+
+
+def _consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class RedisWriteQueue:
+    """A ``WriteQueue`` in Redis (standalone, Sentinel or Cluster); see the module doc.
+
+    ``RedisWriteQueue(client)`` uses a ``redis.asyncio`` client created with
+    ``decode_responses=False`` and leaves it open on ``close()`` unless
+    ``close_client=True``; :meth:`from_url` builds and owns one. Every process that
+    shares a queue must use the same ``namespace``, ``name`` and ``partitions``.
+    """
+
+    __slots__ = (
+        "_claim_idle",
+        "_claimer",
+        "_claims",
+        "_closed",
+        "_closing",
+        "_consumer",
+        "_dead",
+        "_leases",
+        "_limit",
+        "_link",
+        "_max_pending",
+        "_opened",
+        "_owns_client",
+    )
+
+    def __init__(
+        self,
+        client: Redis | RedisCluster,
+        *,
+        namespace: str = "cw",
+        name: str = "default",
+        partitions: int = 8,
+        max_pending: int = 100_000,
+        claim_idle: float = 30.0,
+        consumer: str | None = None,
+        close_client: bool = False,
+    ) -> None:
+        if max_pending < 1:
+            raise ValueError(f"max_pending must be at least 1, got {max_pending}")
+        if claim_idle <= 0:
+            raise ValueError(f"claim_idle must be positive, got {claim_idle}")
+        self._link = Link(client, Layout(namespace, name, partitions))
+        self._owns_client = close_client
+        self._opened: Opened | None = None
+        self._max_pending = max_pending
+        self._limit = math.ceil(max_pending / partitions)
+        self._claim_idle = claim_idle
+        self._consumer = consumer or _consumer_name()
+        self._closed = False
+        self._closing = asyncio.Event()
+        self._leases = Leases(self._renew, interval=claim_idle / 3)
+        self._claimer = Claimer(
+            self._link,
+            self._consumer,
+            claim_idle=claim_idle,
+            leases=self._leases,
+            closing=self._closing,
+        )
+        self._dead = DeadLetters(self._link)
+        self._claims = 0
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        settings: Settings | None = None,
+        namespace: str | None = None,
+        **options: Any,
+    ) -> RedisWriteQueue:
+        """A queue on its own client for ``url`` (closed with the queue).
+
+        ``options`` are the constructor's (``name``, ``partitions``, ``max_pending``,
+        ``claim_idle``, ``consumer``). The socket timeout is at least 5 s: blocking
+        reads and batch scripts take longer than cache reads.
+        """
+        settings = settings or Settings()
+        target = parse_url(url)
+        opened = open_client(target, settings, {"socket_timeout": max(settings.read_timeout, 5.0)})
+        queue = cls(
+            opened.client,
+            namespace=namespace or settings.namespace,
+            close_client=True,
+            **options,
+        )
+        queue._opened = opened
+        queue._link.errors = QueueErrors(target.password)
+        return queue
+
+    @classmethod
+    def for_cache(cls, cache: Cache, *, name: str = "default", **options: Any) -> RedisWriteQueue:
+        """A queue in the cache's Redis and namespace, sharing its client (the cache
+        closes it). ``name`` tells apart the queues of one namespace."""
+        backend = cache.backend
+        if not isinstance(backend, RedisBackend):
+            raise ConfigurationError("RedisWriteQueue.for_cache needs a cache on Redis")
+        return cls(backend.client, namespace=cache.namespace, name=name, **options)
+
+    def __repr__(self) -> str:
+        layout = self._link.layout
+        return (
+            f"RedisWriteQueue(namespace={layout.namespace!r}, name={layout.name!r},"
+            f" partitions={len(layout.partitions)}, consumer={self._consumer!r})"
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def name(self) -> str:
+        return self._link.layout.name
+
+    @property
+    def namespace(self) -> str:
+        return self._link.layout.namespace
+
+    @property
+    def partitions(self) -> tuple[Partition, ...]:
+        """The partitions and their Redis keys (for operators and tests)."""
+        return self._link.layout.partitions
+
+    @property
+    def client(self) -> Redis | RedisCluster:
+        """The redis-py client (shared with the cache for ``for_cache``)."""
+        return self._link.client
+
+    @property
+    def consumer(self) -> str:
+        """This queue object's consumer name in the group (host-pid-random)."""
+        return self._consumer
+
+    @property
+    def max_pending(self) -> int:
+        return self._max_pending
+
+    @property
+    def claim_idle(self) -> float:
+        return self._claim_idle
+
+    @property
+    def reclaimed(self) -> int:
+        """Ops this queue object took over from flushers that went silent."""
+        return self._claimer.reclaimed
+
+    @property
+    def held(self) -> int:
+        """Ops this queue object has claimed and not yet ended."""
+        return len(self._leases)
+
+    # -- writers -------------------------------------------------------------------
+
+    # ``timeout`` is the WriteQueue protocol's: how long to wait for room, not a deadline.
+    async def put(
+        self,
+        key: str,
+        op: OpKind,
+        value: bytes | None,
+        timeout: float | None,  # noqa: ASYNC109
+    ) -> int:
+        if self._closed:
+            raise QueueClosed("the write queue is closed")
+        _check_op(op, value)
+        await self._link.ready()
+        part = self._link.layout.partition_of(key)
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        delay = _PUT_BACKOFF[0]
+        while True:
+            version = await self._put_once(part, key, op, value)
+            if version >= 0:
+                return version
+            # Full: back off (short, growing waits) until room or the timeout.
+            left = math.inf if deadline is None else deadline - loop.time()
+            if left <= 0:
+                raise QueueFull(
+                    f"write queue full ({self._limit} keys pending in partition"
+                    f" {part.index}, {self._max_pending} in all) for {timeout}s"
+                )
+            await self._pause(min(delay, left))
+            delay = min(delay * 2, _PUT_BACKOFF[1])
+            if self._closed:
+                raise QueueClosed("the write queue closed while waiting for room")
+
+    async def _put_once(self, part: Partition, key: str, op: OpKind, value: bytes | None) -> int:
+        """The new version, or -1 if the partition is full."""
+        now_ms = int(time.time() * 1000)
+        try:
+            with self._link.calls():
+                version = await self._link.scripts.put(
+                    keys=[part.ops, part.flight, part.stream, part.meta, part.dead_latest],
+                    args=[key, op_code(op), value or b"", now_ms, self._limit, GROUP],
+                )
+        except WriteBehindError:
+            if self._closed:  # closed under our feet: say so, not "unavailable"
+                raise QueueClosed("the write queue closed during a put") from None
+            raise
+        return int(version)
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if the queue closes."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._closing.wait()
+        except TimeoutError:
+            pass
+
+    # -- readers -------------------------------------------------------------------
+
+    async def peek(self, key: str) -> QueuedOp | None:
+        await self._link.ready()
+        part = self._link.layout.partition_of(key)
+        with self._link.calls():
+            packed = await cast(Awaitable[bytes | None], self._link.client.hget(part.ops, key))
+        return None if packed is None else unpack(key, packed)
+
+    async def peek_many(self, keys: Sequence[str]) -> Mapping[str, QueuedOp]:
+        await self._link.ready()
+        by_partition: dict[Partition, list[str]] = defaultdict(list)
+        for key in dict.fromkeys(keys):
+            by_partition[self._link.layout.partition_of(key)].append(key)
+        client = self._link.client
+
+        async def load(part: Partition, names: list[str]) -> list[bytes | None]:
+            return await cast(Awaitable[list[bytes | None]], client.hmget(part.ops, names))
+
+        with self._link.calls():
+            found = await asyncio.gather(*(load(p, names) for p, names in by_partition.items()))
+        return {
+            key: unpack(key, packed)
+            for names, values in zip(by_partition.values(), found, strict=True)
+            for key, packed in zip(names, values, strict=True)
+            if packed is not None
+        }
+
+    # -- flushers ------------------------------------------------------------------
+
+    async def claim(self, max_items: int, wait: float) -> Batch:
+        """See the protocol. Oldest first within a partition; a batch takes a share of
+        every partition that has ops, starting from a rotating one."""
+        if max_items < 1:
+            raise ValueError(f"max_items must be at least 1, got {max_items}")
+        await self._link.ready()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            ops, marks = await self._claimer.round(max_items)
+            if ops or self._closed or loop.time() >= deadline:
+                break
+            await self._claimer.wait(marks, deadline)
+        ops.sort(key=_age_order)
+        self._claims += 1
+        return Batch(f"{self._consumer}#{self._claims}", tuple(ops))
+
+    async def complete(self, batch: Batch, ops: Iterable[QueuedOp]) -> None:
+        await self._end(
+            ops, self._link.scripts.complete, lambda op, entry: [op.key, op.version, entry]
+        )
+
+    async def release(self, batch: Batch, ops: Iterable[QueuedOp]) -> None:
+        await self._end(
+            ops,
+            self._link.scripts.release,
+            lambda op, entry: [op.key, op.version, entry, round(op.since * 1000)],
+            RELEASED,
+        )
+
+    async def _end(self, ops: Iterable[QueuedOp], script: Any, fields: Any, *extra: str) -> None:
+        await self._link.ready()
+        by_partition: dict[int, list[Any]] = defaultdict(list)
+        for op in ops:
+            receipt = parse_receipt(op.receipt)
+            if receipt is None:
+                continue  # not claimed from this queue: nothing to end
+            index, entry = receipt
+            # Unheld even if the call fails: then the entry ages and is taken over.
+            self._leases.drop(index, (entry,))
+            by_partition[index].extend(fields(op, entry))
+        parts = self._link.layout.partitions
+
+        async def end(index: int, args: list[Any]) -> None:
+            part = parts[index]
+            await script(keys=[part.ops, part.flight, part.stream], args=[GROUP, *extra, *args])
+
+        with self._link.calls():
+            await asyncio.gather(*(end(index, args) for index, args in by_partition.items()))
+
+    async def dead_letter(self, batch: Batch, op: QueuedOp, error: BaseException) -> str:
+        await self._link.ready()
+        receipt = parse_receipt(op.receipt)
+        if receipt is not None:
+            self._leases.drop(receipt[0], (receipt[1],))
+        return await self._dead.record(op, "" if receipt is None else receipt[1], error)
+
+    # -- dead letters --------------------------------------------------------------
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        await self._link.ready()
+        return await self._dead.read(limit)
+
+    async def replay(self, ids: Iterable[str]) -> ReplayResult:
+        await self._link.ready()
+        return await self._dead.replay(ids)
+
+    async def drop(self, ids: Iterable[str]) -> int:
+        await self._link.ready()
+        return await self._dead.drop(ids)
+
+    # -- monitoring and lifecycle --------------------------------------------------
+
+    async def stats(self) -> QueueStats:
+        await self._link.ready()
+        scripts = self._link.scripts
+
+        async def of(part: Partition) -> list[Any]:
+            row: list[Any] = await scripts.stats(
+                keys=[part.ops, part.flight, part.stream, part.meta, part.dead],
+                args=[_STATS_SAMPLE],
+            )
+            return row
+
+        with self._link.calls():
+            rows = await asyncio.gather(*(of(part) for part in self.partitions))
+        oldest = min((int(row[4]) for row in rows if row[4]), default=None)
+        return QueueStats(
+            pending=sum(int(row[0]) for row in rows),
+            in_flight=sum(int(row[1]) for row in rows),
+            dead_letters=sum(int(row[2]) for row in rows),
+            coalesced=sum(int(row[3]) for row in rows),
+            oldest_pending_age=0.0 if oldest is None else max(0.0, time.time() - oldest / 1000),
+        )
+
+    async def _renew(self, index: int, entries: list[str]) -> None:
+        """Reset the idle time of entries this consumer still holds (a lease renewal)."""
+        part = self.partitions[index]
+        for start in range(0, len(entries), 1000):
+            with self._link.calls():
+                await self._link.scripts.touch(
+                    keys=[part.stream],
+                    args=[GROUP, self._consumer, *entries[start : start + 1000]],
+                )
+
+    async def close(self) -> None:
+        """Stop accepting puts (waiting writers get ``QueueClosed``), stop renewing
+        leases, leave the consumer group if holding nothing, and close the client if
+        the queue owns it. Pending ops stay in Redis for the other flushers."""
+        if self._closed:
+            return
+        self._closed = True
+        self._closing.set()
+        await self._leases.stop()
+        try:
+            if not len(self._leases):
+                await self._claimer.leave()
+        finally:
+            if self._owns_client:
+                self._link.closed = True
+                if self._opened is not None:
+                    await self._opened.close()
+                else:
+                    await self._link.client.aclose()
+
+
+def queue_name_for(key: object) -> str:
+    """The default queue name for a write-behind key format: its text before the
+    placeholder (``"profile:{}"`` -> ``"profile"``). A callable key has no name to
+    derive: pass one explicitly.
+
+    >>> queue_name_for("shop/order:{}")
+    'shop_order'
+    """
+    if not isinstance(key, str):
+        raise ConfigurationError("a callable key needs an explicit queue name")
+    name = _NOT_IN_NAME.sub("_", key.partition("{")[0].rstrip(":_-.")).strip("_")
+    return name[:64] or "default"
+
+
+_NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_.\-]+")
+
+
+def _check_op(op: OpKind, value: bytes | None) -> None:
+    if op == SET:
+        if not isinstance(value, bytes):
+            raise ValueError("a set needs a value (bytes)")
+    elif op == DELETE:
+        if value is not None:
+            raise ValueError("a delete carries no value")
+    else:
+        raise ValueError(f"unknown op {op!r}")
+
+
+def _age_order(op: QueuedOp) -> tuple[int, int]:
+    _, _, entry = op.receipt.partition("/")
+    ms, _, seq = entry.partition("-")
+    return int(ms), int(seq)

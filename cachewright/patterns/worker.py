@@ -1,0 +1,425 @@
+"""Flush workers: drain a shared write-behind queue into the store, in their own processes.
+
+Usage::
+
+    queue = RedisWriteQueue.from_url("redis://10.0.0.5:6379/0", namespace="shop",
+                                     name="profiles")
+    store = SQLStore(PG_URL, "profiles", type=Profile, key_type=int)
+    worker = FlushWorker(queue, store, type=Profile, key_type=int, batch_size=500)
+    await worker.run()                   # until worker.stop(); returns the counters
+
+    async with FlushWorker(queue, store, type=Profile) as worker:   # in the background
+        ...                              # leaving stops it gracefully
+
+    # a whole worker process (what `cachewright worker --store app.stores:profiles` runs):
+    await run_worker("redis://10.0.0.5:6379/0", "app.stores:profiles",
+                     type="app.models:Profile", key_type=int, namespace="shop",
+                     name="profiles")    # SIGTERM / SIGINT stop it gracefully
+
+Run as many workers as you like, on any hosts: each claims its own batches (its
+consumer name is host-pid-random), a key is never written by two at once, and a
+worker that dies (SIGKILL, OOM, a lost host) has its batch taken over by the others
+after the queue's ``claim_idle``. The app writes with ``WriteBehind(...,
+queue=queue, flusher=False)``; workers need the same namespace, queue name and
+partition count, and the same value type.
+
+Each batch goes through the write-behind batch writer: one ``set_many`` and one
+``delete_many`` under the retry policy (tenacity), a batch the store keeps rejecting
+split to isolate the poison item (dead-lettered with its error), the rest completed.
+A store that is down postpones the batch (released, retried after a backoff); a Redis
+that is down or restarting makes the worker wait and reconnect; neither stops it.
+``stop()`` lets the batch in hand finish (written and acknowledged) before returning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import inspect
+import logging
+import random
+import signal
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+from cachewright.cache import Cache
+from cachewright.errors import (
+    ConfigurationError,
+    QueueClosed,
+    QueueUnavailable,
+    WriteBehindError,
+)
+from cachewright.patterns._flusher import BatchWriter, StoreDown
+from cachewright.patterns._keying import KeyFormat, KeyMapper, ValueCodec
+from cachewright.patterns._retry import RetryPolicy
+from cachewright.patterns._write_behind_types import WriteBehindCounters
+from cachewright.patterns.queues.base import QueuedOp, WriteQueue
+from cachewright.patterns.queues.redis import RedisWriteQueue
+from cachewright.settings import Settings
+from cachewright.stores.base import DataStore
+
+__all__ = ["FlushWorker", "WorkerStats", "run_worker"]
+
+log = logging.getLogger("cachewright.worker")
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerStats:
+    """What one worker did: ops written to the store, batches, store retries, ops
+    dead-lettered, ops handed back while the store was down, ops taken over from
+    silent workers, outages waited out (queue or store), and seconds running."""
+
+    flushed: int
+    batches: int
+    retries: int
+    dead_lettered: int
+    released: int
+    reclaimed: int
+    outages: int
+    running_for: float
+
+
+class _Backoff:
+    """Exponential waits with jitter between ``first`` and ``longest`` seconds."""
+
+    __slots__ = ("_first", "_longest", "_next")
+
+    def __init__(self, first: float, longest: float) -> None:
+        self._first = first
+        self._longest = longest
+        self._next = first
+
+    def next(self) -> float:
+        wait = self._next
+        self._next = min(self._next * 2, self._longest)
+        return wait * random.uniform(0.5, 1.0)  # jitter: restarted workers do not stampede
+
+    def reset(self) -> None:
+        self._next = self._first
+
+
+class FlushWorker(Generic[K, V]):
+    """Claims batches from ``queue`` and writes them to ``store`` until stopped.
+
+    Usage::
+
+        worker = FlushWorker(queue, store, type=Profile, key_type=int, batch_size=1000)
+        stats = await worker.run()        # or: async with worker: ...
+
+    ``type`` (and ``key_type``, for keys that are not plain JSON values) are those of
+    the ``WriteBehind`` that wrote the queue. ``cache`` and ``key``, if given, are the
+    app's: a dead-lettered write is then removed from the cache, as ``WriteBehind``
+    does, so readers fall back to the store's value. ``wait`` is how long one claim
+    blocks for work (an idle worker takes up to that long to stop); ``backoff`` the
+    first and longest pause after an outage; ``log_every`` the seconds between
+    progress lines (INFO on ``cachewright.worker``).
+    """
+
+    __slots__ = (
+        "_backoff",
+        "_batch_size",
+        "_cache",
+        "_counters",
+        "_keys",
+        "_last_log",
+        "_log_every",
+        "_outages",
+        "_queue",
+        "_running",
+        "_started",
+        "_stop",
+        "_store",
+        "_task",
+        "_wait",
+        "_writer",
+    )
+
+    def __init__(
+        self,
+        queue: WriteQueue,
+        store: DataStore[K, V],
+        *,
+        type: Any,
+        key_type: Any = None,
+        batch_size: int = 500,
+        wait: float = 1.0,
+        retry: RetryPolicy | None = None,
+        cache: Cache | None = None,
+        key: KeyFormat = "{}",
+        backoff: tuple[float, float] = (0.05, 2.0),
+        log_every: float = 10.0,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self._queue = queue
+        self._store = store
+        self._batch_size = batch_size
+        self._wait = wait
+        self._cache = cache
+        self._keys: KeyMapper[K] = KeyMapper(key, key_type)
+        self._counters = WriteBehindCounters()
+        self._writer: BatchWriter[K, V] = BatchWriter(
+            queue,
+            store,
+            self._keys,
+            ValueCodec(type),
+            retry or RetryPolicy(),
+            self._counters,
+            on_dead=self._invalidate_dead,
+        )
+        self._backoff = _Backoff(*backoff)
+        self._log_every = log_every
+        self._stop = asyncio.Event()
+        self._running = False
+        self._task: asyncio.Task[WorkerStats] | None = None
+        self._started = 0.0
+        self._last_log = 0.0
+        self._outages = 0
+
+    def __repr__(self) -> str:
+        return f"FlushWorker({self._queue!r}, {self._store!r}, batch_size={self._batch_size})"
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def stats(self) -> WorkerStats:
+        c = self._counters
+        reclaimed = self._queue.reclaimed if isinstance(self._queue, RedisWriteQueue) else 0
+        return WorkerStats(
+            flushed=c.flushed,
+            batches=c.batches,
+            retries=c.retries,
+            dead_lettered=c.dead_lettered,
+            released=c.released,
+            reclaimed=reclaimed,
+            outages=self._outages,
+            running_for=time.monotonic() - self._started if self._started else 0.0,
+        )
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def start(self) -> None:
+        """Run in a background task (what ``async with`` does)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self.run(), name=repr(self))
+
+    def request_stop(self) -> None:
+        """Ask the worker to stop after the batch in hand (safe from a signal handler)."""
+        self._stop.set()
+
+    async def stop(self, timeout: float | None = 60.0) -> WorkerStats:  # noqa: ASYNC109
+        """Stop gracefully: the batch in hand is written and acknowledged first.
+
+        Waits for a background run (``start``/``async with``) up to ``timeout``
+        seconds, then cancels it; its unfinished ops go back to the queue.
+        """
+        self._stop.set()
+        task, self._task = self._task, None
+        if task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout)
+            except TimeoutError:
+                log.warning("flush worker did not stop within %ss; cancelling it", timeout)
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        return self.stats
+
+    # -- the loop ------------------------------------------------------------------
+
+    async def run(self) -> WorkerStats:
+        """Claim and write batches until ``stop()``; returns the counters."""
+        if self._running:
+            raise RuntimeError("this FlushWorker is already running")
+        self._running = True
+        self._started = self._last_log = time.monotonic()
+        log.info("flush worker started: %r", self)
+        try:
+            while not self._stop.is_set():
+                await self._round()
+                self._maybe_log()
+        finally:
+            self._running = False
+            self._stop.clear()
+            stats = self.stats
+            log.info("flush worker stopped: %s", stats)
+        return stats
+
+    async def _round(self) -> None:
+        try:
+            batch = await self._queue.claim(self._batch_size, self._wait)
+        except QueueClosed:
+            log.info("flush worker: the queue was closed; stopping")
+            self._stop.set()
+            return
+        except WriteBehindError as exc:
+            await self._outage("claiming from the queue", exc)
+            return
+        if not batch:
+            return
+        log.debug("batch %s started: %d ops", batch.id, len(batch))
+        try:
+            report = await self._writer.write(batch)
+        except StoreDown as exc:
+            # The batch is back in the queue; the store gets a rest before the next try.
+            await self._outage("writing to the store", exc)
+            return
+        except WriteBehindError as exc:
+            # Acknowledging failed (Redis down or restarting): the ops stay claimed in
+            # Redis and are taken over after claim_idle, then written again.
+            await self._outage("acknowledging a batch", exc)
+            return
+        self._backoff.reset()
+        log.debug("batch %s done: %s", batch.id, report)
+
+    async def _outage(self, doing: str, exc: BaseException) -> None:
+        self._outages += 1
+        pause = self._backoff.next()
+        level = logging.WARNING if isinstance(exc, QueueUnavailable | StoreDown) else logging.ERROR
+        log.log(level, "flush worker: %s failed (%s); retrying in %.2fs", doing, exc, pause)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), pause)
+
+    def _maybe_log(self) -> None:
+        now = time.monotonic()
+        if now - self._last_log < self._log_every:
+            return
+        self._last_log = now
+        s = self.stats
+        rate = s.flushed / s.running_for if s.running_for else 0.0
+        log.info(
+            "flush worker progress: %d written (%.0f/s) in %d batches, %d dead-lettered,"
+            " %d reclaimed, %d outages",
+            s.flushed,
+            rate,
+            s.batches,
+            s.dead_lettered,
+            s.reclaimed,
+            s.outages,
+        )
+
+    async def _invalidate_dead(self, op: QueuedOp) -> None:
+        if self._cache is None:
+            return
+        if await self._queue.peek(op.key) is None:  # no newer write owns the entry
+            await self._cache.delete(self._keys.cache_key(self._keys.domain_key(op.key)))
+
+
+# -- a worker process -----------------------------------------------------------------
+
+
+def _resolve(spec: str, what: str) -> Any:
+    """``"package.module:attr"`` -> the attribute."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ConfigurationError(f"{what} must look like 'package.module:name', got {spec!r}")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"cannot load {what} {spec!r}: {exc}") from exc
+    return target
+
+
+async def _make_store(factory: str | Callable[[], Any]) -> DataStore[Any, Any]:
+    make = _resolve(factory, "store factory") if isinstance(factory, str) else factory
+    if not callable(make):
+        raise ConfigurationError(f"store factory {factory!r} is not callable")
+    store = make()
+    if inspect.isawaitable(store):
+        store = await store
+    if not isinstance(store, DataStore):
+        raise ConfigurationError(f"store factory {factory!r} did not return a DataStore")
+    return store
+
+
+async def _close(resource: object) -> None:
+    close = getattr(resource, "close", None)
+    if callable(close):
+        result = close()
+        if inspect.isawaitable(result):
+            await result
+
+
+async def run_worker(
+    url: str,
+    store_factory: str | Callable[[], Any],
+    *,
+    type: Any,
+    key_type: Any = None,
+    namespace: str | None = None,
+    name: str = "default",
+    partitions: int = 8,
+    batch_size: int = 500,
+    wait: float = 1.0,
+    claim_idle: float = 30.0,
+    retry: RetryPolicy | None = None,
+    settings: Settings | None = None,
+    handle_signals: bool = True,
+) -> WorkerStats:
+    """Run one flush worker until SIGTERM or SIGINT (graceful: the batch in hand
+    finishes), then close the queue and the store and return the counters.
+
+    ``store_factory`` is ``"package.module:factory"`` (or the callable): called with
+    no argument, it returns a ``DataStore`` (or an awaitable of one). ``type`` and
+    ``key_type`` may be given the same way, as ``"package.module:Name"``.
+    """
+    if isinstance(type, str):
+        type = _resolve(type, "value type")
+    if isinstance(key_type, str):
+        key_type = _resolve(key_type, "key type")
+    queue = RedisWriteQueue.from_url(
+        url,
+        settings=settings,
+        namespace=namespace,
+        name=name,
+        partitions=partitions,
+        claim_idle=claim_idle,
+    )
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    try:
+        store = await _make_store(store_factory)
+        try:
+            worker: FlushWorker[Any, Any] = FlushWorker(
+                queue,
+                store,
+                type=type,
+                key_type=key_type,
+                batch_size=batch_size,
+                wait=wait,
+                retry=retry,
+            )
+            if handle_signals:
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(signum, worker.request_stop)
+                    installed.append(signum)
+            return await worker.run()
+        finally:
+            for signum in installed:
+                loop.remove_signal_handler(signum)
+            await _close(store)
+    finally:
+        await queue.close()
