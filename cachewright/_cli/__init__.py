@@ -1,0 +1,1 @@
+"""Private parts of the ``cachewright`` command; the entry point is :mod:`cachewright.cli`."""
