@@ -28,8 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cachewright import Cache, LoaderError, StoreError
-from cachewright.patterns.cache_aside import CacheAside
+from cachewright import Cache, CacheAside, LoaderError, StoreError
 from cachewright.stores import SQLStore
 
 

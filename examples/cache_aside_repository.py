@@ -32,9 +32,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from cachewright import Cache, Settings
-from cachewright.patterns.cache_aside import CacheAside
-from cachewright.patterns.cached import cached
+from cachewright import Cache, CacheAside, Settings, cached
 
 USERS = sa.Table(
     "users",

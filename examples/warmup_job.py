@@ -21,8 +21,7 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel
 
-from cachewright import Cache
-from cachewright.patterns.cache_aside import CacheAside
+from cachewright import Cache, CacheAside
 from cachewright.patterns.warmup import Warmup, WarmupReport
 from cachewright.stores import BaseStore, MemoryStore
 

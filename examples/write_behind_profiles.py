@@ -32,9 +32,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from cachewright import Cache
+from cachewright import Cache, WriteBehind
 from cachewright.patterns.queues.redis import RedisWriteQueue
-from cachewright.patterns.write_behind import WriteBehind
 from cachewright.stores import SQLStore
 
 USERS = 10

@@ -23,8 +23,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from cachewright import Cache
-from cachewright.patterns.write_through import WriteThrough
+from cachewright import Cache, WriteThrough
 from cachewright.stores import SQLStore
 
 
