@@ -58,6 +58,7 @@ from cachewright.errors import CacheError, CachewrightError, QueueClosed
 from cachewright.patterns._flusher import BatchWriter, Flusher
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keying import KeyFormat, KeyMapper, ValueCodec
+from cachewright.patterns._read_through import ReadThrough
 from cachewright.patterns._retry import RetryPolicy
 from cachewright.patterns._write_behind_types import (
     CloseReport,
@@ -84,8 +85,6 @@ log = logging.getLogger("cachewright.write_behind")
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
-
-_LEASE_TTL = 10.0
 
 
 class WriteBehind(Generic[K, V]):
@@ -121,6 +120,7 @@ class WriteBehind(Generic[K, V]):
         self._type = type
         self._ttl = ttl
         self._tags = tuple(tags or ())
+        self._reads: ReadThrough[K, V] = ReadThrough(cache, type=type, ttl=ttl, tags=self._tags)
         self._strict = strict
         self._batch_size = batch_size
         self._put_timeout = put_timeout
@@ -336,34 +336,24 @@ class WriteBehind(Generic[K, V]):
             return value
         # Lease before peeking: a write that lands after the lease overwrites it (the
         # fill below then fails), and a write before it is visible to the peek.
-        lease = await self._lease(cache_key) if found is None else None
+        lease = await self._reads.lease(cache_key) if found is None else None
         pending = await self._queue.peek(self._keys.queue_key(key))
         if pending is not None:
             return await self._from_pending(cache_key, pending, lease)
         stored = await self._store.get(key)
         if lease is not None and stored is not None:
-            await self._fill(cache_key, stored, lease)
+            await self._reads.fill(cache_key, stored, lease)
         return stored
 
     async def get_many(self, keys: Sequence[K]) -> dict[K, V]:
         """Values of the keys that have one (hits only), pending writes included."""
-        unique = list(dict.fromkeys(keys))
-        cache_keys = {k: self._keys.cache_key(k) for k in unique}
-        entries = await self._cache.get_many_entries(list(cache_keys.values()), self._type)
-        result: dict[K, V] = {}
-        misses: list[K] = []
-        for k in unique:
-            entry = entries.get(cache_keys[k])
-            if entry is not None and not entry.stale:
-                result[k] = entry.value
-            else:
-                misses.append(k)
+        result, misses, cache_keys = await self._reads.split(keys, self._keys)
         if not misses:
             return result
         leases = dict(
             zip(
                 misses,
-                await asyncio.gather(*(self._lease(cache_keys[k]) for k in misses)),
+                await asyncio.gather(*(self._reads.lease(cache_keys[k]) for k in misses)),
                 strict=True,
             )
         )
@@ -381,7 +371,7 @@ class WriteBehind(Generic[K, V]):
                 result[k] = value
                 lease = leases[k]
                 if lease is not None and value is not None:
-                    await self._fill(cache_keys[k], value, lease)
+                    await self._reads.fill(cache_keys[k], value, lease)
         return result
 
     async def _from_pending(self, cache_key: str, op: QueuedOp, lease: bytes | None) -> V | None:
@@ -391,23 +381,8 @@ class WriteBehind(Generic[K, V]):
         if lease is not None:
             # The entry was evicted before the flush: put the pending value back. Safe:
             # the op is the latest accepted one, and a newer write replaces the lease.
-            await self._fill(cache_key, value, lease)
+            await self._reads.fill(cache_key, value, lease)
         return value
-
-    async def _lease(self, cache_key: str) -> bytes | None:
-        try:
-            lease = await self._cache.try_lease(cache_key, _LEASE_TTL, tags=self._tags or None)
-        except CacheError:
-            return None  # cache down: read without filling
-        return None if lease is None else lease.version
-
-    async def _fill(self, cache_key: str, value: V, version: bytes) -> None:
-        try:
-            await self._cache.set_if_version(
-                cache_key, value, version, self._ttl, tags=self._tags or None, type=self._type
-            )
-        except CacheError as exc:
-            log.debug("read-through fill skipped: %s", exc)
 
     # -- flushing ------------------------------------------------------------------
 

@@ -47,6 +47,7 @@ from cachewright.cache import Cache, Entry
 from cachewright.errors import CacheError, CachewrightError, StoreError
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keying import KeyFormat, KeyMapper
+from cachewright.patterns._read_through import ReadThrough
 from cachewright.stores.base import DataStore
 
 __all__ = ["WriteThrough", "WriteThroughStats"]
@@ -57,7 +58,6 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 T = TypeVar("T")
 
-_LEASE_TTL = 10.0
 _INVALIDATE_ATTEMPTS = 3
 
 
@@ -86,6 +86,7 @@ class WriteThrough(Generic[K, V]):
         "_cache",
         "_keys",
         "_locks",
+        "_reads",
         "_stats",
         "_store",
         "_strict",
@@ -111,6 +112,9 @@ class WriteThrough(Generic[K, V]):
         self._type = type
         self._ttl = ttl
         self._tags = tuple(tags or ()) or None
+        self._reads: ReadThrough[K, V] = ReadThrough(
+            cache, type=type, ttl=ttl, tags=tuple(tags or ())
+        )
         self._strict = strict
         self._locks = KeyLocks()
         self._stats = WriteThroughStats()
@@ -209,7 +213,7 @@ class WriteThrough(Generic[K, V]):
         if isinstance(found, Entry) and not found.stale:
             value: V = found.value
             return value
-        lease = await self._lease(cache_key) if found is None else None
+        lease = await self._reads.lease(cache_key) if found is None else None
         stored = await self._store_read(self._store.get(key))
         if lease is not None and stored is not None:
             await self._fill(cache_key, stored, lease)
@@ -217,20 +221,10 @@ class WriteThrough(Generic[K, V]):
 
     async def get_many(self, keys: Sequence[K]) -> dict[K, V]:
         """Values of the keys that exist (hits only): cache first, the rest from the store."""
-        unique = list(dict.fromkeys(keys))
-        cache_keys = {k: self._keys.cache_key(k) for k in unique}
-        entries = await self._cache.get_many_entries(list(cache_keys.values()), self._type)
-        result: dict[K, V] = {}
-        misses: list[K] = []
-        for k in unique:
-            entry = entries.get(cache_keys[k])
-            if entry is not None and not entry.stale:
-                result[k] = entry.value
-            else:
-                misses.append(k)
+        result, misses, cache_keys = await self._reads.split(keys, self._keys)
         if not misses:
             return result
-        leases = await asyncio.gather(*(self._lease(cache_keys[k]) for k in misses))
+        leases = await asyncio.gather(*(self._reads.lease(cache_keys[k]) for k in misses))
         stored = await self._store_read(self._store.get_many(misses))
         for k, lease in zip(misses, leases, strict=True):
             if k in stored:
@@ -255,20 +249,6 @@ class WriteThrough(Generic[K, V]):
         except Exception as exc:
             raise StoreError(f"store read failed: {type(exc).__name__}: {exc}") from exc
 
-    async def _lease(self, cache_key: str) -> bytes | None:
-        try:
-            lease = await self._cache.try_lease(cache_key, _LEASE_TTL, tags=self._tags)
-        except CacheError:
-            return None  # cache down: serve from the store without filling
-        return None if lease is None else lease.version
-
     async def _fill(self, cache_key: str, value: V, version: bytes) -> None:
-        try:
-            stored = await self._cache.set_if_version(
-                cache_key, value, version, self._ttl, tags=self._tags, type=self._type
-            )
-        except CacheError as exc:
-            log.debug("read-through fill skipped: %s", exc)
-            return
-        if stored:
+        if await self._reads.fill(cache_key, value, version):
             self._stats.fills += 1
