@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from redis.exceptions import NoScriptError
 
@@ -22,7 +22,13 @@ if TYPE_CHECKING:
     from redis.asyncio.cluster import RedisCluster
     from redis.typing import EncodableT
 
-__all__ = ["INDEX", "POP", "WRITE", "Script", "as_eval", "call"]
+__all__ = ["INDEX", "POP", "WRITE", "Executor", "Script", "as_eval", "call"]
+
+
+class Executor(Protocol):
+    """A redis-py client, or the backend's lane: anything with ``execute_command``."""
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any: ...
 
 
 class Script:
@@ -152,7 +158,7 @@ _BY_SHA = {script.sha: script for script in (WRITE, INDEX, POP)}
 
 
 async def call(
-    client: Redis | RedisCluster,
+    client: Redis | RedisCluster | Executor,
     script: Script,
     keys: Sequence[EncodableT],
     args: Sequence[EncodableT],

@@ -2,12 +2,14 @@
 
 Usage (what :class:`~cachewright.cache.backends.redis.RedisBackend` does)::
 
-    ops = Standalone(client)
+    ops = Standalone(client, Lane(client))
     await ops.write("set", [("shop:a", b"..", 60_000)], ["shop~tag:letters"])
     values = await ops.get_many(["shop:a", "shop:b"])        # one MGET
 
 Every batch is one command on the wire: MGET, UNLINK, or one Lua call that writes
 the values and their tag indexes atomically, so no entry is ever outside its index.
+Those commands go through the backend's :class:`~._redis_lane.Lane` (a kept
+connection, pipelined with whatever else is in flight); SCAN and INFO use the pool.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from cachewright.cache.backends._lua import POP, WRITE, call
+from cachewright.cache.backends._redis_lane import Lane
 from cachewright.cache.backends.base import SetItem
 
 if TYPE_CHECKING:
@@ -32,13 +35,14 @@ UNLINK_BATCH = 1000
 class Standalone:
     """The batch and tag side of the backend for a single primary."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_client", "_lane")
 
-    def __init__(self, client: Redis) -> None:
+    def __init__(self, client: Redis, lane: Lane) -> None:
         self._client = client
+        self._lane = lane
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
-        return cast("list[bytes | None]", await self._client.mget(keys))
+        return cast("list[bytes | None]", await self._lane.command("MGET", *keys))
 
     async def write(
         self, mode: str, items: Sequence[SetItem], tags: Sequence[str], prefix: bytes = b""
@@ -50,7 +54,7 @@ class Standalone:
         for _, value, ttl_ms in items:
             args.append(value)
             args.append("" if ttl_ms is None else ttl_ms)
-        return int(await call(self._client, WRITE, keys, args))
+        return int(await call(self._lane, WRITE, keys, args))
 
     async def delete_many(self, keys: Sequence[str]) -> int:
         return await self._unlink(keys)
@@ -67,7 +71,7 @@ class Standalone:
     async def invalidate_tags(self, tags: Sequence[str]) -> int:
         # One atomic pop of every index, then the members go in UNLINK batches: the
         # cost follows the tagged entries, never the size of the keyspace.
-        members = await call(self._client, POP, tags, ())
+        members = await call(self._lane, POP, tags, ())
         return await self._unlink(list(dict.fromkeys(members)))
 
     async def node_info(self) -> list[tuple[Mapping[str, Any], int]]:
@@ -81,7 +85,7 @@ class Standalone:
         if not keys:
             return 0
         if len(keys) <= UNLINK_BATCH:
-            return int(await self._client.unlink(*keys))
+            return int(await self._lane.command("UNLINK", *keys))
         async with self._client.pipeline(transaction=False) as pipe:
             for start in range(0, len(keys), UNLINK_BATCH):
                 pipe.unlink(*keys[start : start + UNLINK_BATCH])

@@ -9,11 +9,13 @@ Usage::
     await backend.set("shop:user:1", payload, ttl_ms=60_000, tags=["shop~tag:users"])
     await backend.close()
 
-Single-key operations are one plain command (GET, SET, UNLINK, ...). Batches and
-tag bookkeeping go to a topology strategy: :mod:`._redis_standalone` (one server,
-one command per batch) or :mod:`._redis_cluster` (one round trip per node, sent
-concurrently). Every redis-py error leaves as :class:`~cachewright.errors.CacheError`
-or :class:`~cachewright.errors.CacheUnavailable`, redacted.
+Single-key operations are one plain command (GET, SET, UNLINK, ...). On one node
+they go through a lane (:mod:`._redis_lane`): alone, on a kept connection; issued
+together, as one MGET and one pipeline. Batches and tag bookkeeping go to a
+topology strategy: :mod:`._redis_standalone` (one server, one command per batch)
+or :mod:`._redis_cluster` (one round trip per node, sent concurrently). Every
+redis-py error leaves as :class:`~cachewright.errors.CacheError` or
+:class:`~cachewright.errors.CacheUnavailable`, redacted.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from redis.asyncio.sentinel import SentinelConnectionPool
 
 from cachewright.cache.backends._redis_cluster import Cluster
 from cachewright.cache.backends._redis_errors import ErrorMap
+from cachewright.cache.backends._redis_lane import Lane
 from cachewright.cache.backends._redis_standalone import Standalone
 from cachewright.cache.backends._redis_url import Mode, Opened, open_client, parse_url
 from cachewright.cache.backends.base import SetItem
@@ -50,6 +53,7 @@ class RedisBackend:
         "_closed",
         "_errors",
         "_label",
+        "_lane",
         "_mode",
         "_opened",
         "_ops",
@@ -70,9 +74,16 @@ class RedisBackend:
         self._opened: Opened | None = None
         self._errors = ErrorMap(kwargs.get("password"))
         self._mode, self._label = _describe(client, kwargs)
-        self._ops: Standalone | Cluster = (
-            Cluster(client) if isinstance(client, RedisCluster) else Standalone(client)
-        )
+        # Commands on one node go through a lane: a kept connection when alone, one
+        # MGET / one pipeline for what arrives together. A Cluster client keeps
+        # redis-py's own routing.
+        self._lane: Lane | None = None
+        self._ops: Standalone | Cluster
+        if isinstance(client, RedisCluster):
+            self._ops = Cluster(client)
+        else:
+            self._lane = Lane(client)
+            self._ops = Standalone(client, self._lane)
 
     @classmethod
     def from_url(
@@ -117,7 +128,10 @@ class RedisBackend:
     # -- reads -----------------------------------------------------------------------
 
     async def get(self, key: str) -> bytes | None:
+        """One GET; reads issued while another is in flight leave together as one MGET."""
         with self._errors:
+            if self._lane is not None:
+                return cast("bytes | None", await self._lane.get(key))
             return cast("bytes | None", await self._client.get(key))
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
@@ -128,11 +142,16 @@ class RedisBackend:
 
     async def exists(self, key: str) -> bool:
         with self._errors:
+            if self._lane is not None:
+                return bool(await self._lane.command("EXISTS", key))
             return bool(await self._client.exists(key))
 
     async def pttl(self, key: str) -> int | None:
         with self._errors:
-            remaining = int(await self._client.pttl(key))
+            if self._lane is not None:
+                remaining = int(await self._lane.command("PTTL", key))
+            else:
+                remaining = int(await self._client.pttl(key))
         return None if remaining == -2 else remaining
 
     # -- writes ----------------------------------------------------------------------
@@ -143,8 +162,12 @@ class RedisBackend:
         with self._errors:
             if tags:
                 await self._ops.write("set", [(key, value, ttl_ms)], tags)
-            else:
+            elif self._lane is None:
                 await self._client.set(key, value, px=ttl_ms)
+            elif ttl_ms is None:
+                await self._lane.command("SET", key, value)
+            else:
+                await self._lane.command("SET", key, value, "PX", ttl_ms)
 
     async def set_many(self, items: Sequence[SetItem], tags: Sequence[str] = ()) -> None:
         if not items:
@@ -197,6 +220,10 @@ class RedisBackend:
 
     async def incr(self, key: str, amount: int | float) -> int | float:
         with self._errors:
+            if self._lane is not None:
+                if isinstance(amount, int):
+                    return int(await self._lane.command("INCRBY", key, amount))
+                return float(await self._lane.command("INCRBYFLOAT", key, repr(amount)))
             if isinstance(amount, int):
                 return int(await self._client.incrby(key, amount))
             return float(await self._client.incrbyfloat(key, amount))
@@ -205,6 +232,8 @@ class RedisBackend:
 
     async def delete(self, key: str) -> bool:
         with self._errors:
+            if self._lane is not None:
+                return bool(await self._lane.command("UNLINK", key))
             return bool(await self._client.unlink(key))
 
     async def delete_many(self, keys: Sequence[str]) -> int:
@@ -244,9 +273,11 @@ class RedisBackend:
         if self._closed:
             return
         self._closed = True
-        if not self._close_client:
-            return
         with self._errors:
+            if self._lane is not None:
+                await self._lane.close()  # the kept connection goes back to the pool
+            if not self._close_client:
+                return
             if self._opened is not None:
                 await self._opened.close()
             else:
