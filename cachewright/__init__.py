@@ -10,6 +10,7 @@ Usage::
     user = await users.get(42)
 """
 
+from cachewright._metrics import Metrics, otel_metrics
 from cachewright.cache import (
     Cache,
     CacheStats,
@@ -76,6 +77,7 @@ __all__ = [
     "LockTimeout",
     "MemoryBackend",
     "MemoryWriteQueue",
+    "Metrics",
     "PickleCodec",
     "QueueClosed",
     "QueueFull",
@@ -95,4 +97,5 @@ __all__ = [
     "WriteThrough",
     "__version__",
     "cached",
+    "otel_metrics",
 ]

@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     local_max_bytes: int | None = Field(
         None, ge=1, description="Byte bound of the local tier (None: count bound only)."
     )
+    otel: bool = Field(False, description="Record OpenTelemetry metrics (needs the otel extra).")
     allow_pickle: bool = Field(False, description="Allow the pickle codec (never the default).")
     pickle_key: SecretStr | None = Field(
         None, description="HMAC key that signs pickled entries; required with allow_pickle."

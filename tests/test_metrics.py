@@ -108,3 +108,46 @@ def test_default_provider_without_sdk_is_safe() -> None:
     metrics.hit()
     metrics.operation(metrics.clock())
     assert "OtelMetrics" in repr(metrics)
+
+
+async def test_the_cache_and_the_patterns_record_to_their_metrics(
+    metrics: OtelMetrics, reader: Any, redis_url: str, namespace: str
+) -> None:
+    from pydantic import BaseModel
+
+    from cachewright import Cache, CacheAside, WriteBehind
+    from cachewright.patterns.queues import MemoryWriteQueue
+    from cachewright.stores import MemoryStore
+
+    class Item(BaseModel):
+        n: int
+
+    async def load(n: int) -> Item:
+        return Item(n=n)
+
+    async with Cache.from_url(redis_url, namespace=namespace, metrics=metrics) as cache:
+        items = CacheAside(cache, loader=load, key="item:{}", type=Item, ttl=60)
+        assert await items.get(1) == Item(n=1)  # a miss, a load
+        assert await items.get(1) == Item(n=1)  # a hit
+        store: MemoryStore[int, Item] = MemoryStore()
+        async with WriteBehind(
+            cache, store, key="wb:{}", type=Item, queue=MemoryWriteQueue(), flusher=False
+        ) as behind:
+            await behind.set(5, Item(n=5))
+            seen = _collect(reader)
+            assert [p.value for p in seen["cachewright.write_behind.pending"]] == [0]
+            await behind.stats()  # refreshes the gauges
+            seen = _collect(reader)
+            assert [p.value for p in seen["cachewright.write_behind.pending"]] == [1]
+            await behind.flush()
+        await items.close()
+
+    seen = _collect(reader)
+    hits = sum(p.value for p in seen["cachewright.cache.hits"])
+    misses = sum(p.value for p in seen["cachewright.cache.misses"])
+    assert hits >= 1
+    assert misses >= 1
+    assert sum(p.count for p in seen["cachewright.loader.duration"]) == 1
+    assert sum(p.value for p in seen["cachewright.write_behind.flushed"]) == 1
+    assert sum(p.count for p in seen["cachewright.cache.operation.duration"]) >= 4
+    assert not seen.get("cachewright.write_behind.pending")  # stopped on close

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar, overload
 
+from cachewright._metrics import NOOP, Metrics, otel_metrics
 from cachewright._redact import redact_url
 from cachewright.cache._breaker import CircuitBreaker
 from cachewright.cache._coherence import Coherence, Notice, channel_for
@@ -95,6 +96,8 @@ class Cache:
         "_fail_open_writes",
         "_keys",
         "_local",
+        "_mattrs",
+        "_metrics",
         "_serializer",
         "_settings",
         "_url",
@@ -110,6 +113,7 @@ class Cache:
         url: str = "",
         local: LocalTier | None = None,
         channel: Channel | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         settings = settings or Settings()
         self._settings = settings
@@ -127,6 +131,10 @@ class Cache:
         self._fail_open_writes = settings.fail_open_writes
         self._closed = False
         self._url = redact_url(url) if url else type(backend).__name__
+        if metrics is None and settings.otel:
+            metrics = otel_metrics()
+        self._metrics: Metrics = metrics or NOOP
+        self._mattrs = self._metrics.attributes(namespace=self._keys.namespace)
         # The local tier (None: one level). ``_local`` is the store the read path
         # consults; ``_coherence`` tells the other processes what writes changed.
         self._local: LocalStore | None = None
@@ -150,10 +158,12 @@ class Cache:
         settings: Settings | None = None,
         codec: Codec | None = None,
         local: LocalTier | None = None,
+        metrics: Metrics | None = None,
     ) -> Cache:
         """A cache on ``memory://``, ``redis://``, ``rediss://``, ``redis+sentinel://``
         or ``redis+cluster://`` (user and password in the URL for ACL and TLS);
-        ``local=LocalTier(...)`` adds the in-process tier in front of it."""
+        ``local=LocalTier(...)`` adds the in-process tier in front of it;
+        ``metrics=otel_metrics()`` records OpenTelemetry instruments."""
         settings = settings or Settings()
         if url.startswith("memory://"):
             from cachewright.cache.backends.memory import MemoryBackend
@@ -166,7 +176,13 @@ class Cache:
         else:
             raise ConfigurationError(f"unsupported cache URL scheme: {redact_url(url)!r}")
         return cls(
-            backend, namespace=namespace, settings=settings, codec=codec, url=url, local=local
+            backend,
+            namespace=namespace,
+            settings=settings,
+            codec=codec,
+            url=url,
+            local=local,
+            metrics=metrics,
         )
 
     @classmethod
@@ -202,6 +218,11 @@ class Cache:
         return f"Cache({self._url!r}, namespace={self.namespace!r})"
 
     @property
+    def metrics(self) -> Metrics:
+        """The instruments this cache records to (patterns record to them too)."""
+        return self._metrics
+
+    @property
     def namespace(self) -> str:
         return self._keys.namespace
 
@@ -229,19 +250,23 @@ class Cache:
         if not self._breaker.allow():
             self._counters.fail_open_reads += 1
             return default
+        started = self._metrics.clock()
         try:
             result = await op(*args)
         except CacheUnavailable as exc:
             self._breaker.failure()
             self._counters.errors += 1
+            self._metrics.error(self._mattrs)
             self._counters.fail_open_reads += 1
             log.debug("cache read failed open: %s", exc)
             return default
         except CacheError as exc:
             self._counters.errors += 1
+            self._metrics.error(self._mattrs)
             self._counters.fail_open_reads += 1
             log.warning("cache read failed, treated as a miss: %s", exc)
             return default
+        self._metrics.operation(started, self._mattrs)
         self._breaker.success()
         return result
 
@@ -254,6 +279,7 @@ class Cache:
     ) -> R:
         if not self._breaker.allow():
             return self._write_failed(default, CircuitOpen("cache circuit is open"))
+        started = self._metrics.clock()
         try:
             result = await op(*args)
         except CacheUnavailable as exc:
@@ -262,11 +288,13 @@ class Cache:
             return self._write_failed(default, exc)
         except CacheError:
             self._counters.errors += 1
+            self._metrics.error(self._mattrs)
             self._forget(notice)
             raise
         except BaseException:
             self._forget(notice)  # cancelled midway
             raise
+        self._metrics.operation(started, self._mattrs)
         self._breaker.success()
         if notice is not None and self._coherence is not None:
             # Drop locally only now that Redis has the write: a read that started
@@ -283,6 +311,7 @@ class Cache:
 
     def _write_failed(self, default: R, exc: CacheUnavailable) -> R:
         self._counters.errors += 1
+        self._metrics.error(self._mattrs)
         if self._fail_open_writes:
             self._counters.fail_open_writes += 1
             log.debug("cache write dropped (fail-open): %s", exc)
@@ -330,6 +359,7 @@ class Cache:
             hit = local.get(key, type)
             if hit is not None:
                 self._counters.hits += 1
+                self._metrics.hit(self._mattrs)
                 self._counters.local_hits += 1
                 return hit
             ticket = self._remote_ticket(local)
@@ -337,6 +367,7 @@ class Cache:
         raw = await self._read(None, self._backend.get, physical)
         if raw is None:
             self._counters.misses += 1
+            self._metrics.miss(self._mattrs)
             return None
         found = await self._found(physical, raw, type, now_ms())
         if local is not None and isinstance(found, Entry):
@@ -370,15 +401,18 @@ class Cache:
         if isinstance(result, Corrupt):
             self._counters.corrupt += 1
             self._counters.misses += 1
+            self._metrics.miss(self._mattrs)
             log.warning("unreadable entry at %r read as a miss", physical)
             return None
         if isinstance(result, Lease):
             self._counters.misses += 1
+            self._metrics.miss(self._mattrs)
             return result
         if result.stale:
             self._counters.stale_hits += 1
         else:
             self._counters.hits += 1
+            self._metrics.hit(self._mattrs)
         life = sliding_life(raw, now)
         if life:
             # Sliding expiry (G4): extend on read, never past the absolute deadline, and
@@ -419,6 +453,7 @@ class Cache:
                 else:
                     hits[key] = hit
             self._counters.hits += len(hits)
+            self._metrics.hit(self._mattrs, len(hits))
             self._counters.local_hits += len(hits)
             if not remote:
                 return hits
@@ -432,6 +467,7 @@ class Cache:
         for user_key, key, raw in zip(remote, physical, raws, strict=True):
             if raw is None:
                 self._counters.misses += 1
+                self._metrics.miss(self._mattrs)
                 continue
             found = await self._found(key, raw, type, now)
             if isinstance(found, Entry):

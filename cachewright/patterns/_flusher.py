@@ -38,6 +38,7 @@ from typing import Any, Generic, TypeVar, cast
 import aiojobs
 from tenacity import RetryCallState
 
+from cachewright._metrics import NOOP, Attributes, Metrics
 from cachewright.errors import CachewrightError, StoreUnavailable
 from cachewright.patterns._keying import KeyMapper, ValueCodec
 from cachewright.patterns._retry import RetryPolicy
@@ -83,7 +84,17 @@ class _Round:
 class BatchWriter(Generic[K, V]):
     """Writes claimed batches to the store and ends every op of each batch."""
 
-    __slots__ = ("_counters", "_keys", "_on_dead", "_policy", "_queue", "_store", "_values")
+    __slots__ = (
+        "_counters",
+        "_keys",
+        "_mattrs",
+        "_metrics",
+        "_on_dead",
+        "_policy",
+        "_queue",
+        "_store",
+        "_values",
+    )
 
     def __init__(
         self,
@@ -94,7 +105,11 @@ class BatchWriter(Generic[K, V]):
         policy: RetryPolicy,
         counters: WriteBehindCounters,
         on_dead: Callable[[QueuedOp], Awaitable[None]],
+        metrics: Metrics = NOOP,
+        metric_attributes: Attributes | None = None,
     ) -> None:
+        self._metrics = metrics
+        self._mattrs = metric_attributes or metrics.attributes()
         self._queue = queue
         self._store = store
         self._keys = keys
@@ -163,6 +178,7 @@ class BatchWriter(Generic[K, V]):
             del run.open[op.key]
         run.written += len(ops)
         self._counters.flushed += len(ops)
+        self._metrics.flushed(len(ops), self._mattrs)
 
     async def _store_write(self, items: list[_Item[K, V]]) -> None:
         sets: dict[K, V] = {}
@@ -182,6 +198,7 @@ class BatchWriter(Generic[K, V]):
         run.open.pop(op.key, None)
         run.dead_lettered += 1
         self._counters.dead_lettered += 1
+        self._metrics.dead_lettered(1, self._mattrs)
         log.warning(
             "write of key %s dead-lettered as %s: %s: %s", op.key, dead_id, type(exc).__name__, exc
         )
@@ -202,6 +219,7 @@ class BatchWriter(Generic[K, V]):
 
     def _count_retry(self, state: RetryCallState) -> None:
         self._counters.retries += 1
+        self._metrics.retried(1, self._mattrs)
         outcome = state.outcome
         error = outcome.exception() if outcome is not None else None
         log.debug("store write failed (attempt %d), retrying: %r", state.attempt_number, error)

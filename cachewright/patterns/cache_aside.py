@@ -136,6 +136,7 @@ class CacheAside(Generic[K, V]):
         "_loader",
         "_lock",
         "_lock_wait",
+        "_mattrs",
         "_max_concurrency",
         "_read_type",
         "_refresher",
@@ -198,6 +199,7 @@ class CacheAside(Generic[K, V]):
         self._flights: SingleFlight[Entry[V | None]] = SingleFlight()
         self._refresher = Refresher(limit=max_concurrency)
         self._timer = LoadTimer()
+        self._mattrs = cache.metrics.attributes(namespace=cache.namespace, pattern="cache_aside")
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -516,6 +518,7 @@ class CacheAside(Generic[K, V]):
             self._counters.load_errors += 1
             raise LoaderError(f"the loader failed for {key!r} ({type(exc).__name__})") from exc
         self._timer.observe(time.perf_counter() - started)
+        self._cache.metrics.loader(started, self._mattrs)
         return value
 
     async def _load_batch(

@@ -47,7 +47,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, cast
@@ -121,6 +121,11 @@ class WriteBehind(Generic[K, V]):
         self._ttl = ttl
         self._tags = tuple(tags or ())
         self._reads: ReadThrough[K, V] = ReadThrough(cache, type=type, ttl=ttl, tags=self._tags)
+        self._mattrs = cache.metrics.attributes(namespace=cache.namespace, pattern="write_behind")
+        # The pending gauges are read synchronously by the metrics SDK: they show the
+        # queue as of the last stats() or flush round.
+        self._last_pending: tuple[int, float | None] = (0, None)
+        self._stop_gauge: Callable[[], None] | None = None
         self._strict = strict
         self._batch_size = batch_size
         self._put_timeout = put_timeout
@@ -143,6 +148,8 @@ class WriteBehind(Generic[K, V]):
             retry or RetryPolicy(),
             self._counters,
             on_dead=self._invalidate_dead,
+            metrics=cache.metrics,
+            metric_attributes=self._mattrs,
         )
         self._flusher = Flusher(self.flush, flush_interval) if flusher else None
         self._locks = KeyLocks()
@@ -167,6 +174,10 @@ class WriteBehind(Generic[K, V]):
             raise QueueClosed("this WriteBehind is closed")
         if self._flusher is not None:
             await self._flusher.start()
+        if self._stop_gauge is None:
+            self._stop_gauge = self._cache.metrics.watch_pending(
+                lambda: self._last_pending, self._mattrs
+            )
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -212,6 +223,8 @@ class WriteBehind(Generic[K, V]):
             except CachewrightError as exc:
                 error = f"{type(exc).__name__}: {exc}"
         stats = await self._queue.stats()
+        if self._stop_gauge is not None:
+            self._stop_gauge()
         if self._owns_queue:
             await self._queue.close()
         report = CloseReport(flushed, stats.pending, stats.dead_letters, timed_out, error)
@@ -399,6 +412,7 @@ class WriteBehind(Generic[K, V]):
             while True:
                 batch = await self._queue.claim(self._batch_size, wait=0)
                 if not batch:
+                    await self._observe_queue()
                     return report
                 report = report + await self._writer.write(batch)
 
@@ -449,9 +463,15 @@ class WriteBehind(Generic[K, V]):
         """Delete dead letters for good; the number removed."""
         return await self._queue.drop(ids)
 
+    async def _observe_queue(self) -> None:
+        if self._stop_gauge is not None:  # metrics are watching: keep the gauges fresh
+            q = await self._queue.stats()
+            self._last_pending = (q.pending, q.oldest_pending_age)
+
     async def stats(self) -> WriteBehindStats:
         """Queue and flusher counters (see ``WriteBehindStats``)."""
         q = await self._queue.stats()
+        self._last_pending = (q.pending, q.oldest_pending_age)
         c = self._counters
         return WriteBehindStats(
             pending=q.pending,
