@@ -418,13 +418,6 @@ def test_a_namespace_cannot_reach_into_another(bad: str) -> None:
         Cache.from_url("memory://", namespace=bad)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Cache.__init__ reads `namespace or settings.namespace`: an empty namespace "
-    "(e.g. an unset tenant variable) silently becomes the shared default 'cw' instead of "
-    "raising ConfigurationError. Fix: `namespace if namespace is not None else "
-    "settings.namespace` in cachewright/cache/_cache.py Cache.__init__.",
-)
 def test_an_empty_namespace_is_refused_not_defaulted() -> None:
     with pytest.raises(ConfigurationError):
         Cache.from_url("memory://", namespace="")

@@ -118,7 +118,10 @@ class Cache:
         settings = settings or Settings()
         self._settings = settings
         self._backend = backend
-        self._keys = KeyBuilder(namespace or settings.namespace, max_length=settings.max_key_length)
+        self._keys = KeyBuilder(
+            settings.namespace if namespace is None else namespace,
+            max_length=settings.max_key_length,
+        )
         self._serializer = Serializer(
             codec or _codec_from(settings),
             compress_threshold=settings.compress_threshold,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,8 @@ def now_ms() -> int:
 def to_ms(value: float | int | timedelta, what: str = "ttl") -> int:
     if isinstance(value, bool):
         raise ConfigurationError(f"{what} must be seconds or a timedelta, not a bool")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigurationError(f"{what} must be a finite number of seconds, got {value!r}")
     if isinstance(value, timedelta):
         ms = int(value.total_seconds() * 1000)
     elif isinstance(value, int | float):

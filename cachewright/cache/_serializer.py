@@ -6,7 +6,7 @@ import logging
 import re
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -56,8 +56,12 @@ class Corrupt:
 CORRUPT = Corrupt()
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _dt(ms: int) -> datetime | None:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms else None
+    # Raises OverflowError past year 9999: a corrupt header, which decode reads as a miss.
+    return _EPOCH + timedelta(milliseconds=ms) if ms else None
 
 
 class Serializer:
@@ -126,15 +130,18 @@ class Serializer:
                 raise
             return CORRUPT
         fresh = env.fresh_until_ms
-        return Entry(
-            value=value,
-            tags=env.tags,
-            expires_at=_dt(env.expires_at_ms),
-            fresh_until=_dt(fresh),
-            stale=bool(fresh) and now >= fresh,
-            written_at=_dt(env.written_at_ms),
-            version=env.header,
-        )
+        try:
+            return Entry(
+                value=value,
+                tags=env.tags,
+                expires_at=_dt(env.expires_at_ms),
+                fresh_until=_dt(fresh),
+                stale=bool(fresh) and now >= fresh,
+                written_at=_dt(env.written_at_ms),
+                version=env.header,
+            )
+        except (OverflowError, ValueError):
+            return CORRUPT
 
     def _counter(self, raw: bytes, tp: Any) -> Entry[Any] | Corrupt:
         # INCRBY leaves plain ASCII numbers; they are counters, not foreign bytes.

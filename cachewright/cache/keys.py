@@ -50,10 +50,13 @@ class KeyBuilder:
             raise InvalidKey(f"{what} must be a str, not {type(key).__name__}")
         if not key:
             raise InvalidKey(f"{what} must not be empty")
-        if (
-            len(key) > self.max_length
-            or len(key.encode("utf-8", "surrogatepass")) > self.max_length
-        ):
+        if len(key) > self.max_length:
+            raise InvalidKey(f"{what} is longer than {self.max_length} bytes ({key[:40]!r}...)")
+        try:
+            size = len(key.encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            raise InvalidKey(f"{what} is not valid UTF-8 text ({key[:40]!r})") from exc
+        if size > self.max_length:
             raise InvalidKey(f"{what} is longer than {self.max_length} bytes ({key[:40]!r}...)")
         return key
 

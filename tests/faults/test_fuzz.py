@@ -11,8 +11,6 @@ import asyncio
 import dataclasses
 import math
 import os
-import re
-import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime, timedelta
@@ -69,29 +67,6 @@ async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
         await cache.clear()
 
 
-def known_header_date_bug(exc: BaseException) -> bool:
-    """The one known escape (see ``test_a_header_date_out_of_range_reads_as_a_miss``):
-    a header timestamp beyond ``datetime``'s range raises ValueError from
-    ``_serializer._dt``. Tolerated here only so the fuzz keeps looking for others;
-    remove this once that xfail passes."""
-    if not isinstance(exc, ValueError | OverflowError | OSError):
-        return False
-    frames = traceback.extract_tb(exc.__traceback__)
-    return (
-        bool(frames) and frames[-1].name == "_dt" and frames[-1].filename.endswith("_serializer.py")
-    )
-
-
-def known_glob_bug(exc: BaseException) -> bool:
-    """The other known escape (see ``test_a_malformed_raw_glob_is_handled_on_memory``):
-    the memory backend compiles a raw glob with an empty or nested ``[...]`` set into an
-    invalid regex. Tolerated here only so the fuzz keeps looking; remove once fixed."""
-    if not isinstance(exc, re.error | FutureWarning):
-        return False
-    frames = traceback.extract_tb(exc.__traceback__)
-    return any(frame.filename.endswith("_glob.py") for frame in frames)
-
-
 async def _answer(call: Awaitable[object]) -> object:
     """Await ``call``: its result, or None after a typed error; anything else fails."""
     try:
@@ -99,10 +74,6 @@ async def _answer(call: Awaitable[object]) -> object:
             return await call
     except CachewrightError:
         return None
-    except Exception as exc:
-        if known_header_date_bug(exc) or known_glob_bug(exc):
-            return None
-        raise
 
 
 async def _read_all(cache: Cache, key: str) -> None:
@@ -151,8 +122,7 @@ keys = st.one_of(
     st.text(max_size=40),
     st.text(alphabet="*?[]\\^-!:~ ", max_size=10),
     st.text(min_size=1000, max_size=1100),
-    # A lone surrogate ("\ud800") is left to the xfail below.
-    st.sampled_from(["", " ", "\x00", "é" * 600, "a" * 1024, "a" * 1025]),
+    st.sampled_from(["", " ", "\x00", "\ud800", "é" * 600, "a" * 1024, "a" * 1025]),
 )
 json_values = st.recursive(
     st.none()
@@ -168,7 +138,7 @@ json_values = st.recursive(
 durations = st.one_of(
     st.none(),
     st.floats(min_value=-5, max_value=1e7),
-    st.sampled_from([-0.0, 1e-9, 1e-4, 10**15]),  # NaN and inf: see the xfail below
+    st.sampled_from([-0.0, 1e-9, 1e-4, 10**15, math.nan, math.inf, -math.inf]),
     st.integers(min_value=-5, max_value=10**12),
     st.timedeltas(min_value=timedelta(seconds=-5), max_value=timedelta(days=3)),
     st.just(True),
@@ -221,10 +191,6 @@ async def test_random_keys_values_and_options(
             entry = await cache.get_entry(key)
     except CachewrightError:
         return
-    except Exception as exc:
-        if known_header_date_bug(exc):
-            return
-        raise
     plain = ttl is None and sliding is None and expires_at is None and stale_ttl is None
     if plain and not _has_nan(value):
         assert entry is not None
@@ -236,13 +202,6 @@ async def test_random_keys_values_and_options(
     await _answer(cache.delete(key))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a header timestamp beyond datetime's range (a flipped byte in expires_at /"
-    " fresh_until / written_at) raises ValueError from _serializer._dt instead of reading"
-    " as a miss (G5). Fix in Serializer.decode: build the three datetimes in"
-    " try/except (ValueError, OverflowError, OSError) and return CORRUPT.",
-)
 async def test_a_header_date_out_of_range_reads_as_a_miss() -> None:
     async with Cache.from_url("memory://", namespace="fzdate") as cache:
         await cache.set("real", {"id": 1}, ttl=60, stale_ttl=10)
@@ -265,13 +224,6 @@ def _has_nan(value: object) -> bool:
     return False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: to_ms() in cachewright/cache/_expiry.py does int(value * 1000): NaN raises"
-    " a raw ValueError, inf a raw OverflowError. Fix: after the type checks, `if"
-    " isinstance(value, float) and not math.isfinite(value): raise ConfigurationError("
-    "f'{what} must be a finite number of seconds')`.",
-)
 @pytest.mark.parametrize("option", ["ttl", "sliding", "stale_ttl"])
 @pytest.mark.parametrize("seconds", [math.nan, math.inf])
 async def test_a_non_finite_duration_is_a_typed_error(option: str, seconds: float) -> None:
@@ -281,14 +233,6 @@ async def test_a_non_finite_duration_is_a_typed_error(option: str, seconds: floa
             await cache.set("k", 1, **options)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a key with a lone surrogate ('\\ud800') passes KeyBuilder.check (it measures"
-    " with 'surrogatepass') and then raises a raw UnicodeEncodeError inside the Redis backend"
-    " (memory accepts it). Fix in cachewright/cache/keys.py KeyBuilder.check: `try:"
-    " key.encode('utf-8') except UnicodeEncodeError: raise InvalidKey(f'{what} must be"
-    " valid Unicode text (no lone surrogates)') from None`.",
-)
 async def test_a_lone_surrogate_key_is_an_invalid_key(redis_url: str) -> None:
     async with Cache.from_url(redis_url, namespace="fzsur") as cache:
         with pytest.raises(InvalidKey):
@@ -297,16 +241,6 @@ async def test_a_lone_surrogate_key_is_an_invalid_key(redis_url: str) -> None:
             await cache.get("\ud800")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: cachewright/cache/backends/_glob.py glob_to_regex copies a [...] set's body"
-    " into the regex unescaped: '[]' compiles to an invalid regex (re.error: bad escape \\Z)"
-    " and '[[]' warns 'Possible nested set' (an error under -W error), so"
-    " delete_pattern(..., raw=True) on the memory backend raises instead of returning a"
-    " count. Fix: build the set from escaped characters (re.escape each, keep '-' between"
-    " two characters as a range, honour '\\x' escapes) and turn an empty set into '(?!)'"
-    " (matches nothing, as on Redis).",
-)
 @pytest.mark.parametrize("pattern", ["[]", "[[]", "a[]b*"])
 async def test_a_malformed_raw_glob_is_handled_on_memory(pattern: str) -> None:
     async with Cache.from_url("memory://", namespace="fzglob") as cache:

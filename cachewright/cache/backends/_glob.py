@@ -8,6 +8,42 @@ from functools import lru_cache
 __all__ = ["glob_to_regex"]
 
 
+def _closing_bracket(pattern: str, start: int) -> int:
+    i = start
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            i += 2
+        elif pattern[i] == "]":
+            return i
+        else:
+            i += 1
+    return -1
+
+
+def _char_set(body: str) -> str:
+    """A Redis ``[...]`` set as a regex class: members escaped, ``a-z`` ranges kept."""
+    negate = body.startswith("^")
+    if negate:
+        body = body[1:]
+    members: list[str] = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            members.append(re.escape(body[i + 1]))
+            i += 2
+        elif i + 2 < len(body) and body[i + 1] == "-":
+            low, high = sorted((ch, body[i + 2]))
+            members.append(f"{re.escape(low)}-{re.escape(high)}")
+            i += 3
+        else:
+            members.append(re.escape(ch))
+            i += 1
+    if not members:
+        return "(?!)" if not negate else "."  # an empty set matches nothing
+    return f"[{'^' if negate else ''}{''.join(members)}]"
+
+
 @lru_cache(maxsize=256)
 def glob_to_regex(pattern: str) -> re.Pattern[str]:
     out: list[str] = []
@@ -23,17 +59,12 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
         elif ch == "?":
             out.append(".")
         elif ch == "[":
-            end = pattern.find("]", i)
+            end = _closing_bracket(pattern, i)
             if end == -1:
                 out.append(re.escape(ch))
                 continue
-            body = pattern[i:end]
+            out.append(_char_set(pattern[i:end]))
             i = end + 1
-            negate = body.startswith("^")
-            if negate:
-                body = body[1:]
-            body = body.replace("\\", "\\\\")
-            out.append(f"[{'^' if negate else ''}{body}]")
         else:
             out.append(re.escape(ch))
     return re.compile("".join(out) + r"\Z", re.DOTALL)
