@@ -33,6 +33,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio.connection import BlockingConnectionPool, ConnectionPool
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 try:  # hiredis packs a command in C: 10x faster than redis-py's packer on a batch
@@ -123,10 +124,27 @@ class Lane:
             self._pack = _hiredis_pack if utf8 else None
         return conn
 
+    async def _ready(self) -> AbstractConnection:
+        """The kept connection, reconnected first if the server closed it while idle."""
+        conn = self._conn
+        if conn is None:
+            return await self._connection()
+        try:
+            stale = await conn.can_read()
+        except (RedisConnectionError, OSError):
+            stale = True
+        if stale:
+            # Closed while idle (a restart, the server's timeout, a proxy): nothing of
+            # ours went out on it since the last reply, so reconnecting cannot run a
+            # command twice, which a blind retry could.
+            await conn.disconnect()
+            await conn.connect()
+        return conn
+
     async def _one(self, args: Command) -> Any:
         if not self._direct:
             return await self._client.execute_command(*args)  # type: ignore[no-untyped-call]
-        conn = self._conn or await self._connection()
+        conn = await self._ready()
         pack = self._pack
         await _send(conn, pack(args) if pack else conn.pack_command(*args))
         return await conn.read_response()
@@ -143,7 +161,7 @@ class Lane:
                 for args in commands:
                     pipe.execute_command(*args)
                 return list(await pipe.execute(raise_on_error=False))
-        conn = self._conn or await self._connection()
+        conn = await self._ready()
         pack = self._pack
         if pack is None:
             await _send(conn, conn.pack_commands(commands))
