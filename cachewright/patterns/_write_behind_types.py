@@ -87,12 +87,13 @@ class CloseReport:
 
     ``pending`` writes are still in the queue, not lost (a Redis queue keeps them for
     another worker; a memory queue keeps them until the process exits, readable through
-    ``stats``). ``error`` says why the final flush stopped early, if it did.
+    ``stats``). ``error`` says why the final flush stopped early, if it did. ``pending``
+    and ``dead_letters`` are None when the queue could not be asked (its server down).
     """
 
     flushed: FlushReport
-    pending: int
-    dead_letters: int
+    pending: int | None
+    dead_letters: int | None
     timed_out: bool = False
     error: str | None = None
 

@@ -222,16 +222,25 @@ class WriteBehind(Generic[K, V]):
                 error = f"close_timeout of {budget}s reached"
             except CachewrightError as exc:
                 error = f"{type(exc).__name__}: {exc}"
-        stats = await self._queue.stats()
-        if self._stop_gauge is not None:
-            self._stop_gauge()
-        if self._owns_queue:
-            await self._queue.close()
-        report = CloseReport(flushed, stats.pending, stats.dead_letters, timed_out, error)
-        if report.pending:
+        pending: int | None = None
+        dead_letters: int | None = None
+        try:
+            stats = await self._queue.stats()
+            pending, dead_letters = stats.pending, stats.dead_letters
+        except CachewrightError as exc:
+            # The queue's server is unreachable at shutdown: what is queued stays there
+            # (durable) for a worker; say so instead of failing the caller's shutdown.
+            error = error or f"{type(exc).__name__}: {exc}"
+        finally:
+            if self._stop_gauge is not None:
+                self._stop_gauge()
+            if self._owns_queue:
+                await self._queue.close()
+        report = CloseReport(flushed, pending, dead_letters, timed_out, error)
+        if report.pending != 0:
             log.warning(
-                "write-behind closed with %d writes still pending (%s); they stay queued",
-                report.pending,
+                "write-behind closed with %s writes still pending (%s); they stay queued",
+                "an unknown number of" if pending is None else pending,
                 error,
             )
         return report

@@ -85,15 +85,6 @@ async def test_write_behind_rides_out_a_store_outage(
             await worker_queue.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: WriteBehind._close() awaits self._queue.stats() unguarded: with the Redis"
-    " queue's server unreachable at shutdown, close() raises QueueUnavailable (and the"
-    " caller's later cleanup is skipped) instead of returning a CloseReport. Fix in"
-    " cachewright/patterns/write_behind.py _close(): wrap the stats call in `try: ..."
-    " except CachewrightError as exc: pending = None; error = error or f'{type(exc).__name__}:"
-    " {exc}'` and close the owned queue in a finally.",
-)
 async def test_closing_write_behind_while_its_queue_is_down_reports_not_raises(
     fresh_redis: RedisServer, namespace: str
 ) -> None:

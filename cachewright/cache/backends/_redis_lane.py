@@ -138,7 +138,7 @@ class Lane:
             # ours went out on it since the last reply, so reconnecting cannot run a
             # command twice, which a blind retry could.
             await conn.disconnect()
-            await conn.connect()
+            await conn.connect()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
         return conn
 
     async def _one(self, args: Command) -> Any:
