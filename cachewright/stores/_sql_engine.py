@@ -34,18 +34,37 @@ def _use_wal(dbapi_connection: Any, _record: Any) -> None:
 _SECRET_QUERY_NAMES = ("password", "passwd", "pwd", "token", "secret")
 
 
+def _with_timeouts(url: str, options: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+    merged = dict(options)
+    connect_args = dict(merged.get("connect_args", {}))
+    if url.startswith("postgresql+asyncpg"):
+        connect_args.setdefault("timeout", timeout)  # connecting
+        connect_args.setdefault("command_timeout", timeout)  # each statement
+        merged.setdefault("pool_timeout", timeout)  # waiting for a pooled connection
+    elif url.startswith("sqlite"):
+        connect_args.setdefault("timeout", timeout)  # waiting for a lock
+    merged["connect_args"] = connect_args
+    return merged
+
+
 def display_url(url: sa.URL) -> str:
     """``url`` without its password (and query secrets such as ``sslpassword``)."""
     hidden = {name: "***" for name in url.query if name.lower().endswith(_SECRET_QUERY_NAMES)}
     return url.update_query_dict(hidden).render_as_string(hide_password=True)
 
 
-def create_engine(url: str | sa.URL, options: Mapping[str, Any]) -> AsyncEngine:
+def create_engine(
+    url: str | sa.URL, options: Mapping[str, Any], *, timeout: float | None = None
+) -> AsyncEngine:
     """An async engine with ``pool_pre_ping``, hidden parameters, and WAL for SQLite.
 
-    A missing driver or a malformed URL raises ``ConfigurationError``, URL redacted.
+    ``timeout`` bounds connecting, waiting for a pooled connection and each statement,
+    unless ``options`` set those themselves. A missing driver or a malformed URL raises
+    ``ConfigurationError``, URL redacted.
     """
     shown = redact_url(str(url)) if isinstance(url, str) else display_url(url)
+    if timeout is not None:
+        options = _with_timeouts(str(url), options, timeout)
     try:
         # hide_parameters: row values are user data; keep them out of error messages.
         engine = create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **options)

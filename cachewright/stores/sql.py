@@ -85,6 +85,9 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
     - ``create``: create the table on first use when it is missing (default ``True``).
     - ``batch_size``: rows or keys per statement (default: the whole batch in one).
     - ``engine_options``: extra ``create_async_engine`` arguments, for a URL only.
+    - ``timeout``: seconds a connection, a pool checkout or a statement may take before
+      the call fails with ``StoreUnavailable`` (default 5; None: wait forever), for a
+      URL only. A silent database then fails calls in time instead of hanging them.
     """
 
     __slots__ = (
@@ -116,6 +119,7 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
         create: bool = ...,
         batch_size: int | None = ...,
         engine_options: Mapping[str, Any] | None = ...,
+        timeout: float | None = ...,
     ) -> None: ...
 
     @overload
@@ -133,6 +137,7 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
         create: bool = ...,
         batch_size: int | None = ...,
         engine_options: Mapping[str, Any] | None = ...,
+        timeout: float | None = ...,
     ) -> None: ...
 
     @overload  # a type form that is not a class: list[Profile], Profile | None, ...
@@ -150,6 +155,7 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
         create: bool = ...,
         batch_size: int | None = ...,
         engine_options: Mapping[str, Any] | None = ...,
+        timeout: float | None = ...,
     ) -> None: ...
 
     @overload
@@ -167,6 +173,7 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
         create: bool = ...,
         batch_size: int | None = ...,
         engine_options: Mapping[str, Any] | None = ...,
+        timeout: float | None = ...,
     ) -> None: ...
 
     def __init__(
@@ -183,6 +190,7 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
         create: bool = True,
         batch_size: int | None = None,
         engine_options: Mapping[str, Any] | None = None,
+        timeout: float | None = 5.0,
     ) -> None:
         if batch_size is not None and batch_size < 1:
             raise ConfigurationError(f"batch_size must be at least 1, got {batch_size}")
@@ -195,7 +203,7 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
                 raise ConfigurationError("engine_options only apply to an engine built from a URL")
             self._engine, self._owns_engine = url_or_engine, False
         else:
-            self._engine = create_engine(url_or_engine, engine_options or {})
+            self._engine = create_engine(url_or_engine, engine_options or {}, timeout=timeout)
             self._owns_engine = True
         dialect = self._engine.dialect.name
         if dialect not in _SUPPORTED:
