@@ -86,7 +86,14 @@ async def accept_rate(cache_url: str, writes: int, writers: int) -> float:
     cache = Cache.from_url(cache_url, settings=Settings(namespace=f"b{uuid.uuid4().hex[:8]}"))
     store = MemoryStore[int, Profile]()
     items = WriteBehind(
-        cache, store, key="p:{}", type=Profile, flusher=False, max_pending=writes + 1
+        # Headroom: the Redis queue splits max_pending over its partitions, and keys
+        # do not spread perfectly evenly over them.
+        cache,
+        store,
+        key="p:{}",
+        type=Profile,
+        flusher=False,
+        max_pending=writes * 4,
     )
     values = [profile(n) for n in range(writes)]
     per_writer = writes // writers
@@ -113,7 +120,7 @@ async def flush_rate(pg_url: str, rows: int, batch_size: int) -> float:
     cache = Cache.from_url("memory://", settings=Settings(namespace=table))
     items = WriteBehind(
         cache, store, key="p:{}", type=Profile, flusher=False, batch_size=batch_size,
-        max_pending=rows + 1,
+        max_pending=rows * 4,
     )  # fmt: skip
     try:
         await items.set_many({n: profile(n) for n in range(rows)})
