@@ -20,6 +20,7 @@ Redis pub/sub (see :mod:`cachewright.cache.local` and ``docs/local-tier.md``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import secrets
@@ -396,6 +397,13 @@ class Cache:
     async def _found(
         self, physical: str, raw: bytes, tp: Any, now: int
     ) -> Entry[Any] | Lease | None:
+        result = self._classify(physical, raw, tp, now)
+        if isinstance(result, Entry):
+            await self._slide(physical, raw, result, now)
+        return result
+
+    def _classify(self, physical: str, raw: bytes, tp: Any, now: int) -> Entry[Any] | Lease | None:
+        """Decode stored bytes and count the outcome: an entry, a lease, or None."""
         try:
             result = self._serializer.decode(raw, tp, now)
         except TypeMismatch:
@@ -416,16 +424,18 @@ class Cache:
         else:
             self._counters.hits += 1
             self._metrics.hit(self._mattrs)
+        return result
+
+    async def _slide(self, physical: str, raw: bytes, entry: Entry[Any], now: int) -> None:
         life = sliding_life(raw, now)
         if life:
             # Sliding expiry (G4): extend on read, never past the absolute deadline, and
             # only if the entry is still the one we read (a newer write keeps its own life).
             # The tag indexes move with it, or trimming would orphan a live entry (G3).
-            tag_keys = self._keys.tags(result.tags) if result.tags else ()
+            tag_keys = self._keys.tags(entry.tags) if entry.tags else ()
             await self._read(
                 False, self._backend.touch_if, physical, raw[:HEADER_SIZE], life, tag_keys
             )
-        return result
 
     @overload
     async def get_many(self, keys: Iterable[str]) -> dict[str, Any]: ...
@@ -461,22 +471,27 @@ class Cache:
             if not remote:
                 return hits
             ticket = self._remote_ticket(local)
-        physical = self._keys.entries(remote)
+        physical = self._keys.prefixed(remote)  # checked by unique() above
         if not physical:
             return {}
         misses: list[bytes | None] = [None] * len(physical)
         raws = await self._read(misses, self._backend.get_many, physical)
         now = now_ms()
+        sliding: list[tuple[str, bytes, Entry[Any]]] = []
         for user_key, key, raw in zip(remote, physical, raws, strict=True):
             if raw is None:
                 self._counters.misses += 1
                 self._metrics.miss(self._mattrs)
                 continue
-            found = await self._found(key, raw, type, now)
+            found = self._classify(key, raw, type, now)
             if isinstance(found, Entry):
                 hits[user_key] = found
+                if sliding_life(raw, now):
+                    sliding.append((key, raw, found))
                 if local is not None:
                     local.fill(user_key, raw, type, found, ticket)
+        if sliding:  # rare: only sliding entries cost a second round trip
+            await asyncio.gather(*(self._slide(k, raw, e, now) for k, raw, e in sliding))
         if local is not None and len(hits) > 1:
             return {key: hits[key] for key in user_keys if key in hits}  # the asked order
         return hits

@@ -6,7 +6,6 @@ import logging
 import re
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -14,7 +13,17 @@ from pydantic import ValidationError
 from cachewright.cache._expiry import Expiry
 from cachewright.cache.codecs import Codec, CorruptPayload, adapter_for
 from cachewright.cache.entry import Entry
-from cachewright.cache.envelope import COMPRESSED, HEADER_SIZE, MAGIC, NotAnEnvelope, pack, unpack
+from cachewright.cache.envelope import (
+    COMPRESSED,
+    ENVELOPE_VERSION,
+    HEADER,
+    HEADER_SIZE,
+    LEASE,
+    MAGIC,
+    NotAnEnvelope,
+    pack,
+    unpack,
+)
 from cachewright.errors import SerializationError, TypeMismatch
 
 __all__ = ["Corrupt", "Lease", "Serializer", "sliding_life"]
@@ -54,14 +63,6 @@ class Corrupt:
 
 
 CORRUPT = Corrupt()
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _dt(ms: int) -> datetime | None:
-    # Raises OverflowError past year 9999: a corrupt header, which decode reads as a miss.
-    return _EPOCH + timedelta(milliseconds=ms) if ms else None
 
 
 class Serializer:
@@ -107,16 +108,27 @@ class Serializer:
         """An entry, a lease placeholder, or CORRUPT; raises TypeMismatch if configured."""
         if raw[:2] != MAGIC:
             return self._counter(raw, tp)
-        try:
-            env = unpack(raw)
-        except NotAnEnvelope:
+        if len(raw) < HEADER_SIZE:
             return CORRUPT
-        if env.is_lease:
-            return Lease(raw, env.expires_at_ms)
-        if (env.flags & ~COMPRESSED & 0x03) != self._codec.flag:
+        # One struct read, no Envelope object: this runs for every entry of a get_many.
+        _, version, flags, written, expires, _, fresh, tags_len, _ = HEADER.unpack_from(raw)
+        if version != ENVELOPE_VERSION:
+            return CORRUPT
+        if flags & LEASE:
+            return Lease(raw, expires)
+        if (flags & ~COMPRESSED & 0x03) != self._codec.flag:
             return CORRUPT  # written by another codec: foreign to this cache
-        payload = env.payload
-        if env.flags & COMPRESSED:
+        tags: tuple[str, ...] = ()
+        payload_at = HEADER_SIZE
+        if tags_len:
+            try:
+                env = unpack(raw)
+            except NotAnEnvelope:
+                return CORRUPT
+            tags = env.tags
+            payload_at += tags_len
+        payload = raw[payload_at:]
+        if flags & COMPRESSED:
             try:
                 payload = zlib.decompress(payload)
             except zlib.error:
@@ -129,18 +141,17 @@ class Serializer:
             if self._mismatch == "raise":
                 raise
             return CORRUPT
-        fresh = env.fresh_until_ms
         try:
-            return Entry(
-                value=value,
-                tags=env.tags,
-                expires_at=_dt(env.expires_at_ms),
-                fresh_until=_dt(fresh),
-                stale=bool(fresh) and now >= fresh,
-                written_at=_dt(env.written_at_ms),
-                version=env.header,
+            return Entry.from_ms(
+                value,
+                tags,
+                expires,
+                fresh,
+                bool(fresh) and now >= fresh,
+                written,
+                raw[:HEADER_SIZE],
             )
-        except (OverflowError, ValueError):
+        except OverflowError:  # a time beyond year 9999: a corrupt header
             return CORRUPT
 
     def _counter(self, raw: bytes, tp: Any) -> Entry[Any] | Corrupt:

@@ -26,6 +26,7 @@ import pydantic_core
 __all__ = [
     "COMPRESSED",
     "ENVELOPE_VERSION",
+    "HEADER",
     "HEADER_SIZE",
     "LEASE",
     "MAGIC",
@@ -47,6 +48,8 @@ TAGS = 0x08
 
 _HEADER = struct.Struct(">2sBBQQQQHI")
 HEADER_SIZE = _HEADER.size
+#: the header layout, for readers that want its fields without building an Envelope
+HEADER = _HEADER
 
 
 class NotAnEnvelope(ValueError):

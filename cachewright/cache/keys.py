@@ -66,6 +66,11 @@ class KeyBuilder:
     def entries(self, keys: object) -> list[str]:
         return [self._entry_prefix + key for key in self.unique(keys)]
 
+    def prefixed(self, keys: list[str]) -> list[str]:
+        """Physical names of keys already validated (by ``unique``)."""
+        prefix = self._entry_prefix
+        return [prefix + key for key in keys]
+
     def unique(self, keys: object) -> list[str]:
         """Validated keys of a collection, duplicates dropped, order kept."""
         if isinstance(keys, str | bytes) or not hasattr(keys, "__iter__"):
