@@ -57,6 +57,8 @@ __all__ = ["Cache"]
 
 log = logging.getLogger("cachewright.cache")
 
+_NOT_SLIDING = bytes(8)  # the header's sliding window (bytes 20-28) when there is none
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -486,7 +488,7 @@ class Cache:
             found = self._classify(key, raw, type, now)
             if isinstance(found, Entry):
                 hits[user_key] = found
-                if sliding_life(raw, now):
+                if raw[20:28] != _NOT_SLIDING and sliding_life(raw, now):
                     sliding.append((key, raw, found))
                 if local is not None:
                     local.fill(user_key, raw, type, found, ticket)

@@ -103,11 +103,19 @@ class Entry(Generic[T]):
         """Build from the envelope's millisecond times (0: none), without datetimes.
 
         Raises ``OverflowError`` for a time beyond year 9999 (a corrupt header)."""
-        for ms in (expires_ms, fresh_ms, written_ms):
-            if not 0 <= ms < _MAX_MS:
-                raise OverflowError(f"time {ms} ms is out of range")
+        if min(expires_ms, fresh_ms, written_ms) < 0 or (
+            max(expires_ms, fresh_ms, written_ms) >= _MAX_MS
+        ):
+            raise OverflowError("a time of the entry is out of range")
         entry: Entry[T] = cls.__new__(cls)
-        entry._init(value, tags, expires_ms, fresh_ms, stale, written_ms, version)
+        setter = object.__setattr__  # inlined _init: this runs for every entry read
+        setter(entry, "value", value)
+        setter(entry, "tags", tags)
+        setter(entry, "_expires_ms", expires_ms)
+        setter(entry, "_fresh_ms", fresh_ms)
+        setter(entry, "stale", stale)
+        setter(entry, "_written_ms", written_ms)
+        setter(entry, "version", version)
         return entry
 
     def __setattr__(self, name: str, value: Any) -> None:
