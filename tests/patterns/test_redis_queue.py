@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster as ClusterClient
 from redis.crc import key_slot
 
-from cachewright import Cache
+from cachewright import Cache, Settings
 from cachewright.cache.backends.redis import RedisBackend
 from cachewright.errors import ConfigurationError, QueueClosed, QueueFull, QueueUnavailable
 from cachewright.patterns.queues import DELETE, SET, Batch, QueuedOp, WriteQueue
@@ -361,3 +361,13 @@ async def test_dead_letters_across_partitions(redis_url: str, namespace: str) ->
         assert set(result.requeued) == set(ids[4:])
         assert set(result.missing) == set(ids[:4])
         assert (await queue.stats()).pending == 8
+
+
+async def test_an_unreachable_cluster_is_a_queue_outage_not_a_raw_error(namespace: str) -> None:
+    """redis-py's RedisClusterException is no RedisError: the queue must still map it."""
+    url = "redis+cluster://u:s3cret@127.0.0.1:1/0"
+    settings = Settings(connect_timeout=0.2, read_timeout=0.2)
+    async with RedisWriteQueue.from_url(url, settings=settings, namespace=namespace) as queue:
+        with pytest.raises(QueueUnavailable, match="write queue") as caught:
+            await queue.put("1", SET, b"1", 0.5)
+    assert "s3cret" not in str(caught.value)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
+from typing import ClassVar
 
 from redis import exceptions as rx
 
@@ -43,9 +44,16 @@ _REDIS_ERRORS = (rx.RedisError, rx.RedisClusterException, OSError, asyncio.Timeo
 
 
 class ErrorMap:
-    """A reusable context manager: redis-py errors in, cachewright errors out."""
+    """A reusable context manager: redis-py errors in, cachewright errors out.
+
+    Subclasses name other targets for the same mapping (the write-behind queue raises
+    ``QueueUnavailable`` and ``WriteBehindError``)."""
 
     __slots__ = ("_secrets",)
+
+    unavailable: ClassVar[type[CachewrightError]] = CacheUnavailable
+    failure: ClassVar[type[CachewrightError]] = CacheError
+    prefix: ClassVar[str] = ""
 
     def __init__(self, *secrets: str | None) -> None:
         self._secrets = secrets
@@ -63,7 +71,7 @@ class ErrorMap:
             return
         if not isinstance(exc, _REDIS_ERRORS):
             return  # cancellation and programming errors pass through untouched
-        message = redact(f"{type(exc).__name__}: {exc}", *self._secrets)
+        message = redact(f"{self.prefix}{type(exc).__name__}: {exc}", *self._secrets)
         if isinstance(exc, _OUTAGES) and not isinstance(exc, _NOT_OUTAGES):
-            raise CacheUnavailable(message) from exc
-        raise CacheError(message) from exc
+            raise self.unavailable(message) from exc
+        raise self.failure(message) from exc
