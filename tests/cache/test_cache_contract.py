@@ -7,13 +7,15 @@ import dataclasses
 import math
 from datetime import UTC, datetime, timedelta
 
+import pydantic_core
 import pytest
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 from cachewright import Cache, ConfigurationError, InvalidKey, SerializationError, TypeMismatch
-from cachewright.cache.envelope import pack
+from cachewright.cache.envelope import COMPRESSED, pack
 from tests._servers import wait_until_async
+from tests.cache.conftest import BACKENDS, make_cache
 
 
 class User(BaseModel):
@@ -336,3 +338,29 @@ async def test_versions_differ_for_identical_writes(cache: Cache) -> None:
     await cache.set("k", 1, ttl=60)
     assert first is not None
     assert await cache.set_if_version("k", 2, first.version) is False
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+async def test_large_values_are_compressed_above_the_threshold(
+    kind: str, namespace: str, request: pytest.FixtureRequest
+) -> None:
+    cache = await make_cache(kind, namespace, request, compress_threshold=64)
+    try:
+        big = {"text": "cachewright " * 200}
+        await cache.set("big", big)
+        await cache.set("small", {"n": 1})
+        raw_big = await cache.backend.get(cache.keys.entry("big"))
+        raw_small = await cache.backend.get(cache.keys.entry("small"))
+        assert raw_big is not None
+        assert raw_small is not None
+        assert raw_big[3] & COMPRESSED
+        assert not raw_small[3] & COMPRESSED
+        assert len(raw_big) < len(pydantic_core.to_json(big)) // 4
+        assert await cache.get("big") == big
+        assert await cache.get("small") == {"n": 1}
+        # A cache without compression still reads compressed entries (the flag says so).
+        plain = Cache(cache.backend, namespace=namespace)  # shares (and leaves) the backend
+        assert await plain.get("big") == big
+    finally:
+        await cache.clear()
+        await cache.close()

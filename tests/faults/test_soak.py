@@ -36,7 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
+from redis.asyncio import Redis
 
 from cachewright import Cache
 from cachewright.patterns.queues.redis import RedisWriteQueue
@@ -370,3 +372,28 @@ async def test_soak(
     leaked = [t for t in asyncio.all_tasks() if id(t) not in baseline and not t.done()]
     leaked = [t for t in leaked if t is not asyncio.current_task()]
     assert not leaked, leaked
+    # No connection leaked: with every process gone and every client here closed,
+    # Redis holds only the checking connection and PostgreSQL none of ours. Killed
+    # processes' sockets take a moment to be noticed: poll with a deadline.
+    await wait_until_async(lambda: _redis_clients(direct), expect=1, timeout=15, interval=0.2)
+    await wait_until_async(lambda: _pg_sessions(private_pg.url), expect=0, timeout=15)
+
+
+async def _redis_clients(url: str) -> int:
+    client = Redis.from_url(url)
+    try:
+        return len(await client.client_list())  # this connection included
+    finally:
+        await client.aclose()
+
+
+async def _pg_sessions(url: str) -> int:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        count = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname IS NOT NULL AND pid <> pg_backend_pid()"
+        )
+        return int(count)
+    finally:
+        await conn.close()
