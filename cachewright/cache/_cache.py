@@ -34,6 +34,7 @@ from cachewright._redact import redact_url
 from cachewright.cache._breaker import CircuitBreaker
 from cachewright.cache._coherence import Coherence, Notice, channel_for
 from cachewright.cache._expiry import Ttl, now_ms, plan_expiry, to_ms
+from cachewright.cache._guard import Guard
 from cachewright.cache._local import LocalStore
 from cachewright.cache._serializer import Corrupt, Lease, Serializer, sliding_life
 from cachewright.cache._stats import CacheStats, Counters
@@ -44,9 +45,7 @@ from cachewright.cache.envelope import HEADER_SIZE, LEASE, entry_tags, pack
 from cachewright.cache.keys import KeyBuilder
 from cachewright.cache.local import Channel, LocalTier
 from cachewright.errors import (
-    CacheError,
     CacheUnavailable,
-    CircuitOpen,
     ConfigurationError,
     InvalidKey,
     TypeMismatch,
@@ -91,12 +90,11 @@ class Cache:
 
     __slots__ = (
         "_backend",
-        "_breaker",
         "_closed",
         "_coherence",
         "_counters",
         "_default_ttl",
-        "_fail_open_writes",
+        "_guard",
         "_keys",
         "_local",
         "_mattrs",
@@ -131,16 +129,21 @@ class Cache:
             max_bytes=settings.max_value_bytes,
             on_type_mismatch=settings.on_type_mismatch,
         )
-        self._breaker = CircuitBreaker(settings.breaker_threshold, settings.breaker_reset)
         self._counters = Counters()
         self._default_ttl = settings.default_ttl
-        self._fail_open_writes = settings.fail_open_writes
         self._closed = False
         self._url = redact_url(url) if url else type(backend).__name__
         if metrics is None and settings.otel:
             metrics = otel_metrics()
         self._metrics: Metrics = metrics or NOOP
         self._mattrs = self._metrics.attributes(namespace=self._keys.namespace)
+        self._guard = Guard(
+            CircuitBreaker(settings.breaker_threshold, settings.breaker_reset),
+            self._counters,
+            self._metrics,
+            self._mattrs,
+            fail_open_writes=settings.fail_open_writes,
+        )
         # The local tier (None: one level). ``_local`` is the store the read path
         # consults; ``_coherence`` tells the other processes what writes changed.
         self._local: LocalStore | None = None
@@ -252,30 +255,6 @@ class Cache:
 
     # -- guarded calls -----------------------------------------------------------------
 
-    async def _read(self, default: R, op: Callable[..., Awaitable[R]], *args: Any) -> R:
-        if not self._breaker.allow():
-            self._counters.fail_open_reads += 1
-            return default
-        started = self._metrics.clock()
-        try:
-            result = await op(*args)
-        except CacheUnavailable as exc:
-            self._breaker.failure()
-            self._counters.errors += 1
-            self._metrics.error(self._mattrs)
-            self._counters.fail_open_reads += 1
-            log.debug("cache read failed open: %s", exc)
-            return default
-        except CacheError as exc:
-            self._counters.errors += 1
-            self._metrics.error(self._mattrs)
-            self._counters.fail_open_reads += 1
-            log.warning("cache read failed, treated as a miss: %s", exc)
-            return default
-        self._metrics.operation(started, self._mattrs)
-        self._breaker.success()
-        return result
-
     async def _write(
         self,
         default: R,
@@ -283,25 +262,14 @@ class Cache:
         *args: Any,
         notice: Notice | None = None,
     ) -> R:
-        if not self._breaker.allow():
-            return self._write_failed(default, CircuitOpen("cache circuit is open"))
-        started = self._metrics.clock()
         try:
-            result = await op(*args)
+            result = await self._guard.write(op, *args)
         except CacheUnavailable as exc:
-            self._breaker.failure()
             self._forget(notice)
-            return self._write_failed(default, exc)
-        except CacheError:
-            self._counters.errors += 1
-            self._metrics.error(self._mattrs)
-            self._forget(notice)
-            raise
+            return self._guard.write_failed(default, exc)
         except BaseException:
-            self._forget(notice)  # cancelled midway
+            self._forget(notice)  # failed or cancelled midway
             raise
-        self._metrics.operation(started, self._mattrs)
-        self._breaker.success()
         if notice is not None and self._coherence is not None:
             # Drop locally only now that Redis has the write: a read that started
             # before this point is fenced off and cannot refill the old value.
@@ -314,15 +282,6 @@ class Cache:
         # likely cause, and their own channel drops their tier if it is down.
         if notice is not None and self._coherence is not None:
             self._coherence.forget(notice)
-
-    def _write_failed(self, default: R, exc: CacheUnavailable) -> R:
-        self._counters.errors += 1
-        self._metrics.error(self._mattrs)
-        if self._fail_open_writes:
-            self._counters.fail_open_writes += 1
-            log.debug("cache write dropped (fail-open): %s", exc)
-            return default
-        raise exc
 
     # -- reads -------------------------------------------------------------------------
 
@@ -370,7 +329,7 @@ class Cache:
                 return hit
             ticket = self._remote_ticket(local)
         physical = self._keys.entry(key)
-        raw = await self._read(None, self._backend.get, physical)
+        raw = await self._guard.read(None, self._backend.get, physical)
         if raw is None:
             self._counters.misses += 1
             self._metrics.miss(self._mattrs)
@@ -435,7 +394,7 @@ class Cache:
             # only if the entry is still the one we read (a newer write keeps its own life).
             # The tag indexes move with it, or trimming would orphan a live entry (G3).
             tag_keys = self._keys.tags(entry.tags) if entry.tags else ()
-            await self._read(
+            await self._guard.read(
                 False, self._backend.touch_if, physical, raw[:HEADER_SIZE], life, tag_keys
             )
 
@@ -477,7 +436,7 @@ class Cache:
         if not physical:
             return {}
         misses: list[bytes | None] = [None] * len(physical)
-        raws = await self._read(misses, self._backend.get_many, physical)
+        raws = await self._guard.read(misses, self._backend.get_many, physical)
         now = now_ms()
         sliding: list[tuple[str, bytes, Entry[Any]]] = []
         for user_key, key, raw in zip(remote, physical, raws, strict=True):
@@ -500,11 +459,11 @@ class Cache:
 
     async def exists(self, key: str) -> bool:
         """Whether ``key`` holds an entry (fails open to False)."""
-        return await self._read(False, self._backend.exists, self._keys.entry(key))
+        return await self._guard.read(False, self._backend.exists, self._keys.entry(key))
 
     async def ttl(self, key: str) -> float | None:
         """Seconds left; ``math.inf`` for no expiry; None for a missing key."""
-        left = await self._read(None, self._backend.pttl, self._keys.entry(key))
+        left = await self._guard.read(None, self._backend.pttl, self._keys.entry(key))
         if left is None:
             return None
         return math.inf if left < 0 else left / 1000
@@ -639,7 +598,7 @@ class Cache:
         physical = self._keys.entry(key)
         # A tagged entry's index deadlines must move with its life, or trimming would
         # orphan it (G3): read its tags first (touch is rare; reads are cheap).
-        raw = await self._read(None, self._backend.get, physical)
+        raw = await self._guard.read(None, self._backend.get, physical)
         tag_keys = self._keys.tags(entry_tags(raw)) if raw else []
         # A new life may be shorter than what a local copy was given: drop the copies.
         return await self._write(
@@ -731,7 +690,7 @@ class Cache:
         """Counters of this cache and, with ``server``, the backend's own facts."""
         info: Mapping[str, Any] = {}
         if server:
-            info = await self._read({}, self._backend.info)
+            info = await self._guard.read({}, self._backend.info)
         c = self._counters
         reads = c.hits + c.misses
         return CacheStats(
@@ -746,8 +705,8 @@ class Cache:
             fail_open_writes=c.fail_open_writes,
             corrupt=c.corrupt,
             type_mismatches=c.type_mismatches,
-            circuit_state=self._breaker.state.value,
-            circuit_opens=self._breaker.opens,
+            circuit_state=self._guard.breaker.state.value,
+            circuit_opens=self._guard.breaker.opens,
             backend=self._url,
             server=info,
             local_hits=c.local_hits,
