@@ -52,6 +52,8 @@ class KeyBuilder:
             raise InvalidKey(f"{what} must not be empty")
         if len(key) > self.max_length:
             raise InvalidKey(f"{what} is longer than {self.max_length} bytes ({key[:40]!r}...)")
+        if key.isascii():  # O(1) in CPython: the byte length is the length, no encode
+            return key
         try:
             size = len(key.encode("utf-8"))
         except UnicodeEncodeError as exc:
