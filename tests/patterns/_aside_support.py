@@ -37,14 +37,6 @@ class User(BaseModel):
     name: str
 
 
-def _redis_backend_available() -> bool:
-    try:
-        import cachewright.cache.backends.redis  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 @asynccontextmanager
 async def open_cache(
     kind: str, namespace: str, request: pytest.FixtureRequest, **settings: Any
@@ -54,8 +46,6 @@ async def open_cache(
     if kind == "memory":
         cache = Cache.from_url("memory://", settings=config)
     else:
-        if not _redis_backend_available():
-            pytest.skip("the Redis backend is not in this tree yet")
         url: str = request.getfixturevalue("redis_url")
         cache = Cache.from_url(url, settings=config)
     try:
