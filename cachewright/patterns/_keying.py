@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, to_json
 
+from cachewright.cache.codecs import adapter_for
 from cachewright.errors import ConfigurationError, SerializationError, TypeMismatch
 
 __all__ = ["KeyFormat", "KeyMapper", "ValueCodec"]
@@ -52,7 +53,7 @@ class KeyMapper(Generic[K]):
             self._format = key
         else:
             raise ConfigurationError("key must be a format string or a callable")
-        self._adapter: TypeAdapter[Any] | None = None if key_type is None else TypeAdapter(key_type)
+        self._adapter: TypeAdapter[Any] | None = None if key_type is None else adapter_for(key_type)
 
     def cache_key(self, key: K) -> str:
         return self._format(key)
@@ -84,7 +85,7 @@ class ValueCodec(Generic[V]):
 
     def __init__(self, tp: Any) -> None:
         self.type = tp
-        self._adapter: TypeAdapter[V] = TypeAdapter(tp)
+        self._adapter: TypeAdapter[V] = adapter_for(tp)
 
     def encode(self, value: V) -> bytes:
         try:

@@ -322,3 +322,17 @@ async def test_undecodable_queued_bytes_are_dead_lettered(
         [failed] = await items.dead_letters()
         assert (failed.key, failed.value, failed.raw) == (5, None, b'{"unexpected": true}')
         assert "TypeMismatch" in failed.error
+
+
+async def test_an_unusable_value_type_is_a_configuration_error() -> None:
+    import typing
+
+    from cachewright.errors import ConfigurationError
+
+    class OldStyle(typing.TypedDict):  # pydantic refuses typing.TypedDict on Python < 3.12
+        a: int
+
+    async with Cache.from_url("memory://") as cache:
+        store: MemoryStore[int, OldStyle] = MemoryStore()
+        with pytest.raises(ConfigurationError, match="cannot be used"):
+            WriteBehind(cache, store, key="x:{}", type=OldStyle, queue=MemoryWriteQueue())
