@@ -108,14 +108,7 @@ class Entry(Generic[T]):
         ):
             raise OverflowError("a time of the entry is out of range")
         entry: Entry[T] = cls.__new__(cls)
-        setter = object.__setattr__  # inlined _init: this runs for every entry read
-        setter(entry, "value", value)
-        setter(entry, "tags", tags)
-        setter(entry, "_expires_ms", expires_ms)
-        setter(entry, "_fresh_ms", fresh_ms)
-        setter(entry, "stale", stale)
-        setter(entry, "_written_ms", written_ms)
-        setter(entry, "version", version)
+        entry._init(value, tags, expires_ms, fresh_ms, stale, written_ms, version)
         return entry
 
     def __setattr__(self, name: str, value: Any) -> None:
