@@ -56,7 +56,6 @@ __all__ = ["Cache"]
 
 log = logging.getLogger("cachewright.cache")
 
-_NOT_SLIDING = bytes(8)  # the header's sliding window (bytes 20-28) when there is none
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -360,7 +359,9 @@ class Cache:
     ) -> Entry[Any] | Lease | None:
         result = self._classify(physical, raw, tp, now)
         if isinstance(result, Entry):
-            await self._slide(physical, raw, result, now)
+            life = sliding_life(raw, now)
+            if life:
+                await self._slide(physical, raw, result, life)
         return result
 
     def _classify(self, physical: str, raw: bytes, tp: Any, now: int) -> Entry[Any] | Lease | None:
@@ -387,16 +388,15 @@ class Cache:
             self._metrics.hit(self._mattrs)
         return result
 
-    async def _slide(self, physical: str, raw: bytes, entry: Entry[Any], now: int) -> None:
-        life = sliding_life(raw, now)
-        if life:
-            # Sliding expiry (G4): extend on read, never past the absolute deadline, and
-            # only if the entry is still the one we read (a newer write keeps its own life).
-            # The tag indexes move with it, or trimming would orphan a live entry (G3).
-            tag_keys = self._keys.tags(entry.tags) if entry.tags else ()
-            await self._guard.read(
-                False, self._backend.touch_if, physical, raw[:HEADER_SIZE], life, tag_keys
-            )
+    async def _slide(self, physical: str, raw: bytes, entry: Entry[Any], life: int) -> None:
+        # Sliding expiry (G4): extend on read by ``life`` (never past the absolute
+        # deadline: sliding_life caps it), and only if the entry is still the one we read
+        # (a newer write keeps its own life). The tag indexes move with it, or trimming
+        # would orphan a live entry (G3).
+        tag_keys = self._keys.tags(entry.tags) if entry.tags else ()
+        await self._guard.read(
+            False, self._backend.touch_if, physical, raw[:HEADER_SIZE], life, tag_keys
+        )
 
     @overload
     async def get_many(self, keys: Iterable[str]) -> dict[str, Any]: ...
@@ -438,7 +438,7 @@ class Cache:
         misses: list[bytes | None] = [None] * len(physical)
         raws = await self._guard.read(misses, self._backend.get_many, physical)
         now = now_ms()
-        sliding: list[tuple[str, bytes, Entry[Any]]] = []
+        sliding: list[tuple[str, bytes, Entry[Any], int]] = []
         for user_key, key, raw in zip(remote, physical, raws, strict=True):
             if raw is None:
                 self._counters.misses += 1
@@ -447,12 +447,13 @@ class Cache:
             found = self._classify(key, raw, type, now)
             if isinstance(found, Entry):
                 hits[user_key] = found
-                if raw[20:28] != _NOT_SLIDING and sliding_life(raw, now):
-                    sliding.append((key, raw, found))
+                life = sliding_life(raw, now)
+                if life:
+                    sliding.append((key, raw, found, life))
                 if local is not None:
                     local.fill(user_key, raw, type, found, ticket)
         if sliding:  # rare: only sliding entries cost a second round trip
-            await asyncio.gather(*(self._slide(k, raw, e, now) for k, raw, e in sliding))
+            await asyncio.gather(*(self._slide(*touch) for touch in sliding))
         if local is not None and len(hits) > 1:
             return {key: hits[key] for key in user_keys if key in hits}  # the asked order
         return hits
