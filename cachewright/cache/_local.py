@@ -110,10 +110,6 @@ class LocalStore:
     def __len__(self) -> int:
         return len(self._items)
 
-    @property
-    def trusted(self) -> bool:
-        return self._trusted
-
     # -- the hot path ------------------------------------------------------------------
 
     def get(self, key: str, tp: Any) -> Entry[Any] | None:

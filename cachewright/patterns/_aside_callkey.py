@@ -119,11 +119,6 @@ class CallKey:
                     f"{fn.__qualname__} (parameters: {', '.join(self._names)})"
                 ) from exc
 
-    @property
-    def skips_first(self) -> bool:
-        """Whether the first parameter (``self``/``cls``) is left out of the key."""
-        return self._skip_first
-
     def key(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
         try:
             bound = self._signature.bind(*args, **kwargs)
