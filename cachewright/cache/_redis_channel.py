@@ -33,8 +33,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from cachewright._redact import redact
-from cachewright.cache.backends._redis_errors import ErrorMap
-from cachewright.cache.backends._redis_url import Opened, RedisTarget, open_client, parse_url
+from cachewright._redis.errors import ErrorMap
+from cachewright._redis.url import Opened, RedisTarget, open_client, parse_url
 from cachewright.cache.local import ChannelListener
 from cachewright.settings import Settings
 

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from redis.exceptions import NoScriptError
 
-from cachewright.cache.backends._lua import INDEX, POP, WRITE, as_eval
 from cachewright.cache.backends._redis_standalone import SCAN_COUNT, UNLINK_BATCH
+from cachewright.cache.backends._scripts import INDEX, POP, WRITE, as_eval
 from cachewright.cache.backends.base import SetItem
 
 if TYPE_CHECKING:

@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from cachewright.cache.backends._lua import POP, WRITE, call
-from cachewright.cache.backends._redis_lane import Lane
+from cachewright._redis.lane import Lane
+from cachewright._redis.lua import call
+from cachewright.cache.backends._scripts import POP, WRITE
 from cachewright.cache.backends.base import SetItem
 
 if TYPE_CHECKING:

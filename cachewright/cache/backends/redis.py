@@ -27,11 +27,11 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import SentinelConnectionPool
 
+from cachewright._redis.errors import ErrorMap
+from cachewright._redis.lane import Lane
+from cachewright._redis.url import Mode, Opened, open_client, parse_url
 from cachewright.cache.backends._redis_cluster import Cluster
-from cachewright.cache.backends._redis_errors import ErrorMap
-from cachewright.cache.backends._redis_lane import Lane
 from cachewright.cache.backends._redis_standalone import Standalone
-from cachewright.cache.backends._redis_url import Mode, Opened, open_client, parse_url
 from cachewright.cache.backends.base import SetItem
 from cachewright.errors import ConfigurationError
 from cachewright.settings import Settings

@@ -17,9 +17,9 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from cachewright._redis.errors import QueueErrors
 from cachewright.errors import ConfigurationError, QueueClosed
 from cachewright.patterns.queues._partitions import Layout
-from cachewright.patterns.queues._redis_errors import QueueErrors
 from cachewright.patterns.queues._redis_lua import Scripts
 
 __all__ = ["Link"]

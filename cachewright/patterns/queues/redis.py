@@ -57,8 +57,9 @@ from typing import Any, Self, cast
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from cachewright._redis.errors import QueueErrors
+from cachewright._redis.url import Opened, open_client, parse_url
 from cachewright.cache import Cache
-from cachewright.cache.backends._redis_url import Opened, open_client, parse_url
 from cachewright.cache.backends.redis import RedisBackend
 from cachewright.errors import ConfigurationError, QueueClosed, QueueFull, WriteBehindError
 from cachewright.patterns.queues._leases import Leases
@@ -72,7 +73,6 @@ from cachewright.patterns.queues._partitions import (
 )
 from cachewright.patterns.queues._redis_claim import RELEASED, Claimer
 from cachewright.patterns.queues._redis_dead import DeadLetters
-from cachewright.patterns.queues._redis_errors import QueueErrors
 from cachewright.patterns.queues._redis_link import Link
 from cachewright.patterns.queues.base import (
     DELETE,

@@ -1,4 +1,4 @@
-"""The Lua scripts of the Redis backend, called by SHA with a fallback to EVAL.
+"""The Lua scripts of the Redis backend (run through :mod:`cachewright._redis.lua`).
 
 Usage::
 
@@ -11,38 +11,11 @@ so tag scores and key expiries are on one clock with no client skew.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-from redis.exceptions import NoScriptError
+from cachewright._redis.lua import Script
 
-if TYPE_CHECKING:
-    from redis.asyncio import Redis
-    from redis.asyncio.cluster import RedisCluster
-    from redis.typing import EncodableT
-
-__all__ = ["INDEX", "POP", "WRITE", "Executor", "Script", "as_eval", "call"]
-
-
-class Executor(Protocol):
-    """A redis-py client, or the backend's lane: anything with ``execute_command``."""
-
-    async def execute_command(self, *args: Any, **options: Any) -> Any: ...
-
-
-class Script:
-    """A Lua source and its SHA1, computed once."""
-
-    __slots__ = ("name", "sha", "source")
-
-    def __init__(self, name: str, source: str) -> None:
-        self.name = name
-        self.source = source.encode()
-        self.sha = hashlib.sha1(self.source).hexdigest()
-
-    def __repr__(self) -> str:
-        return f"Script({self.name!r}, sha={self.sha[:8]})"
+__all__ = ["INDEX", "POP", "WRITE", "as_eval"]
 
 
 # Shared helpers, pasted in front of the scripts that index tags.
@@ -155,20 +128,6 @@ return out
 )
 
 _BY_SHA = {script.sha: script for script in (WRITE, INDEX, POP)}
-
-
-async def call(
-    client: Redis | RedisCluster | Executor,
-    script: Script,
-    keys: Sequence[EncodableT],
-    args: Sequence[EncodableT],
-) -> Any:
-    """Run ``script`` by SHA; a server that lost its script cache gets the source once."""
-    try:
-        return await client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-    except NoScriptError:
-        # A restarted or failed-over server: EVAL runs the script and caches it again.
-        return await client.execute_command("EVAL", script.source, len(keys), *keys, *args)
 
 
 def as_eval(command: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -1,10 +1,13 @@
-"""redis-py errors mapped to cachewright's tree at the backend boundary.
+"""redis-py errors mapped to cachewright's tree at the Redis boundary (cache and queue).
 
 Usage::
 
     errors = ErrorMap(password)
     with errors:
         return await client.get(key)      # redis-py errors leave as CacheError
+
+    with QueueErrors(password):
+        await client.hget(...)            # an outage leaves as QueueUnavailable
 
 Unreachable, slow, loading, failing-over or overloaded servers become
 :class:`~cachewright.errors.CacheUnavailable` (the circuit breaker counts them);
@@ -21,9 +24,15 @@ from typing import ClassVar
 from redis import exceptions as rx
 
 from cachewright._redact import redact
-from cachewright.errors import CacheError, CacheUnavailable, CachewrightError
+from cachewright.errors import (
+    CacheError,
+    CacheUnavailable,
+    CachewrightError,
+    QueueUnavailable,
+    WriteBehindError,
+)
 
-__all__ = ["ErrorMap"]
+__all__ = ["ErrorMap", "QueueErrors"]
 
 # A wrong password or a missing ACL permission is a configuration problem, not an outage.
 _NOT_OUTAGES = (rx.AuthenticationError, rx.AuthorizationError)
@@ -75,3 +84,14 @@ class ErrorMap:
         if isinstance(exc, _OUTAGES) and not isinstance(exc, _NOT_OUTAGES):
             raise self.unavailable(message) from exc
         raise self.failure(message) from exc
+
+
+class QueueErrors(ErrorMap):
+    """The same mapping for the write-behind queue: outages are ``QueueUnavailable``
+    (a flush worker waits and tries again), anything else is ``WriteBehindError``."""
+
+    __slots__ = ()
+
+    unavailable = QueueUnavailable
+    failure = WriteBehindError
+    prefix = "write queue: "
