@@ -32,10 +32,8 @@ from typing import Any, Self, TypeVar, overload
 from cachewright._metrics import NOOP, Metrics, otel_metrics
 from cachewright._redact import redact_url
 from cachewright.cache._breaker import CircuitBreaker
-from cachewright.cache._coherence import Coherence, Notice, channel_for
 from cachewright.cache._expiry import Ttl, now_ms, plan_expiry, to_ms
 from cachewright.cache._guard import Guard
-from cachewright.cache._local import LocalStore
 from cachewright.cache._serializer import Corrupt, Lease, Serializer, sliding_life
 from cachewright.cache._stats import CacheStats, Counters
 from cachewright.cache.backends.base import Backend
@@ -43,7 +41,14 @@ from cachewright.cache.codecs import Codec, JsonCodec, PickleCodec
 from cachewright.cache.entry import Entry
 from cachewright.cache.envelope import HEADER_SIZE, LEASE, entry_tags, pack
 from cachewright.cache.keys import KeyBuilder
-from cachewright.cache.local import Channel, LocalTier
+from cachewright.cache.local import (
+    Channel,
+    Coherence,
+    LocalStore,
+    LocalTier,
+    Notice,
+    channel_for,
+)
 from cachewright.errors import (
     CacheUnavailable,
     ConfigurationError,

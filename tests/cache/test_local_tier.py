@@ -13,12 +13,12 @@ from pydantic import BaseModel
 
 from cachewright import Cache, ConfigurationError, Lease, Settings, TypeMismatch
 from cachewright.cache._expiry import now_ms, plan_expiry
-from cachewright.cache._local import LocalStore
 from cachewright.cache._serializer import Serializer
 from cachewright.cache.codecs import JsonCodec
 from cachewright.cache.entry import Entry
 from cachewright.cache.envelope import LEASE, pack
 from cachewright.cache.local import LocalTier
+from cachewright.cache.local._store import LocalStore
 from tests._servers import RedisServer, wait_until_async
 
 

@@ -19,7 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
-from cachewright.cache.backends._glob import glob_to_regex
+from cachewright.cache._glob import glob_to_regex
 from cachewright.cache.backends.base import SetItem
 from cachewright.errors import CacheError
 

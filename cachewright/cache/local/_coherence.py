@@ -28,10 +28,10 @@ from typing import Any
 
 import pydantic_core
 
-from cachewright.cache._local import LocalStore
+from cachewright.cache._glob import glob_to_regex
 from cachewright.cache._stats import LocalStats
-from cachewright.cache.backends._glob import glob_to_regex
-from cachewright.cache.local import Channel, ChannelListener, LocalTier
+from cachewright.cache.local._store import LocalStore
+from cachewright.cache.local.tier import Channel, ChannelListener, LocalTier
 from cachewright.errors import CacheError, ConfigurationError
 from cachewright.settings import Settings
 
@@ -94,7 +94,7 @@ def channel_for(
     if isinstance(backend, MemoryBackend):
         return InProcessChannel()
     if url.startswith(_REDIS_SCHEMES):
-        from cachewright.cache._redis_channel import RedisChannel
+        from cachewright.cache.local._redis_channel import RedisChannel
 
         return RedisChannel(
             url,

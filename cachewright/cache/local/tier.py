@@ -1,4 +1,4 @@
-"""The local tier: hot entries kept in process memory in front of Redis.
+"""The local tier's configuration and the channel seam it is kept coherent over.
 
 Usage::
 

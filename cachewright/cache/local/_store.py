@@ -28,7 +28,7 @@ from typing import Any
 from cachewright.cache._expiry import now_ms
 from cachewright.cache.entry import Entry
 from cachewright.cache.envelope import LEASE, MAGIC
-from cachewright.cache.local import LocalTier
+from cachewright.cache.local.tier import LocalTier
 
 __all__ = ["SLIDING_FRACTION", "LocalStore"]
 

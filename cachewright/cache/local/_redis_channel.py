@@ -1,6 +1,6 @@
 """Invalidation messages over Redis pub/sub: one channel, one dedicated connection.
 
-Usage (what :class:`~cachewright.cache._coherence.Coherence` does)::
+Usage (what :class:`~cachewright.cache.local._coherence.Coherence` does)::
 
     channel = RedisChannel("redis://127.0.0.1:6379/0", "shop~inv", Settings())
     channel.start(listener)          # a task: subscribe, listen, reconnect with backoff
@@ -35,7 +35,7 @@ from redis.exceptions import RedisError
 from cachewright._redact import redact
 from cachewright._redis.errors import ErrorMap
 from cachewright._redis.url import Opened, RedisTarget, open_client, parse_url
-from cachewright.cache.local import ChannelListener
+from cachewright.cache.local.tier import ChannelListener
 from cachewright.settings import Settings
 
 __all__ = ["RedisChannel"]
