@@ -135,7 +135,7 @@ class Cachewright(Contender):
         await self.cache.invalidate_tags(tag)
 
     def stampede(self, loader: Loader, *, lock: bool) -> Callable[[str], Awaitable[Any]]:
-        from cachewright.patterns.cache_aside import CacheAside
+        from cachewright.patterns.aside.cache_aside import CacheAside
 
         async def load(key: str) -> User:
             return User.model_validate(await loader(key))

@@ -43,9 +43,9 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
-from cachewright.patterns.queues import SET
-from cachewright.patterns.queues.redis import RedisWriteQueue
-from cachewright.patterns.worker import FlushWorker
+from cachewright.patterns.write_behind.queues import SET
+from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
+from cachewright.patterns.write_behind.worker import FlushWorker
 from cachewright.stores import SQLStore
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pydantic import BaseModel
 
 from cachewright import Cache, CacheAside
-from cachewright.patterns.warmup import Warmup, WarmupReport
+from cachewright.patterns.aside.warmup import Warmup, WarmupReport
 from cachewright.stores import BaseStore, MemoryStore
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from cachewright import Cache, WriteBehind
-from cachewright.patterns.queues.redis import RedisWriteQueue
+from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
 from cachewright.stores import SQLStore
 
 USERS = 10

@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 from cachewright import Cache
 from cachewright._cli.app import app
 from cachewright._cli.exits import ExitCode
-from cachewright.patterns.queues import SET
-from cachewright.patterns.queues.redis import RedisWriteQueue
+from cachewright.patterns.write_behind.queues import SET
+from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
 
 runner = CliRunner()
 

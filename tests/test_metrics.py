@@ -116,7 +116,7 @@ async def test_the_cache_and_the_patterns_record_to_their_metrics(
     from pydantic import BaseModel
 
     from cachewright import Cache, CacheAside, WriteBehind
-    from cachewright.patterns.queues import MemoryWriteQueue
+    from cachewright.patterns.write_behind.queues import MemoryWriteQueue
     from cachewright.stores import MemoryStore
 
     class Item(BaseModel):

@@ -28,7 +28,7 @@ from cachewright.settings import Settings
 
 if TYPE_CHECKING:
     from cachewright.cache import Cache
-    from cachewright.patterns.queues import QueueStats
+    from cachewright.patterns.write_behind.queues import QueueStats
 
 __all__ = ["app"]
 
@@ -119,7 +119,7 @@ async def _queue_stats(cache: Cache, names: list[str]) -> dict[str, QueueStats]:
     if not names:
         return {}
     from cachewright.cache.backends.redis import RedisBackend
-    from cachewright.patterns.queues.redis import RedisWriteQueue
+    from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
 
     if not isinstance(cache.backend, RedisBackend):
         fail("--queue needs the durable queue in Redis: give the Redis URL", ExitCode.USAGE)

@@ -54,7 +54,7 @@ def _queue(settings: Settings, name: str) -> Any:
             "  Give the Redis URL with --url or CACHEWRIGHT_URL.",
             ExitCode.USAGE,
         )
-    from cachewright.patterns.queues.redis import RedisWriteQueue
+    from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
 
     return RedisWriteQueue.from_url(settings.url, settings=settings, name=name)
 

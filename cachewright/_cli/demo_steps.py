@@ -29,14 +29,14 @@ from cachewright._cli.runtime import open_cache
 from cachewright._redact import redact_url
 from cachewright.cache import Cache
 from cachewright.cache.backends.redis import RedisBackend
-from cachewright.patterns.cache_aside import CacheAside
-from cachewright.patterns.queues.redis import RedisWriteQueue
+from cachewright.patterns.aside.cache_aside import CacheAside
 from cachewright.patterns.write_behind import WriteBehind
+from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
 from cachewright.patterns.write_through import WriteThrough
 from cachewright.settings import Settings
 
 if TYPE_CHECKING:
-    from cachewright.patterns.queues._partitions import Partition
+    from cachewright.patterns.write_behind.queues._partitions import Partition
 
 __all__ = ["run_demo"]
 

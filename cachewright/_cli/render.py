@@ -20,7 +20,7 @@ from rich.table import Table
 from cachewright.cache import CacheStats
 
 if TYPE_CHECKING:
-    from cachewright.patterns.queues.base import QueueStats
+    from cachewright.patterns.write_behind.queues.base import QueueStats
 
 __all__ = ["console", "emit_json", "fmt", "plural", "queue_table", "stats_table"]
 

@@ -65,7 +65,7 @@ def register(app: typer.Typer, options: Callable[[typer.Context], Options]) -> N
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
             from cachewright._cli.loading import import_type, open_store, read_keys
-            from cachewright.patterns.cache_aside import CacheAside
+            from cachewright.patterns.aside.cache_aside import CacheAside
 
             wanted = read_keys(keys, parse_key_type(key_type) or str)
             tp = import_type(value_type)

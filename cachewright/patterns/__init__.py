@@ -1,15 +1,25 @@
-"""The cache patterns: cache-aside, write-through and write-behind, over a Cache and a store."""
+"""The cache patterns: cache-aside, write-through and write-behind, over a Cache and a store.
 
-from cachewright.patterns._retry import RetryPolicy
-from cachewright.patterns._write_behind_types import (
+Layout: ``aside/`` (CacheAside, ``@cached``, warm-up), ``write_through.py``,
+``write_behind/`` (WriteBehind, flushing, FlushWorker, ``queues/``); ``_keys`` (the one
+key mapper) and ``_fill`` (the one lease-then-compare-and-set fill) serve all three.
+``cache_aside``, ``cached``, ``warmup``, ``worker`` and ``queues`` keep the import paths
+documented before the move.
+"""
+
+from cachewright.patterns.aside import CacheAside, CacheAsideStats, Warmup, WarmupReport
+from cachewright.patterns.aside.cached import CachedFunction, cached
+from cachewright.patterns.write_behind import (
     CloseReport,
     FailedWrite,
     FlushReport,
+    FlushWorker,
+    RetryPolicy,
+    WorkerStats,
+    WriteBehind,
     WriteBehindStats,
 )
-from cachewright.patterns.cache_aside import CacheAside, CacheAsideStats
-from cachewright.patterns.cached import CachedFunction, cached
-from cachewright.patterns.queues import (
+from cachewright.patterns.write_behind.queues import (
     Batch,
     DeadLetter,
     MemoryWriteQueue,
@@ -19,9 +29,7 @@ from cachewright.patterns.queues import (
     ReplayResult,
     WriteQueue,
 )
-from cachewright.patterns.warmup import Warmup, WarmupReport
-from cachewright.patterns.worker import FlushWorker, WorkerStats, run_worker
-from cachewright.patterns.write_behind import WriteBehind
+from cachewright.patterns.write_behind.worker import run_worker
 from cachewright.patterns.write_through import WriteThrough, WriteThroughStats
 
 __all__ = [

@@ -45,9 +45,9 @@ from typing import Any, Generic, TypeVar
 
 from cachewright.cache import Cache, Entry
 from cachewright.errors import CacheError, CachewrightError, StoreError
+from cachewright.patterns._fill import ReadThrough
 from cachewright.patterns._key_locks import KeyLocks
-from cachewright.patterns._keying import KeyFormat, KeyMapper
-from cachewright.patterns._read_through import ReadThrough
+from cachewright.patterns._keys import KeyFormat, KeyMapper
 from cachewright.stores.base import DataStore
 
 __all__ = ["WriteThrough", "WriteThroughStats"]

@@ -6,7 +6,7 @@ import asyncio
 
 from cachewright import Cache
 from cachewright.cache.local import LocalTier
-from cachewright.patterns.cache_aside import CacheAside
+from cachewright.patterns.aside.cache_aside import CacheAside
 from tests._servers import wait_until_async
 
 

@@ -41,7 +41,7 @@ import pytest
 from redis.asyncio import Redis
 
 from cachewright import Cache
-from cachewright.patterns.queues.redis import RedisWriteQueue
+from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
 from cachewright.stores import SQLStore
 from tests._servers import RedisServer, need, redis_binary, wait_until_async
 from tests.faults._pg import PrivatePostgres

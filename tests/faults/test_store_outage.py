@@ -13,8 +13,8 @@ import pytest
 
 from cachewright import Cache, Settings, WriteBehind
 from cachewright.errors import StoreUnavailable
-from cachewright.patterns.queues.redis import RedisWriteQueue
-from cachewright.patterns.worker import FlushWorker
+from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
+from cachewright.patterns.write_behind.worker import FlushWorker
 from cachewright.stores import MemoryStore, SQLStore
 from tests._servers import RedisServer, wait_until_async
 from tests.faults._pg import PrivatePostgres

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from cachewright import Cache
-from cachewright.patterns.cache_aside import CacheAside
+from cachewright.patterns.aside.cache_aside import CacheAside
 
 CALLERS = 1_000
 LOAD_SECONDS = 0.05

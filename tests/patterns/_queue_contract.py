@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from cachewright.errors import QueueClosed, QueueFull
-from cachewright.patterns.queues import DELETE, SET, WriteQueue
+from cachewright.patterns.write_behind.queues import DELETE, SET, WriteQueue
 
 __all__ = ["QueueFactory", "WriteQueueContract"]
 

@@ -15,7 +15,7 @@ from tenacity import stop_after_attempt, wait_none
 
 from cachewright import Cache, Settings
 from cachewright.errors import StoreError, StoreUnavailable
-from cachewright.patterns._retry import RetryPolicy
+from cachewright.patterns.write_behind._retry import RetryPolicy
 from cachewright.stores import DataStore, MemoryStore, SQLStore
 from tests._servers import RedisServer
 

@@ -17,8 +17,8 @@ from cachewright import (
     Settings,
     TypeMismatch,
 )
-from cachewright.patterns._aside_refresh import refresh_early
-from cachewright.patterns.cache_aside import CacheAside
+from cachewright.patterns.aside._refresh import refresh_early
+from cachewright.patterns.aside.cache_aside import CacheAside
 from tests._servers import wait_until_async
 from tests.patterns._aside_support import BACKENDS, Gate, User, open_cache
 

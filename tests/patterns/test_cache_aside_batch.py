@@ -16,7 +16,7 @@ import pytest
 
 from cachewright import Cache, LoaderError, Settings
 from cachewright.cache import Backend
-from cachewright.patterns.cache_aside import CacheAside
+from cachewright.patterns.aside.cache_aside import CacheAside
 from tests._servers import RedisServer, wait_until_async
 from tests.patterns._aside_support import (
     BACKENDS,

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from cachewright import Cache, CacheUnavailable, Settings
-from cachewright.patterns.cache_aside import CacheAside
-from cachewright.patterns.cached import cached
+from cachewright.patterns.aside.cache_aside import CacheAside
+from cachewright.patterns.aside.cached import cached
 from tests._servers import RedisServer
 from tests.patterns._aside_support import Gate, User
 

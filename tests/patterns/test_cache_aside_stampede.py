@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from cachewright import Cache
-from cachewright.patterns.cache_aside import CacheAside
+from cachewright.patterns.aside.cache_aside import CacheAside
 from tests._servers import RedisServer, wait_until
 from tests.patterns._aside_support import command_counts, command_delta
 

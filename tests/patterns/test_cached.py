@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict
 
 from cachewright import Cache, ConfigurationError, InvalidKey, LoaderError
-from cachewright.patterns._aside_callkey import CallKey
-from cachewright.patterns.cached import cached
+from cachewright.patterns.aside._callkey import CallKey
+from cachewright.patterns.aside.cached import cached
 from tests.patterns._aside_support import BACKENDS, User, open_cache
 
 

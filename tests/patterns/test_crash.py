@@ -21,8 +21,8 @@ import pytest
 import sqlalchemy as sa
 
 from cachewright.errors import QueueUnavailable
-from cachewright.patterns.queues import SET, QueueStats
-from cachewright.patterns.queues.redis import RedisWriteQueue
+from cachewright.patterns.write_behind.queues import SET, QueueStats
+from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
 from cachewright.stores import SQLStore
 from tests._servers import RedisCluster, RedisServer, need, redis_binary, wait_until_async
 from tests.patterns._crash_scripts.harness import Processes, Setup, check_store, read_acks

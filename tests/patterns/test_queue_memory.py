@@ -18,7 +18,14 @@ from hypothesis.stateful import (
 )
 
 from cachewright.errors import QueueFull
-from cachewright.patterns.queues import DELETE, SET, MemoryWriteQueue, OpKind, QueuedOp, WriteQueue
+from cachewright.patterns.write_behind.queues import (
+    DELETE,
+    SET,
+    MemoryWriteQueue,
+    OpKind,
+    QueuedOp,
+    WriteQueue,
+)
 from tests.patterns._queue_contract import QueueFactory, WriteQueueContract
 
 T = TypeVar("T")

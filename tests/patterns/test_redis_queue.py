@@ -13,9 +13,9 @@ from redis.crc import key_slot
 from cachewright import Cache, Settings
 from cachewright.cache.backends.redis import RedisBackend
 from cachewright.errors import ConfigurationError, QueueClosed, QueueFull, QueueUnavailable
-from cachewright.patterns.queues import DELETE, SET, Batch, QueuedOp, WriteQueue
-from cachewright.patterns.queues._partitions import GROUP, Layout
-from cachewright.patterns.queues.redis import RedisWriteQueue, queue_name_for
+from cachewright.patterns.write_behind.queues import DELETE, SET, Batch, QueuedOp, WriteQueue
+from cachewright.patterns.write_behind.queues._partitions import GROUP, Layout
+from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue, queue_name_for
 from tests._servers import RedisCluster, free_port, wait_until_async
 from tests.patterns._queue_contract import QueueFactory, WriteQueueContract
 

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from cachewright import Cache, ConfigurationError
-from cachewright.patterns.cache_aside import CacheAside
-from cachewright.patterns.warmup import Warmup, WarmupReport
+from cachewright.patterns.aside.cache_aside import CacheAside
+from cachewright.patterns.aside.warmup import Warmup, WarmupReport
 from cachewright.stores import SQLStore
 from tests.patterns._aside_support import BACKENDS, CountingStore, Gate, User, open_cache
 

@@ -10,8 +10,8 @@ import pytest
 
 from cachewright import Cache
 from cachewright.errors import QueueClosed
-from cachewright.patterns.queues import SET, MemoryWriteQueue, OpKind
 from cachewright.patterns.write_behind import WriteBehind
+from cachewright.patterns.write_behind.queues import SET, MemoryWriteQueue, OpKind
 from cachewright.stores import DataStore, MemoryStore
 from tests.patterns._write_support import (
     FAST_RETRY,

@@ -11,9 +11,9 @@ from tenacity import stop_after_attempt, wait_none
 
 from cachewright import Cache
 from cachewright.errors import QueueFull, StoreUnavailable
-from cachewright.patterns._retry import RetryPolicy
-from cachewright.patterns.queues import MemoryWriteQueue
 from cachewright.patterns.write_behind import WriteBehind
+from cachewright.patterns.write_behind._retry import RetryPolicy
+from cachewright.patterns.write_behind.queues import MemoryWriteQueue
 from cachewright.stores import DataStore
 from tests._servers import RedisServer
 from tests.patterns._write_support import (

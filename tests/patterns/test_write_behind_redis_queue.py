@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from cachewright import Cache
-from cachewright.patterns.queues.redis import RedisWriteQueue
 from cachewright.patterns.write_behind import WriteBehind
+from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
 from cachewright.stores import DataStore
 from tests.patterns._write_support import (
     FAST_RETRY,

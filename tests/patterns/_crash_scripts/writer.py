@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import os
 
-from cachewright.patterns.queues import SET
-from cachewright.patterns.queues.redis import RedisWriteQueue
+from cachewright.patterns.write_behind.queues import SET
+from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
 
 
 async def main() -> None:

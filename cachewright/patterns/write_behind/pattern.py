@@ -55,19 +55,19 @@ from typing import Any, Generic, Self, TypeVar, cast
 from cachewright.cache import Cache, Entry
 from cachewright.cache.backends.redis import RedisBackend
 from cachewright.errors import CacheError, CachewrightError, QueueClosed
-from cachewright.patterns._flusher import BatchWriter, Flusher
+from cachewright.patterns._fill import ReadThrough
 from cachewright.patterns._key_locks import KeyLocks
-from cachewright.patterns._keying import KeyFormat, KeyMapper, ValueCodec
-from cachewright.patterns._read_through import ReadThrough
-from cachewright.patterns._retry import RetryPolicy
-from cachewright.patterns._write_behind_types import (
+from cachewright.patterns._keys import KeyFormat, KeyMapper, ValueCodec
+from cachewright.patterns.write_behind._flusher import BatchWriter, Flusher
+from cachewright.patterns.write_behind._retry import RetryPolicy
+from cachewright.patterns.write_behind._types import (
     CloseReport,
     FailedWrite,
     FlushReport,
     WriteBehindCounters,
     WriteBehindStats,
 )
-from cachewright.patterns.queues.base import (
+from cachewright.patterns.write_behind.queues.base import (
     DELETE,
     SET,
     DeadLetter,
@@ -75,8 +75,8 @@ from cachewright.patterns.queues.base import (
     ReplayResult,
     WriteQueue,
 )
-from cachewright.patterns.queues.memory import MemoryWriteQueue
-from cachewright.patterns.queues.redis import RedisWriteQueue, queue_name_for
+from cachewright.patterns.write_behind.queues.memory import MemoryWriteQueue
+from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue, queue_name_for
 from cachewright.stores.base import DataStore
 
 __all__ = ["WriteBehind"]

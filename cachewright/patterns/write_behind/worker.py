@@ -53,12 +53,12 @@ from cachewright.errors import (
     QueueUnavailable,
     WriteBehindError,
 )
-from cachewright.patterns._flusher import BatchWriter, StoreDown
-from cachewright.patterns._keying import KeyFormat, KeyMapper, ValueCodec
-from cachewright.patterns._retry import RetryPolicy
-from cachewright.patterns._write_behind_types import WriteBehindCounters
-from cachewright.patterns.queues.base import QueuedOp, WriteQueue
-from cachewright.patterns.queues.redis import RedisWriteQueue
+from cachewright.patterns._keys import KeyFormat, KeyMapper, ValueCodec
+from cachewright.patterns.write_behind._flusher import BatchWriter, StoreDown
+from cachewright.patterns.write_behind._retry import RetryPolicy
+from cachewright.patterns.write_behind._types import WriteBehindCounters
+from cachewright.patterns.write_behind.queues.base import QueuedOp, WriteQueue
+from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
 from cachewright.settings import Settings
 from cachewright.stores.base import DataStore
 

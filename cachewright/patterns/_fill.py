@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from cachewright.cache import Cache
 from cachewright.errors import CacheError
-from cachewright.patterns._keying import KeyMapper
+from cachewright.patterns._keys import KeyMapper
 
 __all__ = ["ReadThrough"]
 

@@ -25,10 +25,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from cachewright.errors import WriteBehindError
-from cachewright.patterns.queues._leases import Leases
-from cachewright.patterns.queues._partitions import GROUP, Partition, unpack
-from cachewright.patterns.queues._redis_link import Link
-from cachewright.patterns.queues.base import QueuedOp
+from cachewright.patterns.write_behind.queues._leases import Leases
+from cachewright.patterns.write_behind.queues._partitions import GROUP, Partition, unpack
+from cachewright.patterns.write_behind.queues._redis_link import Link
+from cachewright.patterns.write_behind.queues.base import QueuedOp
 
 __all__ = ["RELEASED", "Claimer"]
 

@@ -23,9 +23,21 @@ from collections.abc import Awaitable, Iterable, Mapping
 from typing import cast
 
 from cachewright._redact import redact
-from cachewright.patterns.queues._partitions import GROUP, Partition, op_code, parse_receipt
-from cachewright.patterns.queues._redis_link import Link
-from cachewright.patterns.queues.base import DELETE, SET, DeadLetter, OpKind, QueuedOp, ReplayResult
+from cachewright.patterns.write_behind.queues._partitions import (
+    GROUP,
+    Partition,
+    op_code,
+    parse_receipt,
+)
+from cachewright.patterns.write_behind.queues._redis_link import Link
+from cachewright.patterns.write_behind.queues.base import (
+    DELETE,
+    SET,
+    DeadLetter,
+    OpKind,
+    QueuedOp,
+    ReplayResult,
+)
 
 __all__ = ["DeadLetters"]
 

@@ -23,7 +23,7 @@ from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 
 from cachewright.errors import QueueClosed, QueueFull
-from cachewright.patterns.queues.base import (
+from cachewright.patterns.write_behind.queues.base import (
     DELETE,
     SET,
     Batch,
@@ -40,7 +40,7 @@ __all__ = ["MemoryWriteQueue"]
 class MemoryWriteQueue:
     """A coalescing FIFO of the latest op per key, bounded to ``max_pending`` keys.
 
-    See :class:`~cachewright.patterns.queues.base.WriteQueue` for the contract.
+    See :class:`~cachewright.patterns.write_behind.queues.base.WriteQueue` for the contract.
     """
 
     __slots__ = (

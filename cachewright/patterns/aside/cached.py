@@ -19,7 +19,7 @@ Usage::
 The decorated function keeps its signature for type checkers and ``inspect``. Keys
 are the function's qualified name plus its bound arguments (defaults applied; a
 leading ``self``/``cls`` left out, so every instance shares the entries), encoded
-deterministically: see ``cachewright.patterns._aside_callkey``. Arguments that have
+deterministically: see ``cachewright.patterns.aside._callkey``. Arguments that have
 no stable encoding (dicts, lists, mutable objects) are refused with ``InvalidKey``
 unless ``key=`` gives a template (``"product:{product_id}"``) or a function of the
 arguments. Values are validated as ``type``, or as the return annotation when
@@ -45,8 +45,8 @@ from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, cast, ov
 
 from cachewright.cache import Cache
 from cachewright.errors import ConfigurationError
-from cachewright.patterns._aside_callkey import CallKey
-from cachewright.patterns.cache_aside import CacheAside
+from cachewright.patterns.aside._callkey import CallKey
+from cachewright.patterns.aside.cache_aside import CacheAside
 
 __all__ = ["CachedFunction", "cached"]
 

@@ -40,10 +40,10 @@ from tenacity import RetryCallState
 
 from cachewright._metrics import NOOP, Attributes, Metrics
 from cachewright.errors import CachewrightError, StoreUnavailable
-from cachewright.patterns._keying import KeyMapper, ValueCodec
-from cachewright.patterns._retry import RetryPolicy
-from cachewright.patterns._write_behind_types import FlushReport, WriteBehindCounters
-from cachewright.patterns.queues.base import SET, Batch, QueuedOp, WriteQueue
+from cachewright.patterns._keys import KeyMapper, ValueCodec
+from cachewright.patterns.write_behind._retry import RetryPolicy
+from cachewright.patterns.write_behind._types import FlushReport, WriteBehindCounters
+from cachewright.patterns.write_behind.queues.base import SET, Batch, QueuedOp, WriteQueue
 from cachewright.stores.base import DataStore
 
 __all__ = ["BatchWriter", "Flusher", "StoreDown"]

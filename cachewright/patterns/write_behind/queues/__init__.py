@@ -2,13 +2,13 @@
 
 Usage::
 
-    from cachewright.patterns.queues import MemoryWriteQueue
+    from cachewright.patterns.write_behind.queues import MemoryWriteQueue
 
     queue = MemoryWriteQueue(max_pending=100_000)
     profiles = WriteBehind(cache, store, key="profile:{}", type=Profile, queue=queue)
 """
 
-from cachewright.patterns.queues.base import (
+from cachewright.patterns.write_behind.queues.base import (
     DELETE,
     SET,
     Batch,
@@ -19,8 +19,8 @@ from cachewright.patterns.queues.base import (
     ReplayResult,
     WriteQueue,
 )
-from cachewright.patterns.queues.memory import MemoryWriteQueue
-from cachewright.patterns.queues.redis import RedisWriteQueue, queue_name_for
+from cachewright.patterns.write_behind.queues.memory import MemoryWriteQueue
+from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue, queue_name_for
 
 __all__ = [
     "Batch",

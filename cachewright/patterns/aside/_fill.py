@@ -25,8 +25,8 @@ from typing import Any, Generic, TypeVar
 
 from cachewright.cache import Cache, Entry, Lease
 from cachewright.errors import CacheUnavailable
-from cachewright.patterns._aside_stats import AsideCounters
-from cachewright.patterns._lock_wait import claim_unreadable
+from cachewright.patterns.aside._lock_wait import claim_unreadable
+from cachewright.patterns.aside._stats import AsideCounters
 
 __all__ = ["FillPolicy", "Filler"]
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from cachewright.patterns._aside_loader import bounded_each
+from cachewright.patterns.aside._loader import bounded_each
 
 __all__ = ["ChunkResult", "Progress", "WarmupReport", "run_warmup"]
 

@@ -19,8 +19,8 @@ from redis.asyncio.cluster import RedisCluster
 
 from cachewright._redis.errors import QueueErrors
 from cachewright.errors import ConfigurationError, QueueClosed
-from cachewright.patterns.queues._partitions import Layout
-from cachewright.patterns.queues._redis_lua import Scripts
+from cachewright.patterns.write_behind.queues._partitions import Layout
+from cachewright.patterns.write_behind.queues._redis_lua import Scripts
 
 __all__ = ["Link"]
 

@@ -71,14 +71,14 @@ from typing import Any, Generic, Literal, Optional, Self, TypeVar, cast
 
 from cachewright.cache import Cache, Entry, Lease
 from cachewright.errors import CacheUnavailable, ConfigurationError, LoaderError, LockTimeout
-from cachewright.patterns._aside_fill import Filler, FillPolicy
-from cachewright.patterns._aside_keys import key_function
-from cachewright.patterns._aside_loader import Loader, LoaderSource, bounded_each
-from cachewright.patterns._aside_refresh import LoadTimer, Refresher, refresh_early
-from cachewright.patterns._aside_stats import AsideCounters, CacheAsideStats
-from cachewright.patterns._aside_warmup import ChunkResult, Progress, WarmupReport, run_warmup
-from cachewright.patterns._lock_wait import wait_for_fill
-from cachewright.patterns._singleflight import SingleFlight
+from cachewright.patterns.aside._fill import Filler, FillPolicy
+from cachewright.patterns.aside._keys import key_function
+from cachewright.patterns.aside._loader import Loader, LoaderSource, bounded_each
+from cachewright.patterns.aside._lock_wait import wait_for_fill
+from cachewright.patterns.aside._refresh import LoadTimer, Refresher, refresh_early
+from cachewright.patterns.aside._singleflight import SingleFlight
+from cachewright.patterns.aside._stats import AsideCounters, CacheAsideStats
+from cachewright.patterns.aside._warming import ChunkResult, Progress, WarmupReport, run_warmup
 
 __all__ = ["CacheAside", "CacheAsideStats"]
 

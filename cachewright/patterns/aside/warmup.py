@@ -35,8 +35,8 @@ from typing import Generic, Self, TypeVar
 import aiojobs
 
 from cachewright.errors import ConfigurationError
-from cachewright.patterns._aside_warmup import Progress, WarmupReport
-from cachewright.patterns.cache_aside import CacheAside
+from cachewright.patterns.aside._warming import Progress, WarmupReport
+from cachewright.patterns.aside.cache_aside import CacheAside
 
 __all__ = ["Warmup", "WarmupReport"]
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 from cachewright.errors import ConfigurationError
-from cachewright.patterns.queues.base import DELETE, SET, OpKind, QueuedOp
+from cachewright.patterns.write_behind.queues.base import DELETE, SET, OpKind, QueuedOp
 
 __all__ = ["GROUP", "Layout", "Partition", "op_code", "pack", "parse_receipt", "unpack"]
 

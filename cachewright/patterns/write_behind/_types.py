@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from cachewright.patterns.queues.base import OpKind
+from cachewright.patterns.write_behind.queues.base import OpKind
 
 __all__ = ["CloseReport", "FailedWrite", "FlushReport", "WriteBehindCounters", "WriteBehindStats"]
 

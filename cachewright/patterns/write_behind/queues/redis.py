@@ -62,8 +62,8 @@ from cachewright._redis.url import Opened, open_client, parse_url
 from cachewright.cache import Cache
 from cachewright.cache.backends.redis import RedisBackend
 from cachewright.errors import ConfigurationError, QueueClosed, QueueFull, WriteBehindError
-from cachewright.patterns.queues._leases import Leases
-from cachewright.patterns.queues._partitions import (
+from cachewright.patterns.write_behind.queues._leases import Leases
+from cachewright.patterns.write_behind.queues._partitions import (
     GROUP,
     Layout,
     Partition,
@@ -71,10 +71,10 @@ from cachewright.patterns.queues._partitions import (
     parse_receipt,
     unpack,
 )
-from cachewright.patterns.queues._redis_claim import RELEASED, Claimer
-from cachewright.patterns.queues._redis_dead import DeadLetters
-from cachewright.patterns.queues._redis_link import Link
-from cachewright.patterns.queues.base import (
+from cachewright.patterns.write_behind.queues._redis_claim import RELEASED, Claimer
+from cachewright.patterns.write_behind.queues._redis_dead import DeadLetters
+from cachewright.patterns.write_behind.queues._redis_link import Link
+from cachewright.patterns.write_behind.queues.base import (
     DELETE,
     SET,
     Batch,

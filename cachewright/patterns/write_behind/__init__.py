@@ -1,0 +1,30 @@
+"""Write-behind: ``WriteBehind``, its flush loop, ``FlushWorker`` and the write queues.
+
+Usage::
+
+    from cachewright.patterns.write_behind import WriteBehind
+
+    profiles = WriteBehind(cache, store, key="profile:{}", type=Profile)
+    await profiles.set(1, profile)           # the cache now, the store in the next batch
+"""
+
+from cachewright.patterns.write_behind._retry import RetryPolicy
+from cachewright.patterns.write_behind._types import (
+    CloseReport,
+    FailedWrite,
+    FlushReport,
+    WriteBehindStats,
+)
+from cachewright.patterns.write_behind.pattern import WriteBehind
+from cachewright.patterns.write_behind.worker import FlushWorker, WorkerStats
+
+__all__ = [
+    "CloseReport",
+    "FailedWrite",
+    "FlushReport",
+    "FlushWorker",
+    "RetryPolicy",
+    "WorkerStats",
+    "WriteBehind",
+    "WriteBehindStats",
+]
