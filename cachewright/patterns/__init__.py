@@ -8,7 +8,18 @@ documented before the move.
 """
 
 from cachewright.patterns.aside import CacheAside, CacheAsideStats, Warmup, WarmupReport
-from cachewright.patterns.aside.cached import CachedFunction, cached
+from cachewright.patterns.cached import CachedFunction, cached
+from cachewright.patterns.queues import (
+    Batch,
+    DeadLetter,
+    MemoryWriteQueue,
+    QueuedOp,
+    QueueStats,
+    RedisWriteQueue,
+    ReplayResult,
+    WriteQueue,
+)
+from cachewright.patterns.worker import run_worker
 from cachewright.patterns.write_behind import (
     CloseReport,
     FailedWrite,
@@ -19,17 +30,6 @@ from cachewright.patterns.write_behind import (
     WriteBehind,
     WriteBehindStats,
 )
-from cachewright.patterns.write_behind.queues import (
-    Batch,
-    DeadLetter,
-    MemoryWriteQueue,
-    QueuedOp,
-    QueueStats,
-    RedisWriteQueue,
-    ReplayResult,
-    WriteQueue,
-)
-from cachewright.patterns.write_behind.worker import run_worker
 from cachewright.patterns.write_through import WriteThrough, WriteThroughStats
 
 __all__ = [
