@@ -1,5 +1,8 @@
 """Domain keys to cache keys and queue keys; values to queue bytes and back.
 
+The one key mapper of the patterns: CacheAside, WriteThrough and WriteBehind all
+validate ``key=`` here, the same way.
+
 Usage::
 
     keys = KeyMapper("order:{}")            # or a callable: lambda k: f"order:{k}"
@@ -14,6 +17,7 @@ Usage::
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -21,9 +25,14 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, to_json
 
 from cachewright.cache.codecs import adapter_for
-from cachewright.errors import ConfigurationError, SerializationError, TypeMismatch
+from cachewright.errors import (
+    ConfigurationError,
+    InvalidKey,
+    SerializationError,
+    TypeMismatch,
+)
 
-__all__ = ["KeyFormat", "KeyMapper", "ValueCodec"]
+__all__ = ["KeyFormat", "KeyMapper", "ValueCodec", "key_function"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -39,20 +48,39 @@ def _tuples(value: Any) -> Any:
     return value
 
 
+def key_function(spec: KeyFormat) -> Callable[[Any], str]:
+    """A callable turning a domain key into a cache key; checks a format string once.
+
+    A format string needs exactly one positional field (``"user:{}"`` or ``"user:{0}"``);
+    a callable must return a ``str`` (``InvalidKey`` otherwise, on each call).
+    """
+    if isinstance(spec, str):
+        fields = [name for _, name, _, _ in string.Formatter().parse(spec) if name is not None]
+        if len(fields) != 1 or fields[0] not in ("", "0"):
+            raise ConfigurationError(
+                f"key format {spec!r} must have exactly one positional field, like 'user:{{}}'"
+            )
+        return spec.format
+    if callable(spec):
+        function = spec
+
+        def checked(key: Any) -> str:
+            result = function(key)
+            if not isinstance(result, str):
+                raise InvalidKey(f"the key function returned a {type(result).__name__}, not str")
+            return result
+
+        return checked
+    raise ConfigurationError(f"key must be a format string or a callable, not {spec!r}")
+
+
 class KeyMapper(Generic[K]):
     """Maps a domain key to its cache key and to the queue's string key (and back)."""
 
     __slots__ = ("_adapter", "_format")
 
     def __init__(self, key: KeyFormat, key_type: Any = None) -> None:
-        if isinstance(key, str):
-            if "{" not in key:
-                raise ConfigurationError(f"key format {key!r} needs a '{{}}' placeholder")
-            self._format: Callable[[Any], str] = key.format
-        elif callable(key):
-            self._format = key
-        else:
-            raise ConfigurationError("key must be a format string or a callable")
+        self._format: Callable[[Any], str] = key_function(key)
         self._adapter: TypeAdapter[Any] | None = None if key_type is None else adapter_for(key_type)
 
     def cache_key(self, key: K) -> str:

@@ -71,8 +71,8 @@ from typing import Any, Generic, Literal, Optional, Self, TypeVar, cast
 
 from cachewright.cache import Cache, Entry, Lease
 from cachewright.errors import CacheUnavailable, ConfigurationError, LoaderError, LockTimeout
+from cachewright.patterns._keys import KeyMapper
 from cachewright.patterns.aside._fill import Filler, FillPolicy
-from cachewright.patterns.aside._keys import key_function
 from cachewright.patterns.aside._loader import Loader, LoaderSource, bounded_each
 from cachewright.patterns.aside._lock_wait import wait_for_fill
 from cachewright.patterns.aside._refresh import LoadTimer, Refresher, refresh_early
@@ -174,7 +174,7 @@ class CacheAside(Generic[K, V]):
             raise ConfigurationError(f"early_refresh must be positive, not {early_refresh!r}")
         self._cache = cache
         self._loader: Loader[K, V] = Loader(loader, max_concurrency=max_concurrency)
-        self._key = key_function(key)
+        self._key = KeyMapper[K](key).cache_key
         # A cached None (negative caching) must read back even when ``type`` is a model.
         self._read_type: Any = None if type is None else Optional[type]  # noqa: UP045
         self._counters = AsideCounters()
