@@ -45,7 +45,7 @@ from typing import Any, Generic, TypeVar
 
 from cachewright.cache import Cache, Entry
 from cachewright.errors import CacheError, CachewrightError, StoreError
-from cachewright.patterns._fill import ReadThrough
+from cachewright.patterns._fill import FillPolicy, ReadThrough
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keys import KeyFormat, KeyMapper
 from cachewright.stores.base import DataStore
@@ -113,7 +113,7 @@ class WriteThrough(Generic[K, V]):
         self._ttl = ttl
         self._tags = tuple(tags or ()) or None
         self._reads: ReadThrough[K, V] = ReadThrough(
-            cache, type=type, ttl=ttl, tags=tuple(tags or ())
+            cache, FillPolicy(type=type, ttl=ttl, tags=tuple(tags or ()))
         )
         self._strict = strict
         self._locks = KeyLocks()

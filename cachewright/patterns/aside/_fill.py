@@ -1,5 +1,8 @@
 """How a CacheAside writes: leases before loads, compare-and-set fills, releases.
 
+The lease and the compare-and-set are the patterns' one fill (:mod:`.._fill`); this
+module adds what only cache-aside does: counters, cached Nones, batch fills, releases.
+
 Usage (what ``CacheAside`` does)::
 
     filler = Filler(cache, policy, counters)
@@ -19,47 +22,34 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from cachewright.cache import Cache, Entry, Lease
 from cachewright.errors import CacheUnavailable
+from cachewright.patterns._fill import FillPolicy, LeaseFill
 from cachewright.patterns.aside._lock_wait import claim_unreadable
 from cachewright.patterns.aside._stats import AsideCounters
 
-__all__ = ["FillPolicy", "Filler"]
+__all__ = ["Filler"]
 
 log = logging.getLogger("cachewright.patterns")
 
 V = TypeVar("V")
 
 
-@dataclass(frozen=True, slots=True)
-class FillPolicy:
-    """What every entry of one CacheAside is written with (seconds; None: no expiry)."""
-
-    type: Any
-    ttl: float | None
-    stale_ttl: float | None
-    tags: tuple[str, ...]
-    cache_none: bool
-    none_ttl: float | None
-    lock_ttl: float
-
-
 class Filler(Generic[V]):
-    __slots__ = ("_cache", "_counters", "policy")
+    __slots__ = ("_cache", "_counters", "_fill", "policy")
 
     def __init__(self, cache: Cache, policy: FillPolicy, counters: AsideCounters) -> None:
         self._cache = cache
         self.policy = policy
         self._counters = counters
+        self._fill: LeaseFill[V] = LeaseFill(cache, policy)
 
     async def lease(self, cache_key: str) -> Lease | None:
         """Lease a missing key (tagged, so tag invalidations kill it too)."""
-        policy = self.policy
-        return await self._cache.try_lease(cache_key, policy.lock_ttl, tags=policy.tags)
+        return await self._fill.lease(cache_key)
 
     async def claim_unreadable(self, cache_key: str) -> bytes | None:
         policy = self.policy
@@ -92,20 +82,7 @@ class Filler(Generic[V]):
             await self.discard(cache_key)  # nothing to cache: free the key at once
             return False
         try:
-            if value is None:
-                stored = await self._cache.set_if_version(
-                    cache_key, None, version, policy.none_ttl, tags=policy.tags
-                )
-            else:
-                stored = await self._cache.set_if_version(
-                    cache_key,
-                    value,
-                    version,
-                    policy.ttl,
-                    stale_ttl=policy.stale_ttl,
-                    tags=policy.tags,
-                    type=policy.type,
-                )
+            stored = await self._fill.fill(cache_key, value, version)
         except CacheUnavailable as exc:
             self._counters.fills_failed += 1
             log.debug("fill of %r skipped, cache unavailable: %s", cache_key, exc)

@@ -71,8 +71,9 @@ from typing import Any, Generic, Literal, Optional, Self, TypeVar, cast
 
 from cachewright.cache import Cache, Entry, Lease
 from cachewright.errors import CacheUnavailable, ConfigurationError, LoaderError, LockTimeout
+from cachewright.patterns._fill import FillPolicy
 from cachewright.patterns._keys import KeyMapper
-from cachewright.patterns.aside._fill import Filler, FillPolicy
+from cachewright.patterns.aside._fill import Filler
 from cachewright.patterns.aside._loader import Loader, LoaderSource, bounded_each
 from cachewright.patterns.aside._lock_wait import wait_for_fill
 from cachewright.patterns.aside._refresh import LoadTimer, Refresher, refresh_early

@@ -55,7 +55,7 @@ from typing import Any, Generic, Self, TypeVar, cast
 from cachewright.cache import Cache, Entry
 from cachewright.cache.backends.redis import RedisBackend
 from cachewright.errors import CacheError, CachewrightError, QueueClosed
-from cachewright.patterns._fill import ReadThrough
+from cachewright.patterns._fill import FillPolicy, ReadThrough
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keys import KeyFormat, KeyMapper, ValueCodec
 from cachewright.patterns.write_behind._flusher import BatchWriter, Flusher
@@ -120,7 +120,9 @@ class WriteBehind(Generic[K, V]):
         self._type = type
         self._ttl = ttl
         self._tags = tuple(tags or ())
-        self._reads: ReadThrough[K, V] = ReadThrough(cache, type=type, ttl=ttl, tags=self._tags)
+        self._reads: ReadThrough[K, V] = ReadThrough(
+            cache, FillPolicy(type=type, ttl=ttl, tags=self._tags)
+        )
         self._mattrs = cache.metrics.attributes(namespace=cache.namespace, pattern="write_behind")
         # The pending gauges are read synchronously by the metrics SDK: they show the
         # queue as of the last stats() or flush round.
