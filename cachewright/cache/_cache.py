@@ -27,7 +27,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from cachewright._metrics import NOOP, Metrics, otel_metrics
 from cachewright._redact import redact_url
@@ -36,7 +36,7 @@ from cachewright.cache._expiry import Ttl, now_ms, plan_expiry, to_ms
 from cachewright.cache._guard import Guard
 from cachewright.cache._serializer import Corrupt, Lease, Serializer, sliding_life
 from cachewright.cache._stats import CacheStats, Counters
-from cachewright.cache.backends.base import Backend
+from cachewright.cache.backends.base import Backend, SharesClient
 from cachewright.cache.codecs import Codec, JsonCodec, PickleCodec
 from cachewright.cache.entry import Entry
 from cachewright.cache.envelope import HEADER_SIZE, LEASE, entry_tags, pack
@@ -56,6 +56,10 @@ from cachewright.errors import (
     TypeMismatch,
 )
 from cachewright.settings import Settings
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.asyncio.cluster import RedisCluster
 
 __all__ = ["Cache"]
 
@@ -242,6 +246,15 @@ class Cache:
     @property
     def backend(self) -> Backend:
         return self._backend
+
+    @property
+    def shared_client(self) -> Redis | RedisCluster | None:
+        """The backend's Redis client when it offers one to share (``SharesClient``), else None.
+
+        The write-behind pattern builds its durable queue on it; the cache closes it.
+        """
+        backend = self._backend
+        return backend.shared_client() if isinstance(backend, SharesClient) else None
 
     @property
     def keys(self) -> KeyBuilder:

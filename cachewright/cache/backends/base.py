@@ -19,9 +19,13 @@ other server failure. Nothing else escapes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-__all__ = ["Backend", "SetItem"]
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.asyncio.cluster import RedisCluster
+
+__all__ = ["Backend", "SetItem", "SharesClient"]
 
 #: one write of a batch: (physical key, value bytes, ttl in ms or None for no expiry)
 SetItem = tuple[str, bytes, int | None]
@@ -99,3 +103,17 @@ class Backend(Protocol):
 
     async def close(self) -> None:
         """Release connections. Idempotent."""
+
+
+@runtime_checkable
+class SharesClient(Protocol):
+    """A backend that lets other components share its Redis client (an optional capability).
+
+    The durable write queue lives on the cache's own connection through it
+    (``cache.shared_client``); the backend keeps ownership and closes the client.
+    ``MemoryBackend`` does not offer one.
+    """
+
+    def shared_client(self) -> Redis | RedisCluster:
+        """The client to share; it stays open until the backend closes."""
+        ...

@@ -125,6 +125,10 @@ class RedisBackend:
         """The redis-py client, for commands the backend does not offer."""
         return self._client
 
+    def shared_client(self) -> Redis | RedisCluster:
+        """The client other components may share (``SharesClient``); closed with the backend."""
+        return self._client
+
     # -- reads -----------------------------------------------------------------------
 
     async def get(self, key: str) -> bytes | None:

@@ -53,7 +53,6 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, cast
 
 from cachewright.cache import Cache, Entry
-from cachewright.cache.backends.redis import RedisBackend
 from cachewright.errors import CacheError, CachewrightError, QueueClosed
 from cachewright.patterns._fill import FillPolicy, ReadThrough
 from cachewright.patterns._key_locks import KeyLocks
@@ -133,9 +132,10 @@ class WriteBehind(Generic[K, V]):
         self._put_timeout = put_timeout
         self._close_timeout = close_timeout
         self._owns_queue = queue is None
-        if queue is None and isinstance(cache.backend, RedisBackend):
-            # On Redis the durable queue is the default: pending writes survive a crash
-            # of this process and can be flushed by any worker (G12).
+        if queue is None and cache.shared_client is not None:
+            # On Redis (a backend that shares its client) the durable queue is the
+            # default: pending writes survive a crash of this process and can be
+            # flushed by any worker (G12).
             queue = RedisWriteQueue.for_cache(
                 cache, name=queue_name or queue_name_for(key), max_pending=max_pending
             )

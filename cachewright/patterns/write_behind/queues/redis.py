@@ -60,7 +60,6 @@ from redis.asyncio.cluster import RedisCluster
 from cachewright._redis.errors import QueueErrors
 from cachewright._redis.url import Opened, open_client, parse_url
 from cachewright.cache import Cache
-from cachewright.cache.backends.redis import RedisBackend
 from cachewright.errors import ConfigurationError, QueueClosed, QueueFull, WriteBehindError
 from cachewright.patterns.write_behind.queues._leases import Leases
 from cachewright.patterns.write_behind.queues._partitions import (
@@ -189,10 +188,10 @@ class RedisWriteQueue:
     def for_cache(cls, cache: Cache, *, name: str = "default", **options: Any) -> RedisWriteQueue:
         """A queue in the cache's Redis and namespace, sharing its client (the cache
         closes it). ``name`` tells apart the queues of one namespace."""
-        backend = cache.backend
-        if not isinstance(backend, RedisBackend):
+        client = cache.shared_client
+        if client is None:
             raise ConfigurationError("RedisWriteQueue.for_cache needs a cache on Redis")
-        return cls(backend.client, namespace=cache.namespace, name=name, **options)
+        return cls(client, namespace=cache.namespace, name=name, **options)
 
     def __repr__(self) -> str:
         layout = self._link.layout
