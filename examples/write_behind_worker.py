@@ -22,7 +22,7 @@ import logging
 from write_behind_profiles import QUEUE_NAME, Profile, profile_store
 
 from cachewright import Settings
-from cachewright.patterns.write_behind.worker import run_worker
+from cachewright.patterns.worker import run_worker
 
 
 async def main() -> None:

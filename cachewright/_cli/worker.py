@@ -5,7 +5,7 @@ Usage::
     cachewright --url redis://127.0.0.1:6379/0 --namespace shop worker \\
         --store myapp.stores:profile_store --type myapp.models:Profile --queue profiles
 
-It runs :func:`cachewright.patterns.write_behind.worker.run_worker` until SIGTERM or Ctrl-C (the
+It runs :func:`cachewright.patterns.run_worker` until SIGTERM or Ctrl-C (the
 batch in hand is finished first), logging progress, then prints what it did. Start
 as many as you like: they share the queue through its consumer group. The cache's
 Redis is pinged first, so a wrong URL fails at once (exit code 3) instead of
@@ -59,7 +59,7 @@ def register(app: typer.Typer, options: Callable[[typer.Context], Options]) -> N
 
         async def body(settings: Settings) -> ExitCode:
             from cachewright._cli.loading import import_object, import_type
-            from cachewright.patterns.write_behind.worker import run_worker
+            from cachewright._cli.worker_process import run_worker
 
             if settings.url.startswith("memory://"):
                 fail(

@@ -35,9 +35,9 @@ from tenacity import stop_after_attempt, wait_exponential
 
 from cachewright import Cache, CacheAside, Settings, WriteBehind, WriteThrough
 from cachewright.errors import CachewrightError, StoreError
+from cachewright.patterns.worker import run_worker
 from cachewright.patterns.write_behind._retry import RetryPolicy
 from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
-from cachewright.patterns.write_behind.worker import run_worker
 from cachewright.stores import BaseStore, SQLStore
 
 KEYS = 40  # keys per task

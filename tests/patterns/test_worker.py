@@ -15,10 +15,11 @@ from tenacity import stop_after_attempt, wait_none
 from cachewright import Cache
 from cachewright.errors import ConfigurationError, QueueUnavailable, StoreError, StoreUnavailable
 from cachewright.patterns import RetryPolicy
+from cachewright.patterns.worker import run_worker
 from cachewright.patterns.write_behind import WriteBehind
 from cachewright.patterns.write_behind.queues import SET
 from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
-from cachewright.patterns.write_behind.worker import FlushWorker, run_worker
+from cachewright.patterns.write_behind.worker import FlushWorker
 from cachewright.stores import BaseStore, MemoryStore, SQLStore
 from tests._servers import RedisServer, wait_until_async
 

@@ -11,10 +11,8 @@ Usage::
     async with FlushWorker(queue, store, type=Profile) as worker:   # in the background
         ...                              # leaving stops it gracefully
 
-    # a whole worker process (what `cachewright worker --store app.stores:profiles` runs):
-    await run_worker("redis://10.0.0.5:6379/0", "app.stores:profiles",
-                     type="app.models:Profile", key_type=int, namespace="shop",
-                     name="profiles")    # SIGTERM / SIGINT stop it gracefully
+A whole worker process (a queue from a URL, a store from ``module:factory``, signal
+handling) is :func:`cachewright.patterns.run_worker`, whose plumbing is the CLI's.
 
 Run as many workers as you like, on any hosts: each claims its own batches (its
 consumer name is host-pid-random), a key is never written by two at once, and a
@@ -35,20 +33,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import inspect
 import logging
 import random
-import signal
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from cachewright.cache import Cache
 from cachewright.errors import (
-    ConfigurationError,
     QueueClosed,
     QueueUnavailable,
     WriteBehindError,
@@ -59,10 +53,9 @@ from cachewright.patterns.write_behind._retry import RetryPolicy
 from cachewright.patterns.write_behind._types import WriteBehindCounters
 from cachewright.patterns.write_behind.queues.base import QueuedOp, WriteQueue
 from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
-from cachewright.settings import Settings
 from cachewright.stores.base import DataStore
 
-__all__ = ["FlushWorker", "WorkerStats", "run_worker"]
+__all__ = ["FlushWorker", "WorkerStats"]
 
 log = logging.getLogger("cachewright.worker")
 
@@ -324,102 +317,3 @@ class FlushWorker(Generic[K, V]):
             return
         if await self._queue.peek(op.key) is None:  # no newer write owns the entry
             await self._cache.delete(self._keys.cache_key(self._keys.domain_key(op.key)))
-
-
-# -- a worker process -----------------------------------------------------------------
-
-
-def _resolve(spec: str, what: str) -> Any:
-    """``"package.module:attr"`` -> the attribute."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise ConfigurationError(f"{what} must look like 'package.module:name', got {spec!r}")
-    try:
-        target: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            target = getattr(target, part)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigurationError(f"cannot load {what} {spec!r}: {exc}") from exc
-    return target
-
-
-async def _make_store(factory: str | Callable[[], Any]) -> DataStore[Any, Any]:
-    make = _resolve(factory, "store factory") if isinstance(factory, str) else factory
-    if not callable(make):
-        raise ConfigurationError(f"store factory {factory!r} is not callable")
-    store = make()
-    if inspect.isawaitable(store):
-        store = await store
-    if not isinstance(store, DataStore):
-        raise ConfigurationError(f"store factory {factory!r} did not return a DataStore")
-    return store
-
-
-async def _close(resource: object) -> None:
-    close = getattr(resource, "close", None)
-    if callable(close):
-        result = close()
-        if inspect.isawaitable(result):
-            await result
-
-
-async def run_worker(
-    url: str,
-    store_factory: str | Callable[[], Any],
-    *,
-    type: Any,
-    key_type: Any = None,
-    namespace: str | None = None,
-    name: str = "default",
-    partitions: int = 8,
-    batch_size: int = 500,
-    wait: float = 1.0,
-    claim_idle: float = 30.0,
-    retry: RetryPolicy | None = None,
-    settings: Settings | None = None,
-    handle_signals: bool = True,
-) -> WorkerStats:
-    """Run one flush worker until SIGTERM or SIGINT (graceful: the batch in hand
-    finishes), then close the queue and the store and return the counters.
-
-    ``store_factory`` is ``"package.module:factory"`` (or the callable): called with
-    no argument, it returns a ``DataStore`` (or an awaitable of one). ``type`` and
-    ``key_type`` may be given the same way, as ``"package.module:Name"``.
-    """
-    if isinstance(type, str):
-        type = _resolve(type, "value type")
-    if isinstance(key_type, str):
-        key_type = _resolve(key_type, "key type")
-    queue = RedisWriteQueue.from_url(
-        url,
-        settings=settings,
-        namespace=namespace,
-        name=name,
-        partitions=partitions,
-        claim_idle=claim_idle,
-    )
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    try:
-        store = await _make_store(store_factory)
-        try:
-            worker: FlushWorker[Any, Any] = FlushWorker(
-                queue,
-                store,
-                type=type,
-                key_type=key_type,
-                batch_size=batch_size,
-                wait=wait,
-                retry=retry,
-            )
-            if handle_signals:
-                for signum in (signal.SIGTERM, signal.SIGINT):
-                    loop.add_signal_handler(signum, worker.request_stop)
-                    installed.append(signum)
-            return await worker.run()
-        finally:
-            for signum in installed:
-                loop.remove_signal_handler(signum)
-            await _close(store)
-    finally:
-        await queue.close()

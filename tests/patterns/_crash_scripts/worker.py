@@ -17,7 +17,7 @@ import sys
 from tenacity import stop_after_attempt, wait_exponential_jitter
 
 from cachewright.patterns import RetryPolicy
-from cachewright.patterns.write_behind.worker import run_worker
+from cachewright.patterns.worker import run_worker
 
 
 async def main() -> None:
