@@ -26,13 +26,15 @@ the load directly, and a hit never comes here.
 from __future__ import annotations
 
 import asyncio
-import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from tenacity import wait_exponential
+
 from cachewright.cache import Cache, Entry, Lease
 from cachewright.errors import LockTimeout
+from cachewright.patterns._backoff import Pauses, wait_scaled
 
 __all__ = ["Backoff", "claim_unreadable", "wait_for_fill"]
 
@@ -50,11 +52,10 @@ class Backoff:
     cap: float = 0.1
     jitter: float = 0.25
 
-    def delays(self) -> Iterator[float]:
-        base = self.initial
-        while True:
-            yield base * (1.0 + self.jitter * random.random())
-            base = min(self.cap, base * self.factor)
+    def pauses(self) -> Pauses:
+        """The delays, from tenacity's ``wait_exponential`` stretched by the jitter."""
+        exponential = wait_exponential(multiplier=self.initial, exp_base=self.factor, max=self.cap)
+        return Pauses(wait_scaled(exponential, 1.0, 1.0 + self.jitter))
 
 
 DEFAULT_BACKOFF = Backoff()
@@ -102,11 +103,9 @@ async def wait_for_fill(
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
-    for delay in backoff.delays():
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            break
-        await asyncio.sleep(min(delay, remaining))
+    pauses = backoff.pauses()
+    while (remaining := deadline - loop.time()) > 0:
+        await asyncio.sleep(min(pauses.next(), remaining))
         found = await cache.lookup(key, type)
         if isinstance(found, Entry):
             return found

@@ -34,12 +34,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
+
+from tenacity import wait_exponential
 
 from cachewright.cache import Cache
 from cachewright.errors import (
@@ -47,6 +48,7 @@ from cachewright.errors import (
     QueueUnavailable,
     WriteBehindError,
 )
+from cachewright.patterns._backoff import Pauses, wait_scaled
 from cachewright.patterns._keys import KeyFormat, KeyMapper, ValueCodec
 from cachewright.patterns.write_behind._flusher import BatchWriter, StoreDown
 from cachewright.patterns.write_behind._retry import RetryPolicy
@@ -77,25 +79,6 @@ class WorkerStats:
     reclaimed: int
     outages: int
     running_for: float
-
-
-class _Backoff:
-    """Exponential waits with jitter between ``first`` and ``longest`` seconds."""
-
-    __slots__ = ("_first", "_longest", "_next")
-
-    def __init__(self, first: float, longest: float) -> None:
-        self._first = first
-        self._longest = longest
-        self._next = first
-
-    def next(self) -> float:
-        wait = self._next
-        self._next = min(self._next * 2, self._longest)
-        return wait * random.uniform(0.5, 1.0)  # jitter: restarted workers do not stampede
-
-    def reset(self) -> None:
-        self._next = self._first
 
 
 class FlushWorker(Generic[K, V]):
@@ -167,7 +150,11 @@ class FlushWorker(Generic[K, V]):
             self._counters,
             on_dead=self._invalidate_dead,
         )
-        self._backoff = _Backoff(*backoff)
+        first, longest = backoff
+        # Exponential waits with jitter: restarted workers do not stampede.
+        self._backoff = Pauses(
+            wait_scaled(wait_exponential(multiplier=first, max=longest), 0.5, 1.0)
+        )
         self._log_every = log_every
         self._stop = asyncio.Event()
         self._running = False
