@@ -36,7 +36,7 @@ from cachewright.patterns.write_through import WriteThrough
 from cachewright.settings import Settings
 
 if TYPE_CHECKING:
-    from cachewright.patterns.write_behind.queues._partitions import Partition
+    from cachewright.patterns.write_behind.queues.redis import Partition
 
 __all__ = ["run_demo"]
 

@@ -85,7 +85,7 @@ from cachewright.patterns.write_behind.queues.base import (
 )
 from cachewright.settings import Settings
 
-__all__ = ["RedisWriteQueue", "queue_name_for"]
+__all__ = ["Partition", "RedisWriteQueue", "queue_name_for"]
 
 _STATS_SAMPLE = 16  # stream entries looked at for the oldest pending age
 _PUT_BACKOFF = (0.002, 0.25)  # first and longest wait while a partition is full
