@@ -48,6 +48,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 # ``cachewright.patterns.worker`` calls into its plumbing in the CLI layer when called.
 KNOWN_INVERSIONS = {
     ("cachewright.cache._cache", "cachewright.settings"),
+    ("cachewright.cache._setup", "cachewright.settings"),
     ("cachewright.cache.local._coherence", "cachewright.settings"),
     ("cachewright.cache.local._redis_channel", "cachewright.settings"),
     ("cachewright.cache.backends.redis", "cachewright.settings"),

@@ -39,6 +39,37 @@ class Counters:
         self.corrupt = 0
         self.type_mismatches = 0
 
+    def snapshot(
+        self,
+        *,
+        circuit_state: str,
+        circuit_opens: int,
+        backend: str,
+        server: Mapping[str, Any],
+        local: LocalStats | None,
+    ) -> CacheStats:
+        """These counters as a frozen :class:`CacheStats`, with the given facts."""
+        reads = self.hits + self.misses
+        return CacheStats(
+            hits=self.hits,
+            misses=self.misses,
+            hit_ratio=self.hits / reads if reads else None,
+            stale_hits=self.stale_hits,
+            sets=self.sets,
+            deletes=self.deletes,
+            errors=self.errors,
+            fail_open_reads=self.fail_open_reads,
+            fail_open_writes=self.fail_open_writes,
+            corrupt=self.corrupt,
+            type_mismatches=self.type_mismatches,
+            circuit_state=circuit_state,
+            circuit_opens=circuit_opens,
+            backend=backend,
+            server=server,
+            local_hits=self.local_hits,
+            local=local,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class LocalStats:

@@ -1,0 +1,204 @@
+"""The Cache's read path: local tier first, then the backend; decode, count, slide.
+
+Usage (what :class:`~cachewright.cache.Cache` does)::
+
+    reads = ReadPath(keys, backend, serializer, guard, counters, metrics, attributes)
+    reads.attach(local, coherence)                 # with a local tier
+    found = await reads.lookup("user:1", User)     # Entry | Lease | None
+    entries = await reads.many(["user:1", "user:2"], User)
+
+Every read outcome is counted here (hits, misses, stale hits, corrupt entries, type
+mismatches); sliding entries are extended on read (G4) with their tag indexes (G3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from cachewright._metrics import Metrics
+from cachewright.cache._expiry import now_ms
+from cachewright.cache._guard import Guard
+from cachewright.cache._serializer import Corrupt, Lease, Serializer, sliding_life
+from cachewright.cache._stats import Counters
+from cachewright.cache.backends.base import Backend
+from cachewright.cache.entry import Entry
+from cachewright.cache.envelope import HEADER_SIZE
+from cachewright.cache.keys import KeyBuilder
+from cachewright.cache.local import Coherence, LocalStore
+from cachewright.errors import TypeMismatch
+
+__all__ = ["ReadPath"]
+
+log = logging.getLogger("cachewright.cache")
+
+
+class ReadPath:
+    __slots__ = (
+        "_backend",
+        "_coherence",
+        "_counters",
+        "_guard",
+        "_keys",
+        "_local",
+        "_mattrs",
+        "_metrics",
+        "_serializer",
+    )
+
+    def __init__(
+        self,
+        keys: KeyBuilder,
+        backend: Backend,
+        serializer: Serializer,
+        guard: Guard,
+        counters: Counters,
+        metrics: Metrics,
+        attributes: Any,
+    ) -> None:
+        self._keys = keys
+        self._backend = backend
+        self._serializer = serializer
+        self._guard = guard
+        self._counters = counters
+        self._metrics = metrics
+        self._mattrs = attributes
+        self._local: LocalStore | None = None
+        self._coherence: Coherence | None = None
+
+    def attach(self, local: LocalStore, coherence: Coherence) -> None:
+        """Put the local tier in front of the backend."""
+        self._local = local
+        self._coherence = coherence
+
+    async def lookup(self, key: str, type: Any) -> Entry[Any] | Lease | None:
+        """The entry, a lease placeholder, or None; a local hit answers first."""
+        local = self._local
+        ticket = 0
+        if local is not None:
+            hit = local.get(key, type)
+            if hit is not None:
+                self._counters.hits += 1
+                self._metrics.hit(self._mattrs)
+                self._counters.local_hits += 1
+                return hit
+            ticket = self.remote_ticket(local)
+        physical = self._keys.entry(key)
+        raw = await self._guard.read(None, self._backend.get, physical)
+        if raw is None:
+            self._counters.misses += 1
+            self._metrics.miss(self._mattrs)
+            return None
+        found = await self.found(physical, raw, type, now_ms())
+        if local is not None and isinstance(found, Entry):
+            local.fill(key, raw, type, found, ticket)
+        return found
+
+    def remote_ticket(self, local: LocalStore) -> int:
+        # The first read that reaches Redis also starts the invalidation listener
+        # (for caches used without ``async with``).
+        if self._coherence is not None:
+            self._coherence.ensure_started()
+        return local.ticket()
+
+    def decode_local(self, raw: bytes, tp: Any) -> Entry[Any] | None:
+        """Decode a locally kept entry as another type (no I/O)."""
+        try:
+            result = self._serializer.decode(raw, tp, now_ms())
+        except TypeMismatch:
+            self._counters.type_mismatches += 1
+            raise
+        return result if isinstance(result, Entry) else None
+
+    async def found(
+        self, physical: str, raw: bytes, tp: Any, now: int
+    ) -> Entry[Any] | Lease | None:
+        result = self.classify(physical, raw, tp, now)
+        if isinstance(result, Entry):
+            life = sliding_life(raw, now)
+            if life:
+                await self.slide(physical, raw, result, life)
+        return result
+
+    def classify(self, physical: str, raw: bytes, tp: Any, now: int) -> Entry[Any] | Lease | None:
+        """Decode stored bytes and count the outcome: an entry, a lease, or None."""
+        try:
+            result = self._serializer.decode(raw, tp, now)
+        except TypeMismatch:
+            self._counters.type_mismatches += 1
+            raise
+        if isinstance(result, Corrupt):
+            self._counters.corrupt += 1
+            self._counters.misses += 1
+            self._metrics.miss(self._mattrs)
+            log.warning("unreadable entry at %r read as a miss", physical)
+            return None
+        if isinstance(result, Lease):
+            self._counters.misses += 1
+            self._metrics.miss(self._mattrs)
+            return result
+        if result.stale:
+            self._counters.stale_hits += 1
+        else:
+            self._counters.hits += 1
+            self._metrics.hit(self._mattrs)
+        return result
+
+    async def slide(self, physical: str, raw: bytes, entry: Entry[Any], life: int) -> None:
+        # Sliding expiry (G4): extend on read by ``life`` (never past the absolute
+        # deadline: sliding_life caps it), and only if the entry is still the one we read
+        # (a newer write keeps its own life). The tag indexes move with it, or trimming
+        # would orphan a live entry (G3).
+        tag_keys = self._keys.tags(entry.tags) if entry.tags else ()
+        await self._guard.read(
+            False, self._backend.touch_if, physical, raw[:HEADER_SIZE], life, tag_keys
+        )
+
+    async def many(self, keys: Iterable[str], type: Any) -> dict[str, Entry[Any]]:
+        """Entries (stale ones included) for the hits among ``keys``."""
+        user_keys = self._keys.unique(keys)
+        hits: dict[str, Entry[Any]] = {}
+        local = self._local
+        remote = user_keys
+        ticket = 0
+        if local is not None:
+            remote = []
+            for key in user_keys:
+                hit = local.get(key, type)
+                if hit is None:
+                    remote.append(key)
+                else:
+                    hits[key] = hit
+            self._counters.hits += len(hits)
+            self._metrics.hit(self._mattrs, len(hits))
+            self._counters.local_hits += len(hits)
+            if not remote:
+                return hits
+            ticket = self.remote_ticket(local)
+        physical = self._keys.prefixed(remote)  # checked by unique() above
+        if not physical:
+            return {}
+        misses: list[bytes | None] = [None] * len(physical)
+        raws = await self._guard.read(misses, self._backend.get_many, physical)
+        now = now_ms()
+        sliding: list[tuple[str, bytes, Entry[Any], int]] = []
+        for user_key, key, raw in zip(remote, physical, raws, strict=True):
+            if raw is None:
+                self._counters.misses += 1
+                self._metrics.miss(self._mattrs)
+                continue
+            found = self.classify(key, raw, type, now)
+            if isinstance(found, Entry):
+                hits[user_key] = found
+                life = sliding_life(raw, now)
+                if life:
+                    sliding.append((key, raw, found, life))
+                if local is not None:
+                    local.fill(user_key, raw, type, found, ticket)
+        if sliding:  # rare: only sliding entries cost a second round trip
+            await asyncio.gather(*(self.slide(*touch) for touch in sliding))
+        if local is not None and len(hits) > 1:
+            return {key: hits[key] for key in user_keys if key in hits}  # the asked order
+        return hits

@@ -1,0 +1,321 @@
+"""The Cache's write path: encode, write through the guard, keep the local tier coherent.
+
+Usage (what :class:`~cachewright.cache.Cache` does)::
+
+    writes = WritePath(keys, backend, serializer, guard, counters, default_ttl)
+    await writes.set("user:1", user, 300, tags=["users"])
+    lease = await writes.try_lease("user:2", 10)              # a fill's lease (G10)
+    await writes.set_if_version("user:2", user, lease.version, 300)
+
+Every write goes through :meth:`WritePath.guarded`: the circuit breaker and fail-open
+policy (G6), then, once the backend has it, the notice to the local tier's peers.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from cachewright.cache._expiry import Ttl, now_ms, plan_expiry, to_ms
+from cachewright.cache._guard import Guard
+from cachewright.cache._serializer import Lease, Serializer
+from cachewright.cache._stats import Counters
+from cachewright.cache.backends.base import Backend
+from cachewright.cache.envelope import LEASE, entry_tags, pack
+from cachewright.cache.keys import KeyBuilder
+from cachewright.cache.local import Coherence, Notice
+from cachewright.errors import CacheUnavailable, ConfigurationError, InvalidKey
+
+__all__ = ["DEFAULT", "WritePath"]
+
+R = TypeVar("R")
+
+
+class _Default:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+#: "the cache's default ttl" (``settings.default_ttl``), told apart from None (no expiry)
+DEFAULT: Any = _Default()
+
+
+class WritePath:
+    __slots__ = (
+        "_backend",
+        "_coherence",
+        "_counters",
+        "_default_ttl",
+        "_guard",
+        "_keys",
+        "_serializer",
+    )
+
+    def __init__(
+        self,
+        keys: KeyBuilder,
+        backend: Backend,
+        serializer: Serializer,
+        guard: Guard,
+        counters: Counters,
+        default_ttl: Ttl,
+    ) -> None:
+        self._keys = keys
+        self._backend = backend
+        self._serializer = serializer
+        self._guard = guard
+        self._counters = counters
+        self._default_ttl = default_ttl
+        self._coherence: Coherence | None = None
+
+    def attach(self, coherence: Coherence) -> None:
+        """Tell the local tier (here and in peers) what each write changed."""
+        self._coherence = coherence
+
+    async def guarded(
+        self,
+        default: R,
+        op: Callable[..., Awaitable[R]],
+        *args: Any,
+        notice: Notice | None = None,
+    ) -> R:
+        try:
+            result = await self._guard.write(op, *args)
+        except CacheUnavailable as exc:
+            self._forget(notice)
+            return self._guard.write_failed(default, exc)
+        except BaseException:
+            self._forget(notice)  # failed or cancelled midway
+            raise
+        if notice is not None and self._coherence is not None:
+            # Drop locally only now that Redis has the write: a read that started
+            # before this point is fenced off and cannot refill the old value.
+            await self._coherence.announce(notice, result)
+        return result
+
+    def _forget(self, notice: Notice | None) -> None:
+        # A write that failed midway may or may not be in Redis: this process's copy
+        # goes. Peers are not told: the server (which carries the message) is the
+        # likely cause, and their own channel drops their tier if it is down.
+        if notice is not None and self._coherence is not None:
+            self._coherence.forget(notice)
+
+    def _ttl(self, ttl: Ttl) -> Ttl:
+        return self._default_ttl if ttl is DEFAULT else ttl
+
+    async def set(
+        self,
+        key: str,
+        value: object,
+        ttl: Ttl = DEFAULT,
+        *,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | None = None,
+        stale_ttl: float | timedelta | None = None,
+        tags: Iterable[str] | str | None = None,
+        type: Any = None,
+    ) -> None:
+        """Store ``value`` (encoded as ``type`` when given).
+
+        ``ttl`` in seconds or a timedelta (default: settings.default_ttl; None: no
+        expiry); ``sliding`` extends the life on each read, capped by ``ttl`` or
+        ``expires_at`` (G4); ``stale_ttl`` keeps the entry that much longer, read as
+        stale; ``tags`` index it for :meth:`invalidate_tags`.
+        """
+        physical = self._keys.entry(key)
+        tag_keys = self._keys.tags(tags)
+        expiry = plan_expiry(
+            self._ttl(ttl), sliding=sliding, expires_at=expires_at, stale_ttl=stale_ttl
+        )
+        data = self._serializer.encode(value, expiry, _tag_names(tags), type)
+        await self.guarded(
+            None,
+            self._backend.set,
+            physical,
+            data,
+            expiry.ttl_ms,
+            tag_keys,
+            notice=Notice(keys=(key,)),
+        )
+        self._counters.sets += 1
+
+    async def set_many(
+        self,
+        items: Mapping[str, object],
+        ttl: Ttl = DEFAULT,
+        *,
+        tags: Iterable[str] | str | None = None,
+        type: Any = None,
+    ) -> None:
+        """Store every item with one ttl and tag set; one round trip per node (G2)."""
+        if not isinstance(items, Mapping):
+            raise InvalidKey("set_many takes a mapping of key -> value")
+        tag_keys = self._keys.tags(tags)
+        names = _tag_names(tags)
+        expiry = plan_expiry(self._ttl(ttl))
+        encode = self._serializer.encode
+        entry = self._keys.entry
+        batch = [
+            (entry(k), encode(v, expiry, names, type), expiry.ttl_ms) for k, v in items.items()
+        ]
+        if not batch:
+            return
+        await self.guarded(
+            None, self._backend.set_many, batch, tag_keys, notice=Notice(keys=list(items))
+        )
+        self._counters.sets += len(batch)
+
+    async def delete(self, key: str) -> bool:
+        """Remove ``key``; True if it existed."""
+        # Announced even when nothing was there: a peer may still hold a copy of an
+        # entry Redis evicted, and a delete must remove it everywhere.
+        removed = await self.guarded(
+            False, self._backend.delete, self._keys.entry(key), notice=Notice(keys=(key,))
+        )
+        self._counters.deletes += 1
+        return removed
+
+    async def delete_many(self, keys: Iterable[str]) -> int:
+        """Remove every key; the number that existed. One round trip per node."""
+        user_keys = self._keys.unique(keys)
+        physical = self._keys.entries(user_keys)
+        if not physical:
+            return 0
+        removed = await self.guarded(
+            0, self._backend.delete_many, physical, notice=Notice(keys=user_keys)
+        )
+        self._counters.deletes += len(physical)
+        return removed
+
+    async def delete_pattern(self, pattern: str, *, raw: bool = False) -> int:
+        """Remove this namespace's keys matching ``pattern``; the number removed.
+
+        ``*``, ``?`` and ``[`` in ``pattern`` match only themselves unless ``raw=True``
+        asks for a glob. Incremental (SCAN + UNLINK), never KEYS.
+        """
+        glob = self._keys.pattern(pattern, raw=raw)
+        # Peers match the glob against their local keys, which carry no namespace.
+        local_glob = glob[len(self._keys.namespace) + 1 :]
+        return await self.guarded(
+            0, self._backend.delete_pattern, glob, notice=Notice(pattern=local_glob)
+        )
+
+    async def clear(self) -> int:
+        """Remove every entry of this namespace and its bookkeeping (tag indexes);
+        the number of entries removed."""
+        removed = await self.guarded(
+            0,
+            self._backend.delete_pattern,
+            self._keys.namespace_pattern(),
+            notice=Notice(clear=True),
+        )
+        await self.guarded(0, self._backend.delete_pattern, self._keys.internal_pattern())
+        return removed
+
+    async def invalidate_tags(self, tags: Iterable[str] | str) -> int:
+        """Remove every entry carrying any of ``tags``; the number removed (G3)."""
+        tag_keys = self._keys.tags(tags)
+        if not tag_keys:
+            return 0
+        names = _tag_names(tags)
+        return await self.guarded(
+            0, self._backend.invalidate_tags, tag_keys, notice=Notice(tags=names)
+        )
+
+    async def touch(self, key: str, ttl: Ttl) -> bool:
+        """Give ``key`` a new life of ``ttl`` (None: no expiry); False if it is missing."""
+        ttl_ms = None if ttl is None else to_ms(ttl)
+        physical = self._keys.entry(key)
+        # A tagged entry's index deadlines must move with its life, or trimming would
+        # orphan it (G3): read its tags first (touch is rare; reads are cheap).
+        raw = await self._guard.read(None, self._backend.get, physical)
+        tag_keys = self._keys.tags(entry_tags(raw)) if raw else []
+        # A new life may be shorter than what a local copy was given: drop the copies.
+        return await self.guarded(
+            False,
+            self._backend.expire,
+            physical,
+            ttl_ms,
+            tag_keys,
+            notice=Notice(keys=(key,), only_if_changed=True),
+        )
+
+    async def incr(self, key: str, amount: int | float = 1) -> int | float:
+        """Add ``amount`` to the counter at ``key`` (created at 0); the new value."""
+        if isinstance(amount, bool) or not isinstance(amount, int | float):
+            raise ConfigurationError(f"incr amount must be an int or float, not {amount!r}")
+        # Counters are never kept locally (see LocalStore.fill), so peers hold nothing
+        # to drop; only this process may hold an envelope the INCR is about to fail on.
+        return await self.guarded(
+            amount,
+            self._backend.incr,
+            self._keys.entry(key),
+            amount,
+            notice=Notice(keys=(key,), publish=False),
+        )
+
+    async def try_lease(
+        self, key: str, ttl: Ttl, *, tags: Iterable[str] | str | None = None
+    ) -> Lease | None:
+        """Put a lease placeholder on a missing key; None if the key holds anything.
+
+        A later :meth:`set_if_version` with the lease's version succeeds only if no
+        write, delete or tag invalidation touched the key meanwhile.
+        """
+        physical = self._keys.entry(key)
+        ttl_ms = to_ms(ttl if ttl is not None else 30)
+        now = now_ms()
+        data = pack(
+            secrets.token_bytes(12), flags=LEASE, written_at_ms=now, expires_at_ms=now + ttl_ms
+        )
+        added = await self.guarded(
+            False,
+            self._backend.add,
+            physical,
+            data,
+            ttl_ms,
+            self._keys.tags(tags),
+            notice=Notice(keys=(key,), publish=False, only_if_changed=True),
+        )
+        return Lease(data, now + ttl_ms) if added else None
+
+    async def set_if_version(
+        self,
+        key: str,
+        value: object,
+        version: bytes,
+        ttl: Ttl = DEFAULT,
+        *,
+        stale_ttl: float | timedelta | None = None,
+        tags: Iterable[str] | str | None = None,
+        type: Any = None,
+    ) -> bool:
+        """Store ``value`` only if the entry is still the one ``version`` names."""
+        physical = self._keys.entry(key)
+        expiry = plan_expiry(self._ttl(ttl), stale_ttl=stale_ttl)
+        data = self._serializer.encode(value, expiry, _tag_names(tags), type)
+        stored = await self.guarded(
+            False,
+            self._backend.compare_and_set,
+            physical,
+            version,
+            data,
+            expiry.ttl_ms,
+            self._keys.tags(tags),
+            notice=Notice(keys=(key,), only_if_changed=True),
+        )
+        if stored:
+            self._counters.sets += 1
+        return stored
+
+
+def _tag_names(tags: Iterable[str] | str | None) -> tuple[str, ...]:
+    if tags is None:
+        return ()
+    if isinstance(tags, str):
+        return (tags,)
+    return tuple(dict.fromkeys(tags))
