@@ -50,14 +50,15 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, cast
+from typing import Any, Generic, Self, TypeVar
 
-from cachewright.cache import Cache, Entry
+from cachewright.cache import Cache
 from cachewright.errors import CacheError, CachewrightError, QueueClosed
 from cachewright.patterns._fill import FillPolicy, ReadThrough
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keys import KeyFormat, KeyMapper, ValueCodec
 from cachewright.patterns.write_behind._flusher import BatchWriter, Flusher
+from cachewright.patterns.write_behind._reads import PendingReads
 from cachewright.patterns.write_behind._retry import RetryPolicy
 from cachewright.patterns.write_behind._types import (
     CloseReport,
@@ -152,6 +153,9 @@ class WriteBehind(Generic[K, V]):
             on_dead=self._invalidate_dead,
             metrics=cache.metrics,
             metric_attributes=self._mattrs,
+        )
+        self._pending_reads: PendingReads[K, V] = PendingReads(
+            cache, store, self._queue, self._keys, self._values, self._reads
         )
         self._flusher = Flusher(self.flush, flush_interval) if flusher else None
         self._locks = KeyLocks()
@@ -353,60 +357,11 @@ class WriteBehind(Generic[K, V]):
 
     async def get(self, key: K) -> V | None:
         """The latest value: the cache, else the pending write, else the store."""
-        cache_key = self._keys.cache_key(key)
-        found = await self._cache.lookup(cache_key, self._type)
-        if isinstance(found, Entry) and not found.stale:
-            value: V = found.value
-            return value
-        # Lease before peeking: a write that lands after the lease overwrites it (the
-        # fill below then fails), and a write before it is visible to the peek.
-        lease = await self._reads.lease(cache_key) if found is None else None
-        pending = await self._queue.peek(self._keys.queue_key(key))
-        if pending is not None:
-            return await self._from_pending(cache_key, pending, lease)
-        stored = await self._store.get(key)
-        if lease is not None and stored is not None:
-            await self._reads.fill(cache_key, stored, lease)
-        return stored
+        return await self._pending_reads.get(key)
 
     async def get_many(self, keys: Sequence[K]) -> dict[K, V]:
         """Values of the keys that have one (hits only), pending writes included."""
-        result, misses, cache_keys = await self._reads.split(keys, self._keys)
-        if not misses:
-            return result
-        leases = dict(
-            zip(
-                misses,
-                await asyncio.gather(*(self._reads.lease(cache_keys[k]) for k in misses)),
-                strict=True,
-            )
-        )
-        queue_keys = {k: self._keys.queue_key(k) for k in misses}
-        pending = await self._queue.peek_many(list(queue_keys.values()))
-        from_store: list[K] = []
-        for k in misses:
-            op = pending.get(queue_keys[k])
-            if op is None:
-                from_store.append(k)
-            elif op.op == SET:
-                result[k] = cast(V, await self._from_pending(cache_keys[k], op, leases[k]))
-        if from_store:
-            for k, value in (await self._store.get_many(from_store)).items():
-                result[k] = value
-                lease = leases[k]
-                if lease is not None and value is not None:
-                    await self._reads.fill(cache_keys[k], value, lease)
-        return result
-
-    async def _from_pending(self, cache_key: str, op: QueuedOp, lease: bytes | None) -> V | None:
-        if op.op == DELETE or op.value is None:
-            return None
-        value = self._values.decode(op.value)
-        if lease is not None:
-            # The entry was evicted before the flush: put the pending value back. Safe:
-            # the op is the latest accepted one, and a newer write replaces the lease.
-            await self._reads.fill(cache_key, value, lease)
-        return value
+        return await self._pending_reads.get_many(keys)
 
     # -- flushing ------------------------------------------------------------------
 
