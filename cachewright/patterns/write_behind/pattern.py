@@ -48,7 +48,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -57,6 +56,7 @@ from cachewright.errors import CacheError, CachewrightError, QueueClosed
 from cachewright.patterns._fill import FillPolicy, ReadThrough
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keys import KeyFormat, KeyMapper, ValueCodec
+from cachewright.patterns.write_behind._dead_letters import failed_write, replay
 from cachewright.patterns.write_behind._flusher import BatchWriter, Flusher
 from cachewright.patterns.write_behind._reads import PendingReads
 from cachewright.patterns.write_behind._retry import RetryPolicy
@@ -70,7 +70,6 @@ from cachewright.patterns.write_behind._types import (
 from cachewright.patterns.write_behind.queues.base import (
     DELETE,
     SET,
-    DeadLetter,
     QueuedOp,
     ReplayResult,
     WriteQueue,
@@ -386,23 +385,8 @@ class WriteBehind(Generic[K, V]):
 
     async def dead_letters(self, limit: int = 100) -> list[FailedWrite[K, V]]:
         """Up to ``limit`` writes the store kept rejecting, oldest first, decoded."""
-        return [self._failed(dead) for dead in await self._queue.dead_letters(limit)]
-
-    def _failed(self, dead: DeadLetter) -> FailedWrite[K, V]:
-        key: K | str
-        try:
-            key = self._keys.domain_key(dead.key)
-        except CachewrightError:
-            key = dead.key
-        value: V | None = None
-        raw: bytes | None = None
-        if dead.value is not None:
-            try:
-                value = self._values.decode(dead.value)
-            except CachewrightError:
-                raw = dead.value
-        failed_at = datetime.fromtimestamp(dead.failed_at, tz=UTC)
-        return FailedWrite(dead.id, key, dead.op, value, dead.error, failed_at, raw)
+        dead = await self._queue.dead_letters(limit)
+        return [failed_write(d, self._keys, self._values) for d in dead]
 
     async def replay_dead_letters(self, ids: Iterable[str] | None = None) -> ReplayResult:
         """Queue dead letters again (all of them by default) and wake the flusher.
@@ -410,17 +394,7 @@ class WriteBehind(Generic[K, V]):
         A dead letter whose key was written again since is ``superseded`` (removed, not
         replayed): replaying it would overwrite the newer value.
         """
-        if ids is None:
-            result = ReplayResult()
-            while batch := await self._queue.dead_letters(1000):
-                step = await self._queue.replay([dead.id for dead in batch])
-                result = ReplayResult(
-                    result.requeued + step.requeued,
-                    result.superseded + step.superseded,
-                    result.missing + step.missing,
-                )
-        else:
-            result = await self._queue.replay(ids)
+        result = await replay(self._queue, ids)
         if result.requeued and self._flusher is not None:
             self._flusher.wake()
         return result
