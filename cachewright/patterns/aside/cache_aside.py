@@ -64,7 +64,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Generic, Literal, Optional, Self, TypeVar, cast
@@ -73,8 +73,9 @@ from cachewright.cache import Cache, Entry, Lease
 from cachewright.errors import CacheUnavailable, ConfigurationError, LoaderError, LockTimeout
 from cachewright.patterns._fill import FillPolicy
 from cachewright.patterns._keys import KeyMapper
+from cachewright.patterns.aside._batch import BatchLoader
 from cachewright.patterns.aside._fill import Filler
-from cachewright.patterns.aside._loader import Loader, LoaderSource, bounded_each
+from cachewright.patterns.aside._loader import Loader, LoaderSource
 from cachewright.patterns.aside._lock_wait import wait_for_fill
 from cachewright.patterns.aside._refresh import LoadTimer, Refresher, refresh_early
 from cachewright.patterns.aside._singleflight import SingleFlight
@@ -126,7 +127,7 @@ class CacheAside(Generic[K, V]):
     """
 
     __slots__ = (
-        "_batch_fill",
+        "_batches",
         "_cache",
         "_closed",
         "_counters",
@@ -196,10 +197,19 @@ class CacheAside(Generic[K, V]):
         )
         self._early = early_refresh
         self._max_concurrency = max_concurrency
-        self._batch_fill = batch_fill
         self._flights: SingleFlight[Entry[V | None]] = SingleFlight()
         self._refresher = Refresher(limit=max_concurrency)
         self._timer = LoadTimer()
+        self._batches: BatchLoader[K, V] = BatchLoader(
+            cache,
+            self._loader,
+            self._filler,
+            self._key,
+            self._counters,
+            self._timer,
+            max_concurrency=max_concurrency,
+            batch_fill=batch_fill,
+        )
         self._mattrs = cache.metrics.attributes(namespace=cache.namespace, pattern="cache_aside")
         self._closed = False
 
@@ -345,7 +355,7 @@ class CacheAside(Generic[K, V]):
             if entry.value is not None:
                 found[key] = entry.value
         if missing:
-            loaded, failed = await self._load_batch(
+            loaded, failed = await self._batches.load(
                 missing, cache_keys, {}, load_limit=self._max_concurrency
             )
             for key, value in loaded.items():
@@ -455,7 +465,7 @@ class CacheAside(Generic[K, V]):
         load_limit = 1 if self._loader.batched else limit
 
         async def warm_chunk(chunk: list[K]) -> ChunkResult:
-            return await self._warm_chunk(
+            return await self._batches.warm_chunk(
                 chunk,
                 skip_cached=skip_cached,
                 load_limit=load_limit,
@@ -465,42 +475,6 @@ class CacheAside(Generic[K, V]):
         return await run_warmup(
             unique, warm_chunk, batch_size=batch_size, workers=workers, progress=progress
         )
-
-    async def _warm_chunk(
-        self, chunk: list[K], *, skip_cached: bool, load_limit: int, cache_limit: int
-    ) -> ChunkResult:
-        result = ChunkResult()
-        cache_keys: dict[K, str] = {}
-        for key in chunk:
-            try:
-                cache_keys[key] = self._key(key)
-            except Exception as exc:
-                result.failed[key] = repr(exc)
-        todo = list(cache_keys)
-        versions: dict[str, bytes] = {}
-        if skip_cached or self._batch_fill == "safe":
-            # Untyped: only freshness and versions matter here, and no entry of an
-            # older shape can fail the whole chunk.
-            entries = await self._cache.get_many_entries(cache_keys.values())
-            todo = []
-            for key, cache_key in cache_keys.items():
-                entry = entries.get(cache_key)
-                if entry is not None and skip_cached and not entry.stale:
-                    result.skipped += 1
-                    continue
-                if entry is not None:
-                    versions[cache_key] = entry.version
-                todo.append(key)
-        loaded, failed = await self._load_batch(
-            todo, cache_keys, versions, load_limit=load_limit, cache_limit=cache_limit
-        )
-        for value in loaded.values():
-            if value is None:
-                result.missing += 1
-            else:
-                result.loaded += 1
-        result.failed.update((key, repr(exc)) for key, exc in failed.items())
-        return result
 
     # -- loading and filling -----------------------------------------------------------
 
@@ -521,57 +495,6 @@ class CacheAside(Generic[K, V]):
         self._timer.observe(time.perf_counter() - started)
         self._cache.metrics.loader(started, self._mattrs)
         return value
-
-    async def _load_batch(
-        self,
-        keys: Sequence[K],
-        cache_keys: Mapping[K, str],
-        versions: Mapping[str, bytes],
-        *,
-        load_limit: int,
-        cache_limit: int | None = None,
-    ) -> tuple[dict[K, V | None], dict[K, Exception]]:
-        """Load ``keys`` in one batch and fill them; ({key: value}, {key: error})."""
-        if not keys:
-            return {}, {}
-        limit = cache_limit or self._max_concurrency
-        claims: dict[str, bytes] = dict(versions)
-        leased: set[str] = set()
-        if self._batch_fill == "safe":
-            # Lease before loading: a write landing during the load must win (G10).
-            to_lease = [cache_keys[key] for key in keys if cache_keys[key] not in claims]
-            leases = await bounded_each(self._filler.lease, to_lease, limit)
-            for cache_key, lease in zip(to_lease, leases, strict=True):
-                # None: another filler holds the key; an error: the cache is down.
-                # Either way the value is loaded with the batch and not written.
-                if isinstance(lease, Lease):
-                    claims[cache_key] = lease.version
-                    leased.add(cache_key)
-        started = time.perf_counter()
-        loaded, failed = await self._loader.many(keys, limit=load_limit)
-        self._timer.observe(time.perf_counter() - started)
-        self._counters.loads += len(keys)
-        self._counters.load_errors += len(failed)
-        if self._batch_fill == "fast":
-            await self._filler.fill_fast({cache_keys[key]: value for key, value in loaded.items()})
-            return loaded, failed
-        fills = [
-            (cache_keys[key], value, claims[cache_keys[key]])
-            for key, value in loaded.items()
-            if cache_keys[key] in claims
-        ]
-
-        async def fill(item: tuple[str, V | None, bytes]) -> bool:
-            return await self._filler.fill(*item)
-
-        outcomes = await bounded_each(fill, fills, limit)
-        released = [cache_keys[key] for key in failed if cache_keys[key] in leased]
-        if released:
-            await self._filler.discard_many(released)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome  # a value the codec refuses: the caller's bug, not a miss
-        return loaded, failed
 
     async def _refresh_later(self, key: K, cache_key: str, version: bytes) -> None:
         async def job() -> None:
