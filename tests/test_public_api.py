@@ -10,12 +10,24 @@ import pytest
 
 import cachewright
 import cachewright.cache
+import cachewright.cache.local
 import cachewright.patterns
+import cachewright.patterns.aside
+import cachewright.patterns.write_behind
 import cachewright.stores
 
 
 @pytest.mark.parametrize(
-    "module", [cachewright, cachewright.cache, cachewright.patterns, cachewright.stores]
+    "module",
+    [
+        cachewright,
+        cachewright.cache,
+        cachewright.cache.local,
+        cachewright.patterns,
+        cachewright.patterns.aside,
+        cachewright.patterns.write_behind,
+        cachewright.stores,
+    ],
 )
 def test_all_is_sorted_and_resolves(module: ModuleType) -> None:
     names = list(module.__all__)
