@@ -50,9 +50,9 @@ import secrets
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, Self
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
@@ -60,22 +60,19 @@ from redis.asyncio.cluster import RedisCluster
 from cachewright._redis.errors import QueueErrors
 from cachewright._redis.url import Opened, open_client, parse_url
 from cachewright.cache import Cache
-from cachewright.errors import ConfigurationError, QueueClosed, QueueFull, WriteBehindError
+from cachewright.errors import ConfigurationError
 from cachewright.patterns.write_behind.queues._leases import Leases
 from cachewright.patterns.write_behind.queues._partitions import (
     GROUP,
     Layout,
     Partition,
-    op_code,
     parse_receipt,
-    unpack,
 )
 from cachewright.patterns.write_behind.queues._redis_claim import RELEASED, Claimer
 from cachewright.patterns.write_behind.queues._redis_dead import DeadLetters
 from cachewright.patterns.write_behind.queues._redis_link import Link
+from cachewright.patterns.write_behind.queues._redis_ops import Ops
 from cachewright.patterns.write_behind.queues.base import (
-    DELETE,
-    SET,
     Batch,
     DeadLetter,
     OpKind,
@@ -88,7 +85,6 @@ from cachewright.settings import Settings
 __all__ = ["Partition", "RedisWriteQueue", "queue_name_for"]
 
 _STATS_SAMPLE = 16  # stream entries looked at for the oldest pending age
-_PUT_BACKOFF = (0.002, 0.25)  # first and longest wait while a partition is full
 
 
 def _consumer_name() -> str:
@@ -117,6 +113,7 @@ class RedisWriteQueue:
         "_link",
         "_max_pending",
         "_opened",
+        "_ops",
         "_owns_client",
     )
 
@@ -154,6 +151,9 @@ class RedisWriteQueue:
             closing=self._closing,
         )
         self._dead = DeadLetters(self._link)
+        self._ops = Ops(
+            self._link, limit=self._limit, max_pending=max_pending, closing=self._closing
+        )
         self._claims = 0
 
     @classmethod
@@ -252,7 +252,7 @@ class RedisWriteQueue:
         """Ops this queue object has claimed and not yet ended."""
         return len(self._leases)
 
-    # -- writers -------------------------------------------------------------------
+    # -- writers and readers -------------------------------------------------------
 
     # ``timeout`` is the WriteQueue protocol's: how long to wait for room, not a deadline.
     async def put(
@@ -262,80 +262,13 @@ class RedisWriteQueue:
         value: bytes | None,
         timeout: float | None,  # noqa: ASYNC109
     ) -> int:
-        if self._closed:
-            raise QueueClosed("the write queue is closed")
-        _check_op(op, value)
-        await self._link.ready()
-        part = self._link.layout.partition_of(key)
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        delay = _PUT_BACKOFF[0]
-        while True:
-            version = await self._put_once(part, key, op, value)
-            if version >= 0:
-                return version
-            # Full: back off (short, growing waits) until room or the timeout.
-            left = math.inf if deadline is None else deadline - loop.time()
-            if left <= 0:
-                raise QueueFull(
-                    f"write queue full ({self._limit} keys pending in partition"
-                    f" {part.index}, {self._max_pending} in all) for {timeout}s"
-                )
-            await self._pause(min(delay, left))
-            delay = min(delay * 2, _PUT_BACKOFF[1])
-            if self._closed:
-                raise QueueClosed("the write queue closed while waiting for room")
-
-    async def _put_once(self, part: Partition, key: str, op: OpKind, value: bytes | None) -> int:
-        """The new version, or -1 if the partition is full."""
-        now_ms = int(time.time() * 1000)
-        try:
-            with self._link.calls():
-                version = await self._link.scripts.put(
-                    keys=[part.ops, part.flight, part.stream, part.meta, part.dead_latest],
-                    args=[key, op_code(op), value or b"", now_ms, self._limit, GROUP],
-                )
-        except WriteBehindError:
-            if self._closed:  # closed under our feet: say so, not "unavailable"
-                raise QueueClosed("the write queue closed during a put") from None
-            raise
-        return int(version)
-
-    async def _pause(self, seconds: float) -> None:
-        """Wait ``seconds``, or less if the queue closes."""
-        try:
-            async with asyncio.timeout(seconds):
-                await self._closing.wait()
-        except TimeoutError:
-            pass
-
-    # -- readers -------------------------------------------------------------------
+        return await self._ops.put(key, op, value, timeout)
 
     async def peek(self, key: str) -> QueuedOp | None:
-        await self._link.ready()
-        part = self._link.layout.partition_of(key)
-        with self._link.calls():
-            packed = await cast(Awaitable[bytes | None], self._link.client.hget(part.ops, key))
-        return None if packed is None else unpack(key, packed)
+        return await self._ops.peek(key)
 
     async def peek_many(self, keys: Sequence[str]) -> Mapping[str, QueuedOp]:
-        await self._link.ready()
-        by_partition: dict[Partition, list[str]] = defaultdict(list)
-        for key in dict.fromkeys(keys):
-            by_partition[self._link.layout.partition_of(key)].append(key)
-        client = self._link.client
-
-        async def load(part: Partition, names: list[str]) -> list[bytes | None]:
-            return await cast(Awaitable[list[bytes | None]], client.hmget(part.ops, names))
-
-        with self._link.calls():
-            found = await asyncio.gather(*(load(p, names) for p, names in by_partition.items()))
-        return {
-            key: unpack(key, packed)
-            for names, values in zip(by_partition.values(), found, strict=True)
-            for key, packed in zip(names, values, strict=True)
-            if packed is not None
-        }
+        return await self._ops.peek_many(keys)
 
     # -- flushers ------------------------------------------------------------------
 
@@ -480,17 +413,6 @@ def queue_name_for(key: object) -> str:
 
 
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_.\-]+")
-
-
-def _check_op(op: OpKind, value: bytes | None) -> None:
-    if op == SET:
-        if not isinstance(value, bytes):
-            raise ValueError("a set needs a value (bytes)")
-    elif op == DELETE:
-        if value is not None:
-            raise ValueError("a delete carries no value")
-    else:
-        raise ValueError(f"unknown op {op!r}")
 
 
 def _age_order(op: QueuedOp) -> tuple[int, int]:
