@@ -84,6 +84,7 @@ async def run_worker(
         type = _resolve(type, "value type")
     if isinstance(key_type, str):
         key_type = _resolve(key_type, "key type")
+    settings = settings or Settings()  # read here, at the top, and passed down
     queue = RedisWriteQueue.from_url(
         url,
         settings=settings,
