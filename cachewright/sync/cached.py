@@ -31,15 +31,17 @@ import functools
 import inspect
 from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
 from cachewright import ConfigurationError
 from cachewright import cached as async_cached
-from cachewright.patterns import CachedFunction as AsyncCachedFunction
 from cachewright.sync._adapt import ready
 from cachewright.sync._threads import in_thread
 from cachewright.sync._twin import PATTERN, Twin
 from cachewright.sync.cache import Cache
+
+if TYPE_CHECKING:
+    from cachewright.patterns import CachedFunction as AsyncCachedFunction
 
 __all__ = ["CachedFunction", "cached"]
 
