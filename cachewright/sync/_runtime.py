@@ -198,13 +198,19 @@ def _after_fork_in_child() -> None:
 def shutdown() -> None:
     """Close every registered sync object and stop the engine (runs at exit too).
 
-    A later call of the sync API starts a new engine.
+    Call it when no other thread is using the sync API; a later call of the API
+    starts a new engine.
     """
     global _current
+    current = _current
+    if current is None or current.pid != os.getpid():
+        return
+    # Still the current runtime while it closes: what it closes (a write-behind's last
+    # flush to a synchronous repository) runs in its worker threads.
+    current.stop()
     with _lock:
-        current, _current = _current, None
-    if current is not None and current.pid == os.getpid():
-        current.stop()
+        if _current is current:
+            _current = None
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
