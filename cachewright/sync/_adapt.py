@@ -13,7 +13,7 @@ raises ``ConfigurationError`` before any call is made.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Callable, Coroutine, Hashable
 from typing import Any, TypeVar, cast
 
 from cachewright.errors import ConfigurationError
@@ -63,7 +63,7 @@ def loader_recipe(loader: object) -> Callable[[], Any]:
     return lambda: load
 
 
-def ready(value: V) -> Awaitable[V]:
+def ready(value: V) -> Coroutine[Any, Any, V]:
     """An awaitable of ``value``: for reading a pattern's plain attributes on the loop."""
 
     async def done() -> V:

@@ -33,11 +33,14 @@ from typing import Any, TypeVar
 
 from cachewright.sync._workers import Workers
 
-__all__ = ["Runtime", "current_runtime", "inherit", "runtime", "shutdown"]
+__all__ = ["CALL_TASK", "Runtime", "current_runtime", "inherit", "runtime", "shutdown"]
 
 log = logging.getLogger("cachewright.sync")
 
 R = TypeVar("R")
+
+#: the name of the task that runs one blocking call on the loop
+CALL_TASK = "cachewright-sync-call"
 
 #: how long the exit hook waits for the loop thread after closing everything
 _STOP_TIMEOUT = 5.0
@@ -100,12 +103,8 @@ class Runtime:
             coro.close()
             raise RuntimeError("the synchronous API was called from its own engine loop")
         call = _Call()
-
-        def start() -> None:
-            self._loop.create_task(coro).add_done_callback(call.finished)
-
         try:
-            self._loop.call_soon_threadsafe(start)
+            self._loop.call_soon_threadsafe(self._start, coro, call)
         except RuntimeError:
             coro.close()
             raise RuntimeError("the synchronous API's engine has stopped") from None
@@ -115,6 +114,9 @@ class Runtime:
             raise error
         result: R = call.result
         return result
+
+    def _start(self, coro: Coroutine[Any, Any, Any], call: _Call) -> None:
+        self._loop.create_task(coro, name=CALL_TASK).add_done_callback(call.finished)
 
     def register(self, thing: object, close: Callable[[], Awaitable[object]], order: int) -> None:
         """Close ``thing`` with ``close()`` at exit unless it is unregistered first.

@@ -13,7 +13,7 @@ The object the parent built is handed to ``inherit`` and never touched again.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
 from cachewright.sync._runtime import Runtime, current_runtime, inherit, runtime
@@ -59,11 +59,20 @@ class Twin(Generic[T]):
             rt.register(value, lambda: close(value), self._order)
         return value
 
-    def run(self, fn: Callable[[T], Awaitable[R]]) -> R:
-        """Block this thread on ``fn(object)`` run by the engine; its result or error."""
-        return runtime().call(self._go(fn))
+    def run(self, fn: Callable[[T], Coroutine[Any, Any, R]]) -> R:
+        """Block this thread on ``fn(object)`` run by the engine; its result or error.
 
-    async def _go(self, fn: Callable[[T], Awaitable[R]]) -> R:
+        ``fn`` only creates the coroutine (``lambda cache: cache.get(key)``); it runs on
+        the loop. Once the object exists in this runtime, ``fn`` is called right here
+        (an attribute read, no extra coroutine): the hot path of every call.
+        """
+        rt = runtime()
+        value = self._value
+        if self._runtime is rt and value is not None:
+            return rt.call(fn(value))
+        return rt.call(self._go(fn))
+
+    async def _go(self, fn: Callable[[T], Coroutine[Any, Any, R]]) -> R:
         return await fn(self.current())
 
     def close(self, *args: Any) -> Any:

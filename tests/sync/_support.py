@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 
-from cachewright.sync._runtime import runtime
+from cachewright.sync._runtime import CALL_TASK, runtime
 from tests.stores._models import Profile
 
 __all__ = ["ProfileRepository", "calls_waiting"]
@@ -89,9 +89,8 @@ class ProfileRepository:
 
 
 async def _waiting() -> int:
-    # Sync calls in flight on the engine: each is one task running Twin._go.
-    names = [getattr(task.get_coro(), "__qualname__", "") for task in asyncio.all_tasks()]
-    return names.count("Twin._go")
+    # Sync calls in flight on the engine: one named task each (this probe is one too).
+    return [task.get_name() for task in asyncio.all_tasks()].count(CALL_TASK) - 1
 
 
 def calls_waiting() -> int:
