@@ -11,17 +11,21 @@ the latency of one call from a thread with no event loop:
 
 - ``raw redis-py + orjson``: ``redis.Redis.get`` (hiredis parser) then
   ``orjson.loads``: the floor of a synchronous Redis read with JSON decoding.
-- ``sync Cache.get``: ``cachewright.sync.Cache.get(key, User)``: the bridge to the
-  engine's loop thread, then the async ``Cache.get`` (GET, envelope, pydantic
-  validation into a model), then back.
+- ``sync Cache.get``: ``cachewright.sync.Cache.get(key, User)`` on an idle engine:
+  the calling thread drives the shared loop through the async ``Cache.get`` (GET,
+  envelope, pydantic validation into a model); no thread hand-off.
 - ``sync Cache.get (dict)``: the same without a type (JSON to dicts, no model).
 - ``run_coroutine_threadsafe``: the same async ``Cache.get`` driven through
   ``asyncio.run_coroutine_threadsafe`` on a loop thread: the stock bridge.
 - ``anyio portal``: the same through ``anyio.from_thread`` blocking portal.
 - ``async Cache.get, in loop``: the engine's own cost, awaited on its loop (no bridge).
-- ``sync Cache.get, local tier``: a two-level cache (``LocalTier()``): no I/O.
+- ``sync Cache.get, engine busy``: the same call once a two-level cache's
+  invalidation listener keeps the loop busy: the call is handed to the loop's
+  background thread and back (two thread hand-offs).
+- ``sync Cache.get, local tier hit``: a two-level cache (``LocalTier()``): no I/O,
+  but handed over as above.
 - ``8 threads``: throughput of 8 threads calling at once, raw redis-py (one pool)
-  versus the sync API (one engine), as calls per second.
+  versus the sync API (one engine), as calls per second; idle engine, then busy.
 
 Contenders take turns slice by slice in an order rotated every round, so load from
 elsewhere on the machine hits them alike; each figure is the median over rounds.
@@ -116,7 +120,7 @@ class LoopThread:
 
 def per_call(fn: Callable[[], object], ops: int) -> tuple[float, float]:
     """Microseconds per call of ``fn`` over ``ops`` calls: wall time, and the CPU time
-    of the whole process (every thread: the engine's loop thread included)."""
+    of the whole process (every thread: the engine's background thread included)."""
     cpu = time.process_time()
     start = time.perf_counter()
     for _ in range(ops):
@@ -144,6 +148,31 @@ def threaded_rate(fn: Callable[[], object], ops: int, threads: int = 8) -> float
         return share * threads / (time.perf_counter() - start)
 
 
+def _rounds(
+    single: dict[str, Callable[[int], tuple[float, float]]],
+    threaded: dict[str, Callable[[int], float]],
+    args: argparse.Namespace,
+    timings: dict[str, list[float]],
+    cpu: dict[str, list[float]],
+) -> None:
+    """Warm up, then run every contender ``args.rounds`` times in rotated order."""
+    for fn in [*single.values(), *threaded.values()]:
+        fn(200)  # warm-up: connections, scripts, adapters
+    names = [*single, *threaded]
+    for name in names:
+        timings[name] = []
+    for name in single:
+        cpu[name] = []
+    for round_ in range(args.rounds):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            if name in single:
+                wall, used = single[name](args.ops)
+                timings[name].append(wall)
+                cpu[name].append(used)
+            else:
+                timings[name].append(threaded[name](args.ops))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ops", type=int, default=5000, help="calls per slice")
@@ -158,9 +187,6 @@ def main() -> None:
 
         cache = Cache.from_url(url, settings=Settings(namespace="bench"))
         cache.set("user", VALUE)
-        local = Cache.from_url(url, settings=Settings(namespace="bench"), local=LocalTier())
-        local.get("user", User)
-
         stock = LoopThread()
         engine = stock.run(_make_async(url))
         stock.run(engine.get("user", User))
@@ -194,7 +220,6 @@ def main() -> None:
                 lambda: portal.call(portal_cache.get, "user", User), n
             ),
             "async Cache.get, in loop": lambda n: stock.run(in_loop(n)),
-            "sync Cache.get, local tier": lambda n: per_call(lambda: local.get("user", User), n),
         }
         threaded: dict[str, Callable[[int], float]] = {
             "raw redis-py + orjson, 8 threads": lambda n: threaded_rate(
@@ -205,22 +230,28 @@ def main() -> None:
                 lambda: cache.get("user", User), n
             ),
         }
-        for fn in [*single.values(), *threaded.values()]:
-            fn(200)  # warm-up: connections, scripts, adapters
-
-        timings: dict[str, list[float]] = {name: [] for name in [*single, *threaded]}
-        cpu: dict[str, list[float]] = {name: [] for name in single}
-        names = list(single) + list(threaded)
+        timings: dict[str, list[float]] = {}
+        cpu: dict[str, list[float]] = {}
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        for round_ in range(args.rounds):
-            order = names[round_ % len(names) :] + names[: round_ % len(names)]
-            for name in order:
-                if name in single:
-                    wall, used = single[name](args.ops)
-                    timings[name].append(wall)
-                    cpu[name].append(used)
-                else:
-                    timings[name].append(threaded[name](args.ops))
+        _rounds(single, threaded, args, timings, cpu)
+
+        # Then with background work on the engine (a two-level cache's invalidation
+        # listener): the loop is driven by its background thread, so each call is
+        # handed over to it instead of being run by the calling thread.
+        local = Cache.from_url(url, settings=Settings(namespace="bench"), local=LocalTier())
+        local.get("user", User)
+        busy = {
+            "sync Cache.get, engine busy": single["sync Cache.get"],
+            "sync Cache.get, local tier hit": lambda n: per_call(
+                lambda: local.get("user", User), n
+            ),
+        }
+        busy_threaded = {
+            "sync Cache.get, 8 threads, engine busy": threaded["sync Cache.get, 8 threads"]
+        }
+        _rounds(busy, busy_threaded, args, timings, cpu)
+        single.update(busy)
+        threaded.update(busy_threaded)
 
         portal.call(portal_cache.close)
         portal_cm.__exit__(None, None, None)

@@ -28,7 +28,7 @@ WRITE_BEHIND, PATTERN, CACHE, STORE = 0, 1, 2, 3
 
 
 class Twin(Generic[T]):
-    """One async object per runtime, built by ``build`` on the loop thread."""
+    """One async object per runtime, built by ``build`` on the loop."""
 
     __slots__ = ("_build", "_close", "_order", "_runtime", "_value")
 
@@ -46,7 +46,7 @@ class Twin(Generic[T]):
         self._value: T | None = None
 
     def current(self) -> T:
-        """The object of the running runtime, built now if needed (loop thread only)."""
+        """The object of the running runtime, built now if needed (on the loop only)."""
         rt = runtime()
         if self._runtime is rt and self._value is not None:
             return self._value

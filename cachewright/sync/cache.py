@@ -165,7 +165,7 @@ class Cache:
 
     def engine(self) -> AsyncCache:
         """The async ``Cache`` of this process (building it if needed), for code that
-        runs on the engine's loop; from other threads use this object's methods."""
+        runs on the engine's loop; elsewhere use this object's methods."""
         return self._twin.current()
 
     # -- reads -------------------------------------------------------------------------

@@ -44,7 +44,7 @@ class EngineStore(Generic[K, V]):
         self._twin: Twin[AsyncDataStore[K, V]] = Twin(build, close=_close, order=STORE)
 
     def engine(self) -> AsyncDataStore[K, V]:
-        """The async store of this process (engine loop thread only)."""
+        """The async store of this process (on the engine's loop only)."""
         return self._twin.current()
 
     def get(self, key: K) -> V | None:
