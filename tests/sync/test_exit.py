@@ -56,3 +56,26 @@ def test_without_exit_hooks_the_writes_stay_pending(namespace: str, tmp_path: Pa
 
     assert done.returncode == 0, done.stderr
     assert _rows(db) == {}
+
+
+@pytest.mark.redis
+def test_exit_with_a_local_tier_listening(redis_url: str, namespace: str) -> None:
+    """A two-level cache keeps the engine busy (its invalidation listener) until exit."""
+    code = (
+        "import sys\n"
+        "from cachewright import LocalTier, Settings\n"
+        "from cachewright.sync import Cache\n"
+        "cache = Cache.from_url(sys.argv[1], settings=Settings(namespace=sys.argv[2]),\n"
+        "                       local=LocalTier())\n"
+        "cache.set('a', 1)\n"
+        "print(cache.get('a'), cache.get('a'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, redis_url, namespace],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert (done.returncode, done.stdout, done.stderr) == (0, "1 1\n", "")

@@ -10,11 +10,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from cachewright import ConfigurationError
 from cachewright.sync.stores import BaseStore, DataStore, MemoryStore, RepositoryStore, SQLStore
+from cachewright.sync.stores.sql import async_url
 from tests.stores._models import Profile, profile
 from tests.sync._support import ProfileRepository
 
@@ -35,14 +39,22 @@ class DictStore(BaseStore[int, Profile]):
         self.data.pop(key, None)
 
 
-@pytest.fixture(params=["memory", "sql-sqlite", "sql-postgres", "base"])
+@pytest.fixture(
+    params=["memory", "sql-sqlite", "sql-postgres", "sql-sync-engine", "sql-sync-pg", "base"]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     kind = request.param
     if kind == "memory":
         yield MemoryStore[int, Profile]()
     elif kind.startswith("sql"):
+        url: Any
         if kind == "sql-sqlite":
             url = f"sqlite+aiosqlite:///{tmp_path / 'store.sqlite3'}"
+        elif kind == "sql-sync-engine":  # SQLAlchemy's sync engine: its URL, async driver
+            url = sa.create_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+        elif kind == "sql-sync-pg":
+            request.getfixturevalue("pg_url")
+            url = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test")
         else:
             url = request.getfixturevalue("pg_url")
         table = f"sync_{request.node.name[-8:].strip('[]-')}_{id(tmp_path) % 10_000}"
@@ -121,6 +133,17 @@ def test_repository_store_is_an_async_data_store_over_threads(repository: Any) -
     got = asyncio.run(exercise())  # a loop of its own: asyncio.to_thread serves it
 
     assert got == (profile(1), True, False, {1: profile(1), 2: profile(2)})
+
+
+def test_a_sync_engine_url_gets_its_async_driver() -> None:
+    def shown(url: str) -> str:
+        return async_url(sa.create_engine(url)).render_as_string(hide_password=False)
+
+    assert shown("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
+    assert shown("postgresql+psycopg://u:pw@h/db") == "postgresql+psycopg://u:pw@h/db"
+    with pytest.raises(ConfigurationError, match="no async driver"):
+        # a dialect without an async driver here (its DBAPI module is not needed)
+        async_url(sa.create_engine("mysql+pymysql://h/db", module=SimpleNamespace(paramstyle="x")))
 
 
 def test_repository_store_uses_batch_methods_when_present() -> None:
