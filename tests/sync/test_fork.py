@@ -132,3 +132,37 @@ def test_a_child_forked_before_first_use_and_its_write_behind(
     assert store.get(1) is None  # process memory is per process
     cache.clear()
     cache.close()
+
+
+_POOL_CACHE: Cache | None = None  # a module-level cache, as a Celery app would hold it
+
+
+def _pool_task(n: int) -> tuple[int, int | None]:
+    """A Celery-style task run in a prefork worker: write, then read back."""
+    assert _POOL_CACHE is not None
+    _POOL_CACHE.set(f"task:{n}", n * n)
+    return os.getpid(), _POOL_CACHE.get(f"task:{n}")
+
+
+def test_prefork_pool_workers_each_build_their_own_engine(redis_url: str, namespace: str) -> None:
+    """multiprocessing's 'fork' pool (Celery prefork's model) after the parent used it."""
+    import multiprocessing
+
+    global _POOL_CACHE
+    _POOL_CACHE = Cache.from_url(redis_url, settings=Settings(namespace=namespace))
+    _POOL_CACHE.set("parent", 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
+            with multiprocessing.get_context("fork").Pool(2) as pool:
+                results = pool.map(_pool_task, range(20))
+        assert [value for _, value in results] == [n * n for n in range(20)]
+        assert os.getpid() not in {pid for pid, _ in results}
+        assert _POOL_CACHE.get_many([f"task:{n}" for n in range(20)]) == {
+            f"task:{n}": n * n for n in range(20)
+        }
+        assert _POOL_CACHE.get("parent") == 1  # the parent's engine still works
+    finally:
+        _POOL_CACHE.clear()
+        _POOL_CACHE.close()
+        _POOL_CACHE = None
