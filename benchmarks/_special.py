@@ -46,16 +46,17 @@ class StampedeResult:
     round_trips: int
     wall_ms: float
     calls: dict[str, int]
-    #: waiters' delay from the loader's return to their own return (ms): p50, max
+    #: callers' delay from the first loader return (the value exists) to their own
+    #: return (ms): p50, max
     after_fill_p50_ms: float = float("nan")
     after_fill_max_ms: float = float("nan")
 
 
 def _after_fill(loader_ends: list[int], done: list[int]) -> tuple[float, float]:
-    """(p50, max) ms from the last loader return to each caller's return."""
+    """(p50, max) ms from the first loader return to each caller's return."""
     if not loader_ends or not done:
         return float("nan"), float("nan")
-    fill = max(loader_ends)
+    fill = min(loader_ends)
     delays = sorted((d - fill) / 1e6 for d in done)
     return delays[len(delays) // 2], delays[-1]
 

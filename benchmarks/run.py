@@ -54,7 +54,13 @@ def log(message: str) -> None:
 
 
 async def run_workloads(
-    url: str, port: int, probe: ServerProbe, scale: float, repeats: int, only: set[str] | None
+    url: str,
+    port: int,
+    probe: ServerProbe,
+    scale: float,
+    repeats: int,
+    only: set[str] | None,
+    chunks: int = CHUNKS,
 ) -> dict[str, dict[str, Any]]:
     """{workload key: {name, family, modes: {mode: {contender: [sample per repeat]}}}}."""
     contenders: list[Contender] = [cls(url, port) for cls in CONTENDERS]
@@ -65,9 +71,11 @@ async def run_workloads(
         for workload in workloads(scale):
             if only and workload.key not in only:
                 continue
+            begun = time.time()
             for contender in contenders:
                 if workload.prepare is not None and workload.op(contender) is not None:
                     await workload.prepare(contender)
+            log(f"{workload.name}: prepared in {time.time() - begun:.1f} s")
             modes: dict[str, dict[str, list[Sample]]] = {}
             results[workload.key] = {
                 "name": workload.name, "family": workload.family, "modes": modes,
@@ -90,7 +98,7 @@ async def run_workloads(
                         ops, n=warm, concurrency=concurrency, probe=probe, chunks=1
                     )
                     found = await measure_interleaved(
-                        ops, n=workload.n, concurrency=concurrency, probe=probe, chunks=CHUNKS
+                        ops, n=workload.n, concurrency=concurrency, probe=probe, chunks=chunks
                     )
                     for name, sample in found.items():
                         samples.setdefault(name, []).append(sample)
@@ -144,7 +152,7 @@ def machine() -> dict[str, str]:
 
 async def main(options: argparse.Namespace) -> dict[str, Any]:
     quick = options.quick
-    scale = 0.15 if quick else 1.0
+    scale = 0.05 if quick else 1.0
     repeats = options.repeats
     started = time.time()
     loads: dict[str, tuple[str, str]] = {}
@@ -160,13 +168,14 @@ async def main(options: argparse.Namespace) -> dict[str, Any]:
         modes = {"sequential": 1, f"{CONCURRENCY} tasks": CONCURRENCY}
         parts: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
             ("redis-benchmark", lambda: _redis_benchmark(port, quick)),
-            ("workloads", lambda: run_workloads(url, port, probe, scale, repeats, only)),
+            ("workloads", lambda: run_workloads(
+                url, port, probe, scale, repeats, only, 3 if quick else CHUNKS)),
             ("stampede", lambda: run_stampede(
                 url, port, probe, repeats, options.processes, quick, failures)),
             ("write-behind accept", lambda: wbench.accept_rates(
                 url, probe, max(200, int(2000 * scale)), repeats, modes)),
             ("write-behind flush", lambda: wbench.flush_rates(
-                url, options.pg, 2_000 if quick else 20_000, repeats)),
+                url, options.pg, 1_000 if quick else 20_000, repeats)),
             ("local", lambda: run_local_tier(url, port, probe, scale, repeats)),
             ("tags", lambda: run_tags(
                 url, port, probe, repeats, [10_000] if quick else [100_000, 1_000_000])),
@@ -175,15 +184,18 @@ async def main(options: argparse.Namespace) -> dict[str, Any]:
             for key, part in parts:
                 if key in options.skip or (only and key not in only and key != "workloads"):
                     continue
+                if quick and key == "tags" and not (only and key in only):
+                    continue  # filling keyspaces is slow: a quick run leaves it out
                 await probe.client.flushall()
-                before = load_now()
+                before, begun = load_now(), time.time()
                 try:
                     data[key] = await part()
                 except Exception as exc:  # one broken part must not lose the others
                     log(f"{key}: failed: {exc!r}")
                     failures[key] = f"{type(exc).__name__}: {exc}"
                 loads[key] = (before, load_now())
-                log(f"{key}: load average {loads[key][0]} -> {loads[key][1]}")
+                log(f"{key}: {time.time() - begun:.0f} s, load average {loads[key][0]} -> "
+                    f"{loads[key][1]}")  # fmt: skip
             await probe.client.flushall()
         finally:
             await probe.close()
@@ -238,7 +250,10 @@ PARTS = ("redis-benchmark", "stampede", "write-behind accept", "write-behind flu
 
 def cli(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run: fewer ops and parts")
+    parser.add_argument(
+        "--quick", action="store_true",
+        help="a smoke run: fewer ops, coarser slices, one loader time, no tag invalidation",
+    )  # fmt: skip
     parser.add_argument("--repeats", type=int, default=3, help="repeats per workload (>= 3)")
     parser.add_argument("--processes", type=int, default=4, help="stampede processes")
     parser.add_argument(
