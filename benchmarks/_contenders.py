@@ -1,29 +1,45 @@
-"""The four clients under test, behind one small interface.
+"""The clients under test, behind one small interface: cachewright and the floor.
 
 Every contender stores the same values (a ~120-byte JSON object, or a pydantic model
 of the same fields) with a 60 s ttl, under its own key prefix on the same server:
 
-- ``cachewright``: ``Cache.from_url(url, namespace="cw")``, its JSON codec (pydantic-core).
-- ``redis-py``: raw ``redis.asyncio.Redis`` with hiredis, values through stdlib ``json``
-  (or ``Model.model_validate_json``): the floor for one Python client doing the same job.
-- ``cashews``: ``Cache().setup(url, pickle_type="json")`` (its JSON serializer).
-- ``aiocache``: ``RedisCache(serializer=JsonSerializer())``.
+- ``cachewright``: ``Cache.from_url(url, namespace="cw")``, its default JSON codec.
+- ``redis-py``: the floor, the fastest code a user writes by hand: raw
+  ``redis.asyncio.Redis`` with hiredis, values through ``orjson``, typed reads
+  validated per value by pydantic. Where two hand-written ways exist, both run as
+  *floor variants* (:data:`FLOOR_PREFIX`) and the faster one in the run is the floor:
+  ``set_many`` as a pipeline of SET PX or as MSET plus one EXPIRE per key pipelined;
+  a typed read as ``model_validate_json`` on the bytes or ``orjson.loads`` then
+  ``model_validate``.
 
-A method a library does not offer returns ``NotImplemented`` at setup and the
-workload skips that library.
+The peers (cashews, aiocache) live in :mod:`benchmarks._peers`. A method a contender
+does not offer raises ``NotImplementedError`` at setup and the workload skips it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
+import orjson
 from pydantic import BaseModel
 
-__all__ = ["CONTENDERS", "Contender", "User", "user_dict"]
+__all__ = [
+    "FLOOR_PREFIX",
+    "FLOOR_WAYS",
+    "Getter",
+    "Loader",
+    "TTL",
+    "Cachewright",
+    "Contender",
+    "RawRedis",
+    "RawRedisVariant",
+    "User",
+    "user_dict",
+]
 
 TTL = 60
+FLOOR_PREFIX = "redis-py"
 
 
 class User(BaseModel):
@@ -45,11 +61,16 @@ def user_dict(n: int) -> dict[str, Any]:
 
 
 Loader = Callable[[str], Awaitable[dict[str, Any]]]
+Getter = Callable[[int], Awaitable[Any]]
 
 
 class Contender:
     name = ""
     supports_tags = False
+    #: a floor variant: the fastest of them per workload is the floor
+    floor = False
+    #: workload keys this contender runs (None: every workload it offers)
+    only: frozenset[str] | None = None
 
     def __init__(self, url: str, port: int) -> None:
         self.url = url
@@ -64,16 +85,10 @@ class Contender:
     async def get(self, key: str) -> Any:
         raise NotImplementedError
 
-    async def get_model(self, key: str) -> User | None:
-        raise NotImplementedError
-
     async def set_many(self, items: Mapping[str, dict[str, Any]]) -> None:
         raise NotImplementedError
 
     async def get_many_models(self, keys: Sequence[str]) -> Any:
-        raise NotImplementedError
-
-    async def incr(self, key: str) -> int:
         raise NotImplementedError
 
     async def tagged_set(self, key: str, value: dict[str, Any], tag: str) -> None:
@@ -85,8 +100,16 @@ class Contender:
     async def invalidate(self, tag: str) -> None:
         raise NotImplementedError
 
-    def stampede(self, loader: Loader, *, lock: bool) -> Callable[[str], Awaitable[Any]]:
-        """A function of a key that loads through the library's stampede protection."""
+    def aside(self, loader: Callable[[int], Awaitable[dict[str, Any]]]) -> Getter:
+        """A cache-aside read of ``User`` by id through the library's own decorator or
+        pattern; the caller gets a ``User``."""
+        raise NotImplementedError
+
+    def stampede(
+        self, loader: Loader, *, lock: bool, lease: float
+    ) -> Callable[[str], Awaitable[Any]]:
+        """A function of a key that loads through the library's stampede protection;
+        ``lease``: seconds a lock must outlive the loader, for a library that asks."""
         raise NotImplementedError
 
 
@@ -111,17 +134,11 @@ class Cachewright(Contender):
     async def get(self, key: str) -> Any:
         return await self.cache.get(key)
 
-    async def get_model(self, key: str) -> User | None:
-        return await self.cache.get(key, User)
-
     async def set_many(self, items: Mapping[str, dict[str, Any]]) -> None:
         await self.cache.set_many(items, ttl=TTL)
 
     async def get_many_models(self, keys: Sequence[str]) -> Any:
         return await self.cache.get_many(keys, User)
-
-    async def incr(self, key: str) -> int:
-        return await self.cache.incr(key)
 
     async def tagged_set(self, key: str, value: dict[str, Any], tag: str) -> None:
         await self.cache.set(key, value, ttl=TTL, tags=[tag])
@@ -134,8 +151,20 @@ class Cachewright(Contender):
     async def invalidate(self, tag: str) -> None:
         await self.cache.invalidate_tags(tag)
 
-    def stampede(self, loader: Loader, *, lock: bool) -> Callable[[str], Awaitable[Any]]:
-        from cachewright.patterns.aside.cache_aside import CacheAside
+    def aside(self, loader: Callable[[int], Awaitable[dict[str, Any]]]) -> Getter:
+        from cachewright import CacheAside
+
+        async def load(i: int) -> User:
+            return User.model_validate(await loader(i))
+
+        aside = CacheAside(self.cache, loader=load, key="ca:{}", type=User, ttl=TTL)
+        self.asides.append(aside)
+        return aside.get
+
+    def stampede(
+        self, loader: Loader, *, lock: bool, lease: float
+    ) -> Callable[[str], Awaitable[Any]]:
+        from cachewright import CacheAside
 
         async def load(key: str) -> User:
             return User.model_validate(await loader(key))
@@ -146,7 +175,10 @@ class Cachewright(Contender):
 
 
 class RawRedis(Contender):
-    name = "redis-py"
+    """The floor: redis-py (asyncio, hiredis) + orjson + pydantic, written by hand."""
+
+    name = FLOOR_PREFIX
+    floor = True
 
     async def open(self) -> None:
         from redis.asyncio import Redis
@@ -157,141 +189,63 @@ class RawRedis(Contender):
         await self.r.aclose()
 
     async def set(self, key: str, value: dict[str, Any]) -> None:
-        await self.r.set("raw:" + key, json.dumps(value), px=TTL * 1000)
+        await self.r.set("raw:" + key, orjson.dumps(value), px=TTL * 1000)
 
     async def get(self, key: str) -> Any:
         raw = await self.r.get("raw:" + key)
-        return None if raw is None else json.loads(raw)
-
-    async def get_model(self, key: str) -> User | None:
-        raw = await self.r.get("raw:" + key)
-        return None if raw is None else User.model_validate_json(raw)
+        return None if raw is None else orjson.loads(raw)
 
     async def set_many(self, items: Mapping[str, dict[str, Any]]) -> None:
         async with self.r.pipeline(transaction=False) as pipe:
             for key, value in items.items():
-                pipe.set("raw:" + key, json.dumps(value), px=TTL * 1000)
+                pipe.set("raw:" + key, orjson.dumps(value), px=TTL * 1000)
             await pipe.execute()
 
     async def get_many_models(self, keys: Sequence[str]) -> Any:
         raws = await self.r.mget(["raw:" + k for k in keys])
-        return {
-            k: User.model_validate_json(v) for k, v in zip(keys, raws, strict=True) if v is not None
-        }
+        validate = User.model_validate_json
+        return {k: validate(v) for k, v in zip(keys, raws, strict=True) if v is not None}
 
-    async def incr(self, key: str) -> int:
-        return int(await self.r.incrby("raw:" + key, 1))
+    def aside(self, loader: Callable[[int], Awaitable[dict[str, Any]]]) -> Getter:
+        r = self.r
+        validate = User.model_validate_json
+
+        async def get(i: int) -> User:
+            key = f"raw:ca:{i}"
+            raw = await r.get(key)
+            if raw is not None:
+                return validate(raw)
+            value = User.model_validate(await loader(i))
+            await r.set(key, value.model_dump_json(), px=TTL * 1000)
+            return value
+
+        return get
 
 
-class Cashews(Contender):
-    name = "cashews"
-    supports_tags = True
+class RawRedisVariant(RawRedis):
+    """The other hand-written way for set_many and typed bulk reads (floor variant)."""
 
-    async def open(self) -> None:
-        from cashews import Cache
-
-        self.c = Cache()
-        self.c.setup(self.url, pickle_type="json")
-        await self.c.init()
-
-    async def close(self) -> None:
-        await self.c.close()
-
-    async def set(self, key: str, value: dict[str, Any]) -> None:
-        await self.c.set("cs:" + key, value, expire=TTL)
-
-    async def get(self, key: str) -> Any:
-        return await self.c.get("cs:" + key)
-
-    async def get_model(self, key: str) -> User | None:
-        value = await self.c.get("cs:" + key)
-        return None if value is None else User.model_validate(value)
+    name = f"{FLOOR_PREFIX} (alt)"
+    only = frozenset({"set_many", "get_many"})
 
     async def set_many(self, items: Mapping[str, dict[str, Any]]) -> None:
-        await self.c.set_many({"cs:" + k: v for k, v in items.items()}, expire=TTL)
+        keys = ["raw:" + key for key in items]
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.mset(dict(zip(keys, map(orjson.dumps, items.values()), strict=True)))
+            for key in keys:
+                pipe.pexpire(key, TTL * 1000)
+            await pipe.execute()
 
     async def get_many_models(self, keys: Sequence[str]) -> Any:
-        values = await self.c.get_many(*["cs:" + k for k in keys])
-        return {
-            k: User.model_validate(v) for k, v in zip(keys, values, strict=True) if v is not None
-        }
-
-    async def incr(self, key: str) -> int:
-        return int(await self.c.incr("cs:" + key))
-
-    async def tagged_set(self, key: str, value: dict[str, Any], tag: str) -> None:
-        await self.c.set("cs:" + key, value, expire=TTL, tags=[tag])
-
-    async def fill_tagged(self, keys: Sequence[str], tag: str) -> None:
-        for i, key in enumerate(keys):
-            await self.c.set("cs:" + key, user_dict(i), expire=600, tags=[tag])
-
-    async def invalidate(self, tag: str) -> None:
-        await self.c.delete_tags(tag)
-
-    def stampede(self, loader: Loader, *, lock: bool) -> Callable[[str], Awaitable[Any]]:
-        @self.c(ttl=TTL, key="cs:st:{key}", lock=True)
-        async def load(key: str) -> Any:
-            return await loader(key)
-
-        return load
+        raws = await self.r.mget(["raw:" + k for k in keys])
+        loads, validate = orjson.loads, User.model_validate
+        return {k: validate(loads(v)) for k, v in zip(keys, raws, strict=True) if v is not None}
 
 
-class Aiocache(Contender):
-    name = "aiocache"
-
-    async def open(self) -> None:
-        from aiocache import RedisCache
-        from aiocache.serializers import JsonSerializer
-
-        self.c = RedisCache(
-            endpoint="127.0.0.1", port=self.port, serializer=JsonSerializer(), namespace="ac"
-        )
-
-    async def close(self) -> None:
-        await self.c.close()
-
-    async def set(self, key: str, value: dict[str, Any]) -> None:
-        await self.c.set(key, value, ttl=TTL)
-
-    async def get(self, key: str) -> Any:
-        return await self.c.get(key)
-
-    async def get_model(self, key: str) -> User | None:
-        value = await self.c.get(key)
-        return None if value is None else User.model_validate(value)
-
-    async def set_many(self, items: Mapping[str, dict[str, Any]]) -> None:
-        await self.c.multi_set(list(items.items()), ttl=TTL)
-
-    async def get_many_models(self, keys: Sequence[str]) -> Any:
-        values = await self.c.multi_get(list(keys))
-        return {
-            k: User.model_validate(v) for k, v in zip(keys, values, strict=True) if v is not None
-        }
-
-    async def incr(self, key: str) -> int:
-        return int(await self.c.increment(key, 1))
-
-    def stampede(self, loader: Loader, *, lock: bool) -> Callable[[str], Awaitable[Any]]:
-        from aiocache import RedisCache, cached_stampede
-        from aiocache.serializers import JsonSerializer
-
-        @cached_stampede(  # type: ignore[untyped-decorator]  # aiocache is untyped
-            lease=2,
-            ttl=TTL,
-            cache=RedisCache,
-            serializer=JsonSerializer(),
-            endpoint="127.0.0.1",
-            port=self.port,
-            pool_max_size=2000,  # the default pool (50) fails 1,000 concurrent callers
-            namespace="acst",
-            key_builder=lambda f, key: f"st:{key}",
-        )
-        async def load(key: str) -> Any:
-            return await loader(key)
-
-        return cast("Callable[[str], Awaitable[Any]]", load)
-
-
-CONTENDERS: tuple[type[Contender], ...] = (Cachewright, RawRedis, Cashews, Aiocache)
+#: what each floor variant does, per workload key where they differ
+FLOOR_WAYS = {
+    ("set_many", RawRedis.name): "a pipeline of SET PX",
+    ("set_many", RawRedisVariant.name): "MSET plus PEXPIRE per key, pipelined",
+    ("get_many", RawRedis.name): "MGET, model_validate_json per value",
+    ("get_many", RawRedisVariant.name): "MGET, orjson.loads + model_validate per value",
+}

@@ -10,16 +10,19 @@ import multiprocessing as mp
 import os
 import queue
 import re
-import statistics
 import subprocess
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from benchmarks._contenders import Contender, user_dict
-from benchmarks._server import ServerProbe
+from benchmarks._server import Seen, ServerProbe
 
 __all__ = [
+    "LOADER_SECONDS",
+    "STAMPEDE_REQUESTS",
+    "TAGGED_ENTRIES",
     "StampedeResult",
     "TagResult",
     "fill_background",
@@ -29,7 +32,9 @@ __all__ = [
     "tag_invalidation",
 ]
 
-LOADER_SECONDS = 0.05
+LOADER_SECONDS = (0.05, 2.0)  # the cross-process stampede runs with each
+STAMPEDE_REQUESTS = 1000  # concurrent misses for one key, split over the processes
+TAGGED_ENTRIES = 1000  # entries under the tag that tag_invalidation removes
 
 
 @dataclass(frozen=True)
@@ -41,49 +46,25 @@ class StampedeResult:
     round_trips: int
     wall_ms: float
     calls: dict[str, int]
+    #: callers' delay from the first loader return (the value exists) to their own
+    #: return (ms): p50, max
+    after_fill_p50_ms: float = float("nan")
+    after_fill_max_ms: float = float("nan")
 
 
-def _median_stampede(results: list[StampedeResult]) -> StampedeResult:
-    def med(name: str) -> Any:
-        return statistics.median(getattr(r, name) for r in results)
-
-    worst = max(results, key=lambda r: r.commands)
-    return StampedeResult(
-        loader_calls=max(r.loader_calls for r in results),  # the worst, not the median
-        commands=int(med("commands")),
-        handshakes=int(med("handshakes")),
-        connections=int(med("connections")),
-        round_trips=int(med("round_trips")),
-        wall_ms=float(med("wall_ms")),
-        calls=worst.calls,
-    )
+def _after_fill(loader_ends: list[int], done: list[int]) -> tuple[float, float]:
+    """(p50, max) ms from the first loader return to each caller's return."""
+    if not loader_ends or not done:
+        return float("nan"), float("nan")
+    fill = min(loader_ends)
+    delays = sorted((d - fill) / 1e6 for d in done)
+    return delays[len(delays) // 2], delays[-1]
 
 
-async def stampede_one_process(
-    contender: Contender, probe: ServerProbe, key: str, requests: int, *, lock: bool
-) -> StampedeResult | None:
-    calls = 0
-
-    async def loader(k: str) -> dict[str, Any]:
-        nonlocal calls
-        calls += 1
-        await asyncio.sleep(LOADER_SECONDS)
-        return user_dict(7)
-
-    try:
-        load = contender.stampede(loader, lock=lock)
-    except NotImplementedError:
-        return None
-    # As in a running app: a pooled connection, the scripts in the server's cache.
-    await contender.get("warm-up")
-    await load(f"{key}-warm-up")
-    calls = 0
-    before = await probe.snapshot()
-    started = time.perf_counter()
-    results = await asyncio.gather(*(load(key) for _ in range(requests)))
-    wall = time.perf_counter() - started
-    seen = (await probe.snapshot()) - before
-    assert all(r is not None for r in results)
+def _result(
+    calls: int, seen: Seen, wall: float, loader_ends: list[int], done: list[int]
+) -> StampedeResult:
+    p50, worst = _after_fill(loader_ends, done)
     return StampedeResult(
         loader_calls=calls,
         commands=seen.work_commands,
@@ -92,7 +73,56 @@ async def stampede_one_process(
         round_trips=seen.round_trips,
         wall_ms=wall * 1000,
         calls=seen.calls,
+        after_fill_p50_ms=p50,
+        after_fill_max_ms=worst,
     )
+
+
+class _Timed:
+    """A loader that sleeps ``seconds`` and notes when it returned; the callers' ends."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.calls = 0
+        self.ends: list[int] = []
+        self.done: list[int] = []
+
+    async def load(self, key: str) -> dict[str, Any]:
+        self.calls += 1
+        await asyncio.sleep(self.seconds)
+        self.ends.append(time.monotonic_ns())  # CLOCK_MONOTONIC: one clock for all processes
+        return user_dict(7)
+
+    def reset(self) -> None:
+        self.calls = 0
+        self.ends.clear()
+        self.done.clear()
+
+    async def call(self, load: Callable[[str], Awaitable[Any]], key: str) -> Any:
+        value = await load(key)
+        self.done.append(time.monotonic_ns())
+        return value
+
+
+async def stampede_one_process(
+    contender: Contender, probe: ServerProbe, key: str, requests: int, *, lock: bool
+) -> StampedeResult | None:
+    timed = _Timed(LOADER_SECONDS[0])
+    try:
+        load = contender.stampede(timed.load, lock=lock, lease=timed.seconds)
+    except NotImplementedError:
+        return None
+    # As in a running app: a pooled connection, the scripts in the server's cache.
+    await contender.get("warm-up")
+    await load(f"{key}-warm-up")
+    timed.reset()
+    before = await probe.snapshot()
+    started = time.perf_counter()
+    results = await asyncio.gather(*(timed.call(load, key) for _ in range(requests)))
+    wall = time.perf_counter() - started
+    seen = (await probe.snapshot()) - before
+    assert all(r is not None for r in results)
+    return _result(timed.calls, seen, wall, timed.ends, timed.done)
 
 
 def _stampede_child(
@@ -102,6 +132,7 @@ def _stampede_child(
     key: str,
     requests: int,
     lock: bool,
+    seconds: float,
     ready: Any,
     go: Any,
     out: Any,
@@ -109,24 +140,17 @@ def _stampede_child(
     async def main() -> None:
         contender = contender_cls(url, port)
         await contender.open()
-        calls = 0
-
-        async def loader(k: str) -> dict[str, Any]:
-            nonlocal calls
-            calls += 1
-            await asyncio.sleep(LOADER_SECONDS)
-            return user_dict(7)
-
-        load = contender.stampede(loader, lock=lock)
+        timed = _Timed(seconds)
+        load = contender.stampede(timed.load, lock=lock, lease=seconds)
         await contender.get("warm-up")
         await load(f"{key}-warm-up-{os.getpid()}")
-        calls = 0
+        timed.reset()
         ready.release()
         while not go.is_set():  # noqa: ASYNC110 - a process-shared event; the parent's INFO comes between ready and go
             await asyncio.sleep(0.001)
         try:
-            await asyncio.gather(*(load(key) for _ in range(requests)))
-            out.put(calls)
+            await asyncio.gather(*(timed.call(load, key) for _ in range(requests)))
+            out.put((timed.calls, timed.ends, timed.done))
         except Exception as exc:  # reported to the parent, which records the failure
             out.put(f"{type(exc).__name__}: {exc}")
         finally:
@@ -145,13 +169,25 @@ async def stampede_processes(
     requests: int,
     *,
     lock: bool,
+    seconds: float,
 ) -> StampedeResult:
     ctx = mp.get_context("spawn")
     ready, go, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
     children = [
         ctx.Process(
             target=_stampede_child,
-            args=(contender_cls, url, port, key, requests // processes, lock, ready, go, out),
+            args=(
+                contender_cls,
+                url,
+                port,
+                key,
+                requests // processes,
+                lock,
+                seconds,
+                ready,
+                go,
+                out,
+            ),
         )
         for _ in range(processes)
     ]
@@ -164,6 +200,8 @@ async def stampede_processes(
     started = time.perf_counter()
     go.set()
     calls = 0
+    ends: list[int] = []
+    done: list[int] = []
     errors: list[str] = []
     deadline = time.monotonic() + 120
     for _ in children:
@@ -180,7 +218,9 @@ async def stampede_processes(
             if isinstance(reply, str):
                 errors.append(reply)
             else:
-                calls += reply
+                calls += reply[0]
+                ends += reply[1]
+                done += reply[2]
             break
     wall = time.perf_counter() - started
     if errors:
@@ -190,15 +230,7 @@ async def stampede_processes(
     seen = (await probe.snapshot()) - before
     for child in children:
         child.join(30)
-    return StampedeResult(
-        loader_calls=calls,
-        commands=seen.work_commands,
-        handshakes=seen.handshake,
-        connections=seen.connections,
-        round_trips=seen.round_trips,
-        wall_ms=wall * 1000,
-        calls=seen.calls,
-    )
+    return _result(calls, seen, wall, ends, done)
 
 
 # -- tag invalidation ---------------------------------------------------------------

@@ -45,8 +45,7 @@ from redis.utils import HIREDIS_AVAILABLE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cachewright import Cache
-from cachewright.cache.local import LocalTier
+from cachewright import Cache, LocalTier
 
 
 class User(BaseModel):

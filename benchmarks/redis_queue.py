@@ -43,13 +43,12 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
-from cachewright.patterns.write_behind.queues import SET
-from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
-from cachewright.patterns.write_behind.worker import FlushWorker
+from cachewright import FlushWorker, RedisWriteQueue
 from cachewright.stores import SQLStore
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 TASKS = 64
+SET = "set"  # the queue's op kind for a write
 
 
 class Profile(BaseModel):

@@ -3,13 +3,15 @@
 Usage::
 
     python -m benchmarks                  # full run (about 10 minutes), writes docs/benchmarks.md
-    python -m benchmarks --quick          # fewer ops, no 1,000,000-key case
+    python -m benchmarks --quick          # a smoke run (about a minute), fewer ops and parts
     python benchmarks/run.py --repeats 5 --out /tmp/bench.md --json /tmp/bench.json
 
-Contenders (see :mod:`benchmarks._contenders`) run in the same process against the
-same private ``redis-server`` (no persistence, loopback), alternating: each repeat
-runs every contender once per workload, in a rotated order, and the tables show the
-median of the repeats. Numbers are printed and written, never asserted.
+Contenders (:mod:`benchmarks._contenders`, :mod:`benchmarks._peers`) run in the same
+process against the same private ``redis-server`` (no persistence, loopback),
+alternating: each repeat runs every contender once per workload, in a rotated order.
+Every repeat is kept, so the page shows each ratio's median and its spread (min-max
+over the repeats), and the charts are drawn from the same figures. Machine load is
+read before and after each part. Numbers are printed and written, never asserted.
 """
 
 from __future__ import annotations
@@ -31,11 +33,16 @@ if __package__ in (None, ""):  # python benchmarks/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import _special as special
-from benchmarks._contenders import CONTENDERS, Cachewright, Cashews, Contender
+from benchmarks import _write_behind as wbench
+from benchmarks._contenders import Cachewright, Contender, RawRedis, RawRedisVariant
 from benchmarks._measure import Sample, measure_interleaved, median_sample
+from benchmarks._parts import run_local_tier, run_stampede, run_tags
+from benchmarks._peers import PEERS
 from benchmarks._report import write_report
 from benchmarks._server import ServerProbe, private_redis
 from benchmarks._workloads import plain_set, workloads
+
+CONTENDERS: tuple[type[Contender], ...] = (Cachewright, RawRedis, RawRedisVariant, *PEERS)
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = 64
@@ -47,20 +54,32 @@ def log(message: str) -> None:
 
 
 async def run_workloads(
-    url: str, port: int, probe: ServerProbe, scale: float, repeats: int, only: set[str] | None
-) -> dict[str, dict[str, dict[str, Sample]]]:
-    """{workload: {mode: {contender: median sample}}}."""
+    url: str,
+    port: int,
+    probe: ServerProbe,
+    scale: float,
+    repeats: int,
+    only: set[str] | None,
+    chunks: int = CHUNKS,
+) -> dict[str, dict[str, Any]]:
+    """{workload key: {name, family, modes: {mode: {contender: [sample per repeat]}}}}."""
     contenders: list[Contender] = [cls(url, port) for cls in CONTENDERS]
     for contender in contenders:
         await contender.open()
-    results: dict[str, dict[str, dict[str, Sample]]] = {}
+    results: dict[str, dict[str, Any]] = {}
     try:
         for workload in workloads(scale):
-            if only and workload.name not in only:
+            if only and workload.key not in only:
                 continue
+            begun = time.time()
             for contender in contenders:
                 if workload.prepare is not None and workload.op(contender) is not None:
                     await workload.prepare(contender)
+            log(f"{workload.name}: prepared in {time.time() - begun:.1f} s")
+            modes: dict[str, dict[str, list[Sample]]] = {}
+            results[workload.key] = {
+                "name": workload.name, "family": workload.family, "modes": modes,
+            }  # fmt: skip
             for mode, concurrency in (("sequential", 1), (f"{CONCURRENCY} tasks", CONCURRENCY)):
                 samples: dict[str, list[Sample]] = {}
                 for repeat in range(repeats):
@@ -79,12 +98,12 @@ async def run_workloads(
                         ops, n=warm, concurrency=concurrency, probe=probe, chunks=1
                     )
                     found = await measure_interleaved(
-                        ops, n=workload.n, concurrency=concurrency, probe=probe, chunks=CHUNKS
+                        ops, n=workload.n, concurrency=concurrency, probe=probe, chunks=chunks
                     )
                     for name, sample in found.items():
                         samples.setdefault(name, []).append(sample)
+                modes[mode] = samples
                 medians = {name: median_sample(s) for name, s in samples.items()}
-                results.setdefault(workload.name, {})[mode] = medians
                 log(
                     f"{workload.name:28} {mode:11} "
                     + "  ".join(f"{name}={m.ops_per_s:,.0f}/s" for name, m in medians.items())
@@ -95,172 +114,13 @@ async def run_workloads(
     return results
 
 
-async def run_local_tier(
-    url: str, port: int, probe: ServerProbe, scale: float, repeats: int
-) -> dict[str, Sample]:
-    from cachewright import Cache
-    from cachewright.cache.local import LocalTier
-
-    remote = Cachewright(url, port)
-    await remote.open()
-    local_cache = Cache.from_url(url, namespace="cw", local=LocalTier(max_entries=10_000, ttl=5.0))
-    samples: dict[str, list[Sample]] = {}
-    n = max(64, int(3000 * scale))
-    try:
-        async with local_cache:
-            for i in range(1000):
-                await remote.cache.set(f"h{i}", {"id": i}, ttl=60)
-
-            async def local_op(i: int) -> Any:
-                return await local_cache.get(f"h{i % 1000}")
-
-            async def remote_op(i: int) -> Any:
-                return await remote.cache.get(f"h{i % 1000}")
-
-            pair = {"local tier": local_op, "redis": remote_op}
-            await measure_interleaved(pair, n=n // 10, concurrency=1, probe=probe, chunks=1)
-            for _ in range(repeats):
-                for per_op, suffix in ((True, ""), (False, ", no per-call clock")):
-                    found = await measure_interleaved(
-                        pair, n=n, concurrency=1, probe=probe, chunks=CHUNKS, per_op=per_op
-                    )
-                    for name, sample in found.items():
-                        samples.setdefault(name + suffix, []).append(sample)
-    finally:
-        await remote.close()
-    return {name: median_sample(s) for name, s in samples.items()}
-
-
-async def run_stampede(
-    url: str,
-    port: int,
-    probe: ServerProbe,
-    repeats: int,
-    processes: int,
-    failures: dict[str, str],
-) -> dict[str, dict[str, special.StampedeResult]]:
-    variants: list[tuple[str, type[Contender], bool]] = [
-        ("cachewright CacheAside", Cachewright, False),
-        ("cachewright CacheAside(lock=True)", Cachewright, True),
-    ]
-    variants += [(f"{cls.name} (lock)", cls, True) for cls in CONTENDERS[2:]]
-    one: dict[str, list[special.StampedeResult]] = {}
-    many: dict[str, list[special.StampedeResult]] = {}
-    for repeat in range(repeats):
-        for label, cls, lock in (
-            variants[repeat % len(variants) :] + variants[: repeat % len(variants)]
-        ):
-            contender = cls(url, port)
-            await contender.open()
-            try:
-                result = await special.stampede_one_process(
-                    contender, probe, f"one-{repeat}-{lock}", 1000, lock=lock
-                )
-                if result is not None:
-                    one.setdefault(label, []).append(result)
-            except Exception as exc:  # a peer's failure is a result, not the end of the run
-                failures[f"stampede, one process, {label}"] = f"{type(exc).__name__}: {exc}"
-                log(f"stampede {label}: failed: {exc!r}")
-            finally:
-                await contender.close()
-            if processes > 1 and (lock or cls is not Cachewright):
-                try:
-                    many.setdefault(label, []).append(
-                        await special.stampede_processes(
-                            cls,
-                            probe,
-                            url,
-                            port,
-                            f"many-{repeat}-{lock}",
-                            processes,
-                            1000,
-                            lock=lock,
-                        )
-                    )
-                except Exception as exc:
-                    failures[f"stampede, {processes} processes, {label}"] = (
-                        f"{type(exc).__name__}: {exc}"
-                    )
-                    log(f"stampede {label} x{processes}: failed: {exc!r}")
-    log("stampede done")
-    return {
-        "one process": {k: special._median_stampede(v) for k, v in one.items()},
-        f"{processes} processes": {k: special._median_stampede(v) for k, v in many.items()},
-    }
-
-
-async def run_tags(
-    url: str, port: int, probe: ServerProbe, repeats: int, sizes: list[int]
-) -> dict[int, dict[str, special.TagResult]]:
-    contenders: list[Contender] = [Cachewright(url, port), Cashews(url, port)]
-    for contender in contenders:
-        await contender.open()
-    out: dict[int, dict[str, special.TagResult]] = {}
-    have = 0
-    try:
-        for size in sizes:
-            await special.fill_background(probe, size, have)
-            have = size
-            found: dict[str, list[special.TagResult]] = {}
-            for repeat in range(repeats):
-                for contender in contenders[repeat % 2 :] + contenders[: repeat % 2]:
-                    found.setdefault(contender.name, []).append(
-                        await special.tag_invalidation(contender, probe, f"inv{repeat}", 1000)
-                    )
-            out[size] = {
-                name: special.TagResult(
-                    ms=_median([r.ms for r in rs]),
-                    commands=_median([r.commands for r in rs]),
-                    round_trips=_median([r.round_trips for r in rs]),
-                )
-                for name, rs in found.items()
-            }
-            log(
-                f"tag invalidation with {size:,} keys: "
-                + "  ".join(f"{k}={v.ms:.1f}ms" for k, v in out[size].items())
-            )
-    finally:
-        for contender in contenders:
-            await contender.close()
-    return out
-
-
-def _median(values: list[float]) -> float:
-    values = sorted(values)
-    mid = len(values) // 2
-    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
-
-
-def metrics_overhead(n: int = 200_000) -> dict[str, float]:
-    """Nanoseconds one hook call costs: disabled (no-op) and with the OTel API only."""
-    out: dict[str, float] = {}
-    try:
-        from cachewright import _metrics
-    except ImportError:
-        return out
-    choices: list[tuple[str, Any]] = [("disabled (NOOP)", _metrics.NOOP)]
-    choices.append(("OpenTelemetry API, no SDK", _metrics.otel_metrics()))
-    try:
-        from opentelemetry.sdk.metrics import MeterProvider
-        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-
-        provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
-        choices.append(("OpenTelemetry SDK, in-memory reader", _metrics.otel_metrics(provider)))
-    except ImportError:
-        pass
-    for label, metrics in choices:
-        attrs = metrics.attributes(namespace="bench", operation="get")
-        begun = time.perf_counter_ns()
-        for _ in range(n):
-            started = metrics.clock()
-            metrics.hit(attrs)
-            metrics.operation(started, attrs)
-        out[label] = (time.perf_counter_ns() - begun) / n
-    return out
+def load_now() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def machine() -> dict[str, str]:
-    import redis
+    from importlib.metadata import PackageNotFoundError, version
 
     model = "unknown"
     try:
@@ -274,118 +134,107 @@ def machine() -> dict[str, str]:
         ["redis-server", "--version"], capture_output=True, text=True, check=False
     ).stdout.strip()
     versions = {}
-    for module in ("cashews", "aiocache", "hiredis", "pydantic"):
+    for package in ("cachewright", "redis", "hiredis", "orjson", "pydantic", "cashews",
+                    "aiocache", "asyncpg", "sqlalchemy"):  # fmt: skip
         try:
-            from importlib.metadata import version
-
-            versions[module] = version(module)
-        except Exception:
-            versions[module] = "?"
-    load = os.getloadavg()
+            versions["redis-py" if package == "redis" else package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = "not installed"
     return {
         "cpus": str(os.cpu_count()),
         "cpu model": model,
         "python": platform.python_version(),
-        "redis-py": redis.__version__,
         **versions,
         "redis-server": server,
         "os": platform.platform(),
-        "load average at start": f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
     }
 
 
-def write_behind_report(quick: bool) -> str | None:
-    script = ROOT / "benchmarks" / "write_behind.py"
-    if not script.exists():
-        return None
-    args = [sys.executable, str(script)] + (["--quick"] if quick else [])
-    try:
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=900, cwd=ROOT,
-                              check=False)  # fmt: skip
-    except subprocess.TimeoutExpired:
-        return "(timed out)"
-    if proc.returncode != 0:
-        return f"(failed: exit {proc.returncode})\n\n```\n{proc.stderr[-1500:]}\n```"
-    return proc.stdout
-
-
 async def main(options: argparse.Namespace) -> dict[str, Any]:
-    scale = 0.3 if options.quick else 1.0
+    quick = options.quick
+    scale = 0.05 if quick else 1.0
     repeats = options.repeats
     started = time.time()
-    data: dict[str, Any] = {"machine": machine(), "command": options.command}
+    loads: dict[str, tuple[str, str]] = {}
+    data: dict[str, Any] = {
+        "machine": machine(), "command": options.command, "load": loads,
+        "failures": {}, "quick": quick, "repeats": repeats, "processes": options.processes,
+    }  # fmt: skip
+    failures: dict[str, str] = data["failures"]
+    only = set(options.only.split(",")) if options.only else None
     with private_redis() as server:
         probe = ServerProbe(server.port)
+        url, port = server.url, server.port
+        modes = {"sequential": 1, f"{CONCURRENCY} tasks": CONCURRENCY}
+        parts: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
+            ("redis-benchmark", lambda: _redis_benchmark(port, quick)),
+            ("workloads", lambda: run_workloads(
+                url, port, probe, scale, repeats, only, 3 if quick else CHUNKS)),
+            ("stampede", lambda: run_stampede(
+                url, port, probe, repeats, options.processes, quick, failures)),
+            ("write-behind accept", lambda: wbench.accept_rates(
+                url, probe, max(200, int(2000 * scale)), repeats, modes)),
+            ("write-behind flush", lambda: wbench.flush_rates(
+                url, options.pg, 1_000 if quick else 20_000, repeats)),
+            ("local", lambda: run_local_tier(url, port, probe, scale, repeats)),
+            ("tags", lambda: run_tags(
+                url, port, probe, repeats, [10_000] if quick else [100_000, 1_000_000])),
+        ]  # fmt: skip
         try:
-            if not options.skip_c:
-                requests = 20_000 if options.quick else 100_000
-                data["redis-benchmark"] = {
-                    clients: special.redis_benchmark(server.port, clients, requests)
-                    for clients in (1, 50)
-                }
-                log(f"redis-benchmark: {data['redis-benchmark']}")
-            only = set(options.only.split(",")) if options.only else None
-            data["workloads"] = await run_workloads(
-                server.url, server.port, probe, scale, repeats, only
-            )
-            url, port = server.url, server.port
-            sizes = [100_000] if options.quick else [100_000, 1_000_000]
-            parts: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
-                ("local", lambda: run_local_tier(url, port, probe, scale, repeats)),
-                (
-                    "stampede",
-                    lambda: run_stampede(
-                        url,
-                        port,
-                        probe,
-                        repeats,
-                        options.processes,
-                        data.setdefault("failures", {}),
-                    ),
-                ),
-                ("tags", lambda: run_tags(url, port, probe, max(repeats, 5), sizes)),
-            ]
             for key, part in parts:
-                if only and key not in only:
+                if key in options.skip or (only and key not in only and key != "workloads"):
                     continue
+                if quick and key == "tags" and not (only and key in only):
+                    continue  # filling keyspaces is slow: a quick run leaves it out
                 await probe.client.flushall()
+                before, begun = load_now(), time.time()
                 try:
                     data[key] = await part()
                 except Exception as exc:  # one broken part must not lose the others
                     log(f"{key}: failed: {exc!r}")
-                    data.setdefault("failures", {})[key] = f"{type(exc).__name__}: {exc}"
+                    failures[key] = f"{type(exc).__name__}: {exc}"
+                loads[key] = (before, load_now())
+                log(f"{key}: {time.time() - begun:.0f} s, load average {loads[key][0]} -> "
+                    f"{loads[key][1]}")  # fmt: skip
             await probe.client.flushall()
         finally:
             await probe.close()
-    data["metrics"] = metrics_overhead()
-    if not options.only and not options.skip_write_behind:
-        log("write-behind (benchmarks/write_behind.py) ...")
-        data["write_behind"] = write_behind_report(options.quick)
     data["seconds"] = time.time() - started
-    data["quick"] = options.quick
-    data["repeats"] = repeats
     return data
+
+
+async def _redis_benchmark(port: int, quick: bool) -> dict[int, dict[str, tuple[float, float]]]:
+    requests = 5_000 if quick else 20_000
+    return {clients: special.redis_benchmark(port, clients, requests) for clients in (1, 50)}
 
 
 def load_results(path: Path) -> dict[str, Any]:
     """Results saved with ``--json``, with their dataclasses rebuilt."""
     data: dict[str, Any] = json.loads(path.read_text())
-    data["workloads"] = {
-        name: {mode: {who: Sample(**s) for who, s in c.items()} for mode, c in modes.items()}
-        for name, modes in data.get("workloads", {}).items()
-    }
+    for found in data.get("workloads", {}).values():
+        found["modes"] = {
+            mode: {who: [Sample(**s) for s in samples] for who, samples in c.items()}
+            for mode, c in found["modes"].items()
+        }
+    if "write-behind accept" in data:
+        data["write-behind accept"] = {
+            mode: {who: [Sample(**s) for s in samples] for who, samples in c.items()}
+            for mode, c in data["write-behind accept"].items()
+        }
     if "local" in data:
         data["local"] = {who: Sample(**s) for who, s in data["local"].items()}
     if "stampede" in data:
         data["stampede"] = {
-            setting: {who: special.StampedeResult(**r) for who, r in results.items()}
-            for setting, results in data["stampede"].items()
+            setting: {who: [special.StampedeResult(**r) for r in rs] for who, rs in found.items()}
+            for setting, found in data["stampede"].items()
         }
     if "tags" in data:
         data["tags"] = {
             int(size): {who: special.TagResult(**r) for who, r in results.items()}
             for size, results in data["tags"].items()
         }
+    if "redis-benchmark" in data:
+        data["redis-benchmark"] = {int(k): v for k, v in data["redis-benchmark"].items()}
     return data
 
 
@@ -395,34 +244,53 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+PARTS = ("redis-benchmark", "stampede", "write-behind accept", "write-behind flush", "local",
+         "tags")  # fmt: skip
+
+
 def cli(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer ops, no 1M-key case")
+    parser.add_argument(
+        "--quick", action="store_true",
+        help="a smoke run: fewer ops, coarser slices, one loader time, no tag invalidation",
+    )  # fmt: skip
     parser.add_argument("--repeats", type=int, default=3, help="repeats per workload (>= 3)")
     parser.add_argument("--processes", type=int, default=4, help="stampede processes")
     parser.add_argument(
-        "--only", help="comma-separated workload or part names (local, stampede, tags)"
-    )
-    parser.add_argument("--skip-c", action="store_true", help="skip redis-benchmark")
-    parser.add_argument("--skip-write-behind", action="store_true")
+        "--only", help="comma-separated workload keys and parts: get, get_many, aside, set, "
+        "tagged, set_many; " + ", ".join(PARTS)
+    )  # fmt: skip
+    parser.add_argument(
+        "--skip", default="", type=lambda text: set(text.split(",")) if text else set(),
+        help="comma-separated parts to leave out: " + ", ".join(PARTS),
+    )  # fmt: skip
+    parser.add_argument("--pg", default=wbench.PG_URL, help="PostgreSQL URL (127.0.0.1 only)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--assets", help="where the charts go (default: beside --out, "
+                        "assets/benchmarks/)")  # fmt: skip
     parser.add_argument("--json", help="also write the raw results here")
     parser.add_argument(
         "--from-json", help="no run: rewrite the page from results saved with --json"
     )
     options = parser.parse_args(argv)
+    if options.repeats < 3 and not options.from_json:
+        parser.error("--repeats must be at least 3: the page shows each ratio's spread")
+    out = Path(options.out)
+    assets = Path(options.assets) if options.assets else out.parent / "assets" / "benchmarks"
     if options.from_json:
         data = load_results(Path(options.from_json))
-        Path(options.out).write_text(write_report(data))
-        log(f"wrote {options.out} from {options.from_json}")
-        return
-    shown = sys.argv[1:] if argv is None else argv
-    options.command = " ".join(["python -m benchmarks", *shown])
-    data = asyncio.run(main(options))
-    if options.json:
-        Path(options.json).write_text(json.dumps(data, default=_jsonable, indent=1))
-    Path(options.out).write_text(write_report(data))
-    log(f"wrote {options.out} in {data['seconds']:.0f}s")
+    else:
+        shown = sys.argv[1:] if argv is None else argv
+        options.command = " ".join(["python -m benchmarks", *shown])
+        data = asyncio.run(main(options))
+        if options.json:
+            Path(options.json).write_text(json.dumps(data, default=_jsonable, indent=1))
+    assets.mkdir(parents=True, exist_ok=True)
+    text, charts = write_report(data, assets_url=os.path.relpath(assets, out.parent))
+    for name, svg in charts.items():
+        (assets / name).write_text(svg)
+    out.write_text(text)
+    log(f"wrote {out} and {len(charts)} charts in {assets} ({data.get('seconds', 0):.0f}s run)")
 
 
 if __name__ == "__main__":

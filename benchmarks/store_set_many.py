@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cachewright.errors import StoreUnavailable
+from cachewright import StoreUnavailable
 from cachewright.stores import SQLStore
 
 PG_URL = os.environ.get(

@@ -34,8 +34,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from pydantic import BaseModel
 
-from cachewright import Cache, Settings
-from cachewright.patterns.write_behind import WriteBehind
+from cachewright import Cache, Settings, WriteBehind
 from cachewright.stores import MemoryStore, SQLStore
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
