@@ -1,0 +1,181 @@
+"""The cache through a primary failover on a Redis Cluster with replicas (issue 17).
+
+A private cluster of three primaries and three replicas (node timeout 1 s) per test;
+one primary is SIGKILLed under ``Cache.set``/``get`` traffic from one ``Cache`` object,
+and the caller's view is recorded (:mod:`tests.faults._failover`). Tests marked
+``xfail(strict=True)`` pin what is wrong today; run with ``-s`` to see the figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from cachewright import Cache, Settings
+from tests._servers import need, redis_binary
+from tests._topology import ReplicatedCluster
+from tests.faults._failover import Figures, Traffic, summary
+
+pytestmark = [pytest.mark.redis, pytest.mark.cluster, pytest.mark.slow]
+
+SETTINGS = Settings(connect_timeout=0.5, read_timeout=0.5, write_timeout=0.5)
+KEYS = [f"k{i}" for i in range(48)]
+
+
+def _cluster(*, full_coverage: bool) -> Iterator[ReplicatedCluster]:
+    if redis_binary() is None:
+        need("redis-server binary not found")
+    with ReplicatedCluster(full_coverage=full_coverage).start() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def cluster() -> Iterator[ReplicatedCluster]:
+    """A fresh replicated cluster (destructive tests), full coverage required (default)."""
+    yield from _cluster(full_coverage=True)
+
+
+@pytest.fixture
+def partial_cluster() -> Iterator[ReplicatedCluster]:
+    """The same with ``cluster-require-full-coverage no``."""
+    yield from _cluster(full_coverage=False)
+
+
+@pytest.fixture
+async def cache(cluster: ReplicatedCluster, namespace: str) -> AsyncIterator[Cache]:
+    async with Cache.from_url(cluster.url, namespace=namespace, settings=SETTINGS) as cache:
+        yield cache
+
+
+def physical(cache: Cache, key: str) -> str:
+    """The Redis key an entry lives under (the namespace prefix; a hash tag keeps
+    tag indexes and entries in the slots the cache chooses)."""
+    return f"{cache.namespace}:{key}"
+
+
+async def failover(
+    cluster: ReplicatedCluster, cache: Cache, *, restart: bool = True
+) -> tuple[Figures, float, float]:
+    """SIGKILL the primary of ``KEYS[0]`` under traffic; the figures, and the seconds
+    from the kill and from the promotion until the same cache serves that key again."""
+    victim = cluster.primary_for(physical(cache, KEYS[0]))
+    victim_keys = {k for k in KEYS if cluster.primary_for(physical(cache, k)) is victim}
+    for key in KEYS:
+        await cache.set(key, 0, ttl=300)
+    traffic = Traffic(cache, KEYS, victim_keys)
+    runner = asyncio.create_task(traffic.run())
+    try:
+        await asyncio.sleep(0.2)  # traffic under way before the kill (not a synchronisation)
+        killed_at = cluster.kill(victim)
+        await asyncio.to_thread(cluster.wait_promotion, victim)
+        promoted_at = time.monotonic()
+        recovered_at = await traffic.until_recovered(KEYS[0])
+    finally:
+        traffic.stop()
+        await runner
+    figures = traffic.figures(killed_at, promoted_at)
+    if restart:
+        await asyncio.to_thread(cluster.restart, victim)
+    return figures, recovered_at - killed_at, recovered_at - promoted_at
+
+
+async def test_same_cache_serves_failed_slots_again_and_tags_invalidate(
+    cluster: ReplicatedCluster, cache: Cache
+) -> None:
+    """Right today: one Cache object follows five failovers by itself, and tag
+    invalidation still removes every tagged entry afterwards."""
+    after_kill: list[float] = []
+    after_promotion: list[float] = []
+    healthy_dark: list[float] = []
+    promotion: list[float] = []
+    for _ in range(5):
+        figures, since_kill, since_promotion = await failover(cluster, cache)
+        after_kill.append(since_kill)
+        after_promotion.append(since_promotion)
+        healthy_dark.append(figures.healthy_dark)
+        promotion.append(figures.promotion_after_kill)
+        print(f"\ncluster failover: {figures}")
+    print(f"\ncluster promotion after kill: {summary(promotion)}")
+    print(f"cluster served again after kill: {summary(after_kill)}")
+    print(f"cluster served again after promotion: {summary(after_promotion)}")
+    print(f"cluster healthy slots dark: {summary(healthy_dark)}")
+    await cache.set_many(dict.fromkeys(KEYS, 1), ttl=300, tags=["all"])
+    assert await cache.invalidate_tags("all") == len(KEYS)
+    assert await cache.get_many(KEYS, int) == {}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 17: the cache-wide breaker, opened by the dead primary's CLUSTERDOWN"
+    " errors, still refuses writes to healthy primaries right after the promotion",
+)
+async def test_healthy_primary_write_not_refused_right_after_promotion(
+    cluster: ReplicatedCluster, cache: Cache
+) -> None:
+    victim = cluster.primary_for(physical(cache, KEYS[0]))
+    healthy = next(k for k in KEYS if cluster.primary_for(physical(cache, k)) is not victim)
+    traffic = Traffic(cache, KEYS, set())
+    runner = asyncio.create_task(traffic.run())
+    try:
+        await asyncio.sleep(0.2)
+        cluster.kill(victim)
+        await asyncio.to_thread(cluster.wait_promotion, victim)
+        await cache.set(healthy, 1, ttl=300)  # CircuitOpen today
+    finally:
+        traffic.stop()
+        await runner
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 17: one breaker per Cache: failures on the dead primary's slots open"
+    " it for every key, though the other primaries serve (full coverage not required)",
+)
+async def test_healthy_primaries_keep_serving_while_one_is_down(
+    partial_cluster: ReplicatedCluster, namespace: str
+) -> None:
+    async with Cache.from_url(partial_cluster.url, namespace=namespace, settings=SETTINGS) as cache:
+        victim = partial_cluster.primary_for(physical(cache, KEYS[0]))
+        victim_keys = {k for k in KEYS if partial_cluster.primary_for(physical(cache, k)) is victim}
+        traffic = Traffic(cache, KEYS, victim_keys)
+        runner = asyncio.create_task(traffic.run())
+        try:
+            await asyncio.sleep(0.2)
+            killed_at = partial_cluster.kill(victim)
+            await asyncio.to_thread(partial_cluster.wait_promotion, victim)
+        finally:
+            traffic.stop()
+            await runner
+        figures = traffic.figures(killed_at, time.monotonic())
+        print(f"\npartial-coverage failover: {figures}")
+        failed = {o: n for o, n in figures.outcomes.items() if not o.endswith((":ok", ":miss"))}
+        assert failed, "the victim's own keys must have failed for the test to mean anything"
+        healthy_failures = [
+            e for e in traffic.events if e.at >= killed_at and not e.victim and e.outcome != "ok"
+        ]
+        assert healthy_failures == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 17: right after the promotion the failed slots stay dark (the breaker"
+    " is open for the whole cache; no topology refresh before it lets calls through)",
+)
+async def test_failed_slots_served_right_after_promotion(
+    cluster: ReplicatedCluster, cache: Cache
+) -> None:
+    victim = cluster.primary_for(physical(cache, KEYS[0]))
+    victim_keys = {k for k in KEYS if cluster.primary_for(physical(cache, k)) is victim}
+    traffic = Traffic(cache, KEYS, victim_keys)
+    runner = asyncio.create_task(traffic.run())
+    try:
+        await asyncio.sleep(0.2)
+        cluster.kill(victim)
+        await asyncio.to_thread(cluster.wait_promotion, victim)
+        await cache.set(KEYS[0], 1, ttl=300)  # CircuitOpen today
+    finally:
+        traffic.stop()
+        await runner
