@@ -18,7 +18,15 @@ from tests._servers import need, redis_binary
 from tests._topology import SentinelGroup
 from tests.faults._failover import Figures, Traffic, summary
 
-pytestmark = [pytest.mark.redis, pytest.mark.slow]
+# redis-py's cluster client drops Connection objects unclosed when it rebuilds its
+# topology after a failover; their finalizers warn at garbage collection, in
+# whichever test runs then (reported in issue 17, not ours to close).
+LEAKED = pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <(socket\\.socket|function (_SelectorTransport|StreamWriter"
+    "|AbstractConnection)\\.__del__):pytest.PytestUnraisableExceptionWarning"
+)
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow, LEAKED]
 
 SETTINGS = Settings(connect_timeout=0.5, read_timeout=0.5, write_timeout=0.5)
 KEYS = [f"k{i}" for i in range(48)]

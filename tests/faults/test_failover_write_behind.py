@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from redis.asyncio import Redis
 
 from cachewright import Cache, Settings, WriteBehind
 from cachewright.errors import CachewrightError, QueueUnavailable
@@ -27,7 +28,21 @@ from tests._servers import need, redis_binary, wait_until_async
 from tests._topology import ReplicatedCluster
 from tests.patterns._crash_scripts.harness import Processes, Setup
 
-pytestmark = [pytest.mark.redis, pytest.mark.cluster, pytest.mark.postgres, pytest.mark.slow]
+# redis-py's cluster client drops Connection objects unclosed when it rebuilds its
+# topology after a failover; their finalizers warn at garbage collection, in
+# whichever test runs then (reported in issue 17, not ours to close).
+LEAKED = pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <(socket\\.socket|function (_SelectorTransport|StreamWriter"
+    "|AbstractConnection)\\.__del__):pytest.PytestUnraisableExceptionWarning"
+)
+
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.cluster,
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    LEAKED,
+]
 
 SETTINGS = Settings(connect_timeout=0.5, read_timeout=0.5, write_timeout=0.5)
 KEYS = 320
@@ -207,6 +222,18 @@ async def test_write_behind_through_five_failovers(
         raise RawErrorEscaped(writer.raw[0])
 
 
+FILLER = 16 * 1024 * 1024
+
+
+async def fill_replication_stream(port: int, tagged: str) -> None:
+    """Write 32 MB to the primary at ``port`` (in ``tagged``'s hash slot): more than
+    the kernel's socket buffers hold, so what follows in the replication stream cannot
+    reach a frozen replica before the primary dies."""
+    async with Redis(host="127.0.0.1", port=port) as direct:
+        for i in range(2):
+            await direct.set(f"{tagged}:filler{i}", b"x" * FILLER)
+
+
 async def _grown(writer: Writer, at_least: int) -> bool:
     """At least ``at_least`` more writes acknowledged (a poll probe)."""
     return writer.total >= at_least
@@ -234,7 +261,8 @@ async def test_acknowledged_writes_on_a_lagging_replica(
     tmp_path: Path,
     durability: str,
 ) -> None:
-    """A partition's replica is frozen (SIGSTOP), writes go on, its primary is SIGKILLed,
+    """A partition's replica is frozen (SIGSTOP) behind 32 MB of replication stream,
+    writes go on, its primary is SIGKILLed,
     the replica is continued and promoted; then two workers drain the queue.
 
     Default mode: the writes acknowledged while the replica lagged are lost (G16's
@@ -252,9 +280,11 @@ async def test_acknowledged_writes_on_a_lagging_replica(
         behind = WriteBehind(
             cache, pg_store, type=int, key_type=int, queue=queue, flusher=False, put_timeout=2.0
         )
-        victim = cluster.primary_for(queue.partitions[0].stream)
+        stream = queue.partitions[0].stream
+        victim = cluster.primary_for(stream)
         writer = Writer(behind)
         with cluster.frozen(cluster.replica_of(victim)):
+            await fill_replication_stream(victim.port, stream)
             runner = asyncio.create_task(writer.run())
             try:
                 await wait_until_async(partial(_grown, writer, 3 * KEYS), timeout=60)
