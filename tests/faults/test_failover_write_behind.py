@@ -13,21 +13,31 @@ import asyncio
 import gc
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from redis.asyncio import Redis
 
 from cachewright import Cache, Settings, WriteBehind
-from cachewright.errors import CachewrightError, QueueUnavailable
 from cachewright.patterns.queues.redis import RedisWriteQueue
 from cachewright.stores import SQLStore
 from tests._servers import need, redis_binary, wait_until_async
 from tests._topology import ReplicatedCluster
-from tests.patterns._crash_scripts.harness import Processes, Setup
+from tests.faults._write_failover import (
+    KEYS,
+    NAME,
+    PARTITIONS,
+    RawErrorEscaped,
+    Writer,
+    compare,
+    drained,
+    fill_replication_stream,
+    grown,
+    setup_for,
+    two_workers,
+)
+from tests.patterns._crash_scripts.harness import Processes
 
 # redis-py's cluster client drops ClusterNode and Connection objects unclosed when it
 # rebuilds its topology after a failover; their finalizers warn at garbage collection.
@@ -54,14 +64,6 @@ def _collect_leaked_clients() -> Iterator[None]:
 
 
 SETTINGS = Settings(connect_timeout=0.5, read_timeout=0.5, write_timeout=0.5)
-KEYS = 320
-TASKS = 16
-NAME = "fo"
-PARTITIONS = 8
-
-
-class RawErrorEscaped(Exception):
-    """A non-cachewright exception reached a ``WriteBehind.set`` caller."""
 
 
 @pytest.fixture
@@ -85,93 +87,6 @@ async def pg_store(pg_url: str) -> AsyncIterator[SQLStore[int, int]]:
         await store.close()
 
 
-@dataclass
-class Writer:
-    """16 tasks of ``WriteBehind.set``; what was acknowledged, and what was raised."""
-
-    behind: WriteBehind[int, int]
-    acks: dict[int, int] = field(default_factory=dict)
-    failed: dict[int, set[int]] = field(default_factory=dict)
-    errors: dict[str, int] = field(default_factory=dict)
-    raw: list[str] = field(default_factory=list)
-    total: int = 0
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def run(self) -> None:
-        await asyncio.gather(*(self._task(t) for t in range(TASKS)))
-
-    async def _task(self, task: int) -> None:
-        # Task t writes the keys k with k % TASKS == t, in order: values of a key grow.
-        i = task
-        while not self.stop.is_set():
-            key = i % KEYS
-            try:
-                await self.behind.set(key, i)
-            except CachewrightError as exc:
-                self._count(type(exc).__name__)
-                self.failed.setdefault(key, set()).add(i)
-                await asyncio.sleep(0.01)
-            except Exception as exc:  # must never reach a caller: recorded
-                self._count(f"raw:{type(exc).__name__}")
-                self.raw.append(f"{type(exc).__name__}: {exc}")
-                self.failed.setdefault(key, set()).add(i)
-                await asyncio.sleep(0.01)
-            else:
-                self.acks[key] = i
-                self.total += 1
-            i += TASKS
-
-    def _count(self, name: str) -> None:
-        self.errors[name] = self.errors.get(name, 0) + 1
-
-    def acked(self) -> int:
-        return len(self.acks)
-
-
-@dataclass
-class Loss:
-    missing: int
-    older: int
-    failed_but_stored: int
-
-    @property
-    def lost(self) -> int:
-        return self.missing + self.older
-
-
-def compare(rows: dict[int, int], writer: Writer) -> Loss:
-    missing = sum(1 for k in writer.acks if k not in rows)
-    older = sum(1 for k, v in writer.acks.items() if k in rows and rows[k] < v)
-    failed_but_stored = sum(
-        1 for k, values in writer.failed.items() if k in rows and rows[k] in values
-    )
-    return Loss(missing, older, failed_but_stored)
-
-
-async def drained(queue: RedisWriteQueue, within: float = 90.0) -> None:
-    async def empty() -> bool:
-        try:
-            stats = await queue.stats()
-        except QueueUnavailable:
-            return False
-        return stats.pending == 0
-
-    await wait_until_async(empty, timeout=within, interval=0.1)
-
-
-def setup_for(cluster: ReplicatedCluster, namespace: str, pg_url: str, table: str) -> Setup:
-    return Setup(
-        cluster.url,
-        namespace,
-        pg_url,
-        table,
-        name=NAME,
-        partitions=PARTITIONS,
-        keys=KEYS,
-        batch=100,
-    )
-
-
 @pytest.mark.xfail(
     strict=True,
     raises=RawErrorEscaped,
@@ -190,7 +105,7 @@ async def test_write_behind_through_five_failovers(
     loss and every error type seen are printed. Holds today: the workers survive,
     reclaim and finish, nothing is dead-lettered. Wrong today: raw exceptions reach
     the writer (checked last, as RawErrorEscaped)."""
-    setup = setup_for(cluster, namespace, pg_url, pg_store.table_name)
+    setup = setup_for(cluster.url, namespace, pg_url, pg_store.table_name)
     async with (
         Cache.from_url(cluster.url, namespace=namespace, settings=SETTINGS) as cache,
         Processes(tmp_path) as procs,
@@ -205,13 +120,13 @@ async def test_write_behind_through_five_failovers(
         try:
             for round_ in range(5):
                 goal = writer.total + 500
-                await wait_until_async(partial(_grown, writer, goal), timeout=60)
+                await wait_until_async(partial(grown, writer, goal), timeout=60)
                 victim = cluster.primary_for(queue.partitions[round_ % PARTITIONS].stream)
                 cluster.kill(victim)
                 await asyncio.to_thread(cluster.wait_promotion, victim)
                 await asyncio.to_thread(cluster.restart, victim)
             goal = writer.total + 500
-            await wait_until_async(partial(_grown, writer, goal), timeout=60)
+            await wait_until_async(partial(grown, writer, goal), timeout=60)
         finally:
             writer.stop.set()
             await runner
@@ -231,23 +146,6 @@ async def test_write_behind_through_five_failovers(
         raise RawErrorEscaped(writer.raw[0])
 
 
-FILLER = 16 * 1024 * 1024
-
-
-async def fill_replication_stream(port: int, tagged: str) -> None:
-    """Write 32 MB to the primary at ``port`` (in ``tagged``'s hash slot): more than
-    the kernel's socket buffers hold, so what follows in the replication stream cannot
-    reach a frozen replica before the primary dies."""
-    async with Redis(host="127.0.0.1", port=port) as direct:
-        for i in range(2):
-            await direct.set(f"{tagged}:filler{i}", b"x" * FILLER)
-
-
-async def _grown(writer: Writer, at_least: int) -> bool:
-    """At least ``at_least`` more writes acknowledged (a poll probe)."""
-    return writer.total >= at_least
-
-
 @pytest.mark.parametrize(
     "durability",
     [
@@ -265,24 +163,18 @@ async def _grown(writer: Writer, at_least: int) -> bool:
 async def test_acknowledged_writes_on_a_lagging_replica(
     cluster: ReplicatedCluster,
     pg_store: SQLStore[int, int],
-    pg_url: str,
     namespace: str,
-    tmp_path: Path,
     durability: str,
 ) -> None:
     """A partition's replica is frozen (SIGSTOP) behind 32 MB of replication stream,
     writes go on, its primary is SIGKILLed,
-    the replica is continued and promoted; then two workers drain the queue.
+    the replica is continued and promoted; then two flush workers (in this process) drain the queue.
 
     Default mode: the writes acknowledged while the replica lagged are lost (G16's
     stated loss window), counted here. Replicated mode (issue 17, item 3): a write the
     replica cannot confirm raises and is not acknowledged, so nothing acked is lost."""
-    setup = setup_for(cluster, namespace, pg_url, pg_store.table_name)
     options = {} if durability == "default" else {"durability": durability}
-    async with (
-        Cache.from_url(cluster.url, namespace=namespace, settings=SETTINGS) as cache,
-        Processes(tmp_path) as procs,
-    ):
+    async with Cache.from_url(cluster.url, namespace=namespace, settings=SETTINGS) as cache:
         queue = RedisWriteQueue.for_cache(
             cache, name=NAME, partitions=PARTITIONS, claim_idle=1.0, **options
         )
@@ -296,16 +188,14 @@ async def test_acknowledged_writes_on_a_lagging_replica(
             await fill_replication_stream(victim.port, stream)
             runner = asyncio.create_task(writer.run())
             try:
-                await wait_until_async(partial(_grown, writer, 3 * KEYS), timeout=60)
+                await wait_until_async(partial(grown, writer, 3 * KEYS), timeout=60)
                 cluster.kill(victim)
             finally:
                 writer.stop.set()
                 await runner
         await asyncio.to_thread(cluster.wait_promotion, victim)
-        workers = [procs.start("worker", setup.worker_env()) for _ in range(2)]
-        await drained(queue)
-        for worker in workers:
-            await procs.stop(worker)
+        async with two_workers(cache, pg_store):
+            await drained(queue)
         await queue.close()
     loss = compare(dict(await pg_store.get_many(list(range(KEYS)))), writer)
     print(
