@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from cachewright import Cache, Settings
+from tests._sentinel import SentinelGroup
 from tests._servers import need, redis_binary
-from tests._topology import SentinelGroup
 from tests.faults._failover import Figures, Traffic, summary
 
 # redis-py's cluster client drops ClusterNode and Connection objects unclosed when it

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from cachewright import Cache, Settings, WriteBehind
 from cachewright.patterns.queues.redis import RedisWriteQueue
 from cachewright.stores import SQLStore
+from tests._sentinel import SentinelGroup
 from tests._servers import need, redis_binary, wait_until_async
-from tests._topology import SentinelGroup
 from tests.faults._write_failover import (
     KEYS,
     NAME,
