@@ -26,6 +26,8 @@ NOT_MIRRORED = {
     "lookup",
     "try_lease",
     "set_if_version",
+    "get_many_entries",
+    "shared_client",
     "backend",
     "keys",
     "metrics",
