@@ -13,8 +13,8 @@ Usage::
 
 Failure rules:
 
-- The store fails: the cache is not touched and the error is raised (``StoreError``
-  family; other exceptions from the store are wrapped, chained).
+- The store fails: the cache is not touched and the store's exception is raised
+  unchanged (same object, type and traceback), with a note naming the key.
 - The cache fails after the store took the write: the entry is deleted (tried a few
   times) so no reader keeps the old value; the call still succeeds, and the failure
   is counted and logged. If even the delete fails the cache is unreachable, reads
@@ -44,10 +44,11 @@ from collections.abc import Awaitable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from cachewright.cache import Cache, Entry
-from cachewright.errors import CacheError, CachewrightError, StoreError
+from cachewright.errors import CacheError
 from cachewright.patterns._fill import FillPolicy, ReadThrough
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keys import KeyFormat, KeyMapper
+from cachewright.patterns._notes import add_note
 from cachewright.stores.base import DataStore
 
 __all__ = ["WriteThrough", "WriteThroughStats"]
@@ -132,7 +133,7 @@ class WriteThrough(Generic[K, V]):
         """Write ``value`` to the store, then to the cache (or invalidate, if strict)."""
         cache_key = self._keys.cache_key(key)
         async with self._locks.hold(cache_key):
-            await self._store_call(self._store.set(key, value))
+            await self._store_call(self._store.set(key, value), "set", key)
             if self._strict:
                 await self._invalidate([cache_key])
                 return
@@ -147,7 +148,7 @@ class WriteThrough(Generic[K, V]):
             return
         by_cache_key = {self._keys.cache_key(k): v for k, v in items.items()}
         async with self._locks.hold_many(by_cache_key):
-            await self._store_call(self._store.set_many(items))
+            await self._store_call(self._store.set_many(items), "set_many", list(items))
             if self._strict:
                 await self._invalidate(list(by_cache_key))
                 return
@@ -162,7 +163,7 @@ class WriteThrough(Generic[K, V]):
         """Delete ``key`` from the store, then from the cache."""
         cache_key = self._keys.cache_key(key)
         async with self._locks.hold(cache_key):
-            await self._store_call(self._store.delete(key))
+            await self._store_call(self._store.delete(key), "delete", key)
             await self._invalidate([cache_key])
 
     async def delete_many(self, keys: Sequence[K]) -> None:
@@ -171,18 +172,16 @@ class WriteThrough(Generic[K, V]):
         if not cache_keys:
             return
         async with self._locks.hold_many(cache_keys):
-            await self._store_call(self._store.delete_many(keys))
+            await self._store_call(self._store.delete_many(keys), "delete_many", list(keys))
             await self._invalidate(cache_keys)
 
-    async def _store_call(self, call: Awaitable[object]) -> None:
+    async def _store_call(self, call: Awaitable[object], operation: str, keys: object) -> None:
         try:
             await call
-        except CachewrightError:  # StoreError family, or InvalidKey/TypeMismatch: as is
+        except Exception as exc:  # the store's own exception, as it was
             self._stats.store_errors += 1
+            add_note(exc, f"cachewright: write-through store.{operation} of {keys!r}")
             raise
-        except Exception as exc:
-            self._stats.store_errors += 1
-            raise StoreError(f"store write failed: {type(exc).__name__}: {exc}") from exc
 
     async def _cache_failed(self, cache_keys: list[str], exc: CacheError) -> None:
         self._stats.cache_errors += 1
@@ -214,7 +213,7 @@ class WriteThrough(Generic[K, V]):
             value: V = found.value
             return value
         lease = await self._reads.lease(cache_key) if found is None else None
-        stored = await self._store_read(self._store.get(key))
+        stored = await self._store_read(self._store.get(key), "get", key)
         if lease is not None and stored is not None:
             await self._fill(cache_key, stored, lease)
         return stored
@@ -225,7 +224,7 @@ class WriteThrough(Generic[K, V]):
         if not misses:
             return result
         leases = await asyncio.gather(*(self._reads.lease(cache_keys[k]) for k in misses))
-        stored = await self._store_read(self._store.get_many(misses))
+        stored = await self._store_read(self._store.get_many(misses), "get_many", misses)
         for k, lease in zip(misses, leases, strict=True):
             if k in stored:
                 value = stored[k]
@@ -239,15 +238,14 @@ class WriteThrough(Generic[K, V]):
         found = await self._cache.lookup(self._keys.cache_key(key), self._type)
         if isinstance(found, Entry) and not found.stale:
             return True
-        return bool(await self._store_read(self._store.exists(key)))
+        return bool(await self._store_read(self._store.exists(key), "exists", key))
 
-    async def _store_read(self, call: Awaitable[T]) -> T:
+    async def _store_read(self, call: Awaitable[T], operation: str, keys: object) -> T:
         try:
             return await call
-        except CachewrightError:
+        except Exception as exc:  # the store's own exception, as it was
+            add_note(exc, f"cachewright: write-through store.{operation} of {keys!r}")
             raise
-        except Exception as exc:
-            raise StoreError(f"store read failed: {type(exc).__name__}: {exc}") from exc
 
     async def _fill(self, cache_key: str, value: V, version: bytes) -> None:
         if await self._reads.fill(cache_key, value, version):

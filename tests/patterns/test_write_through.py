@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import traceback
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
@@ -124,15 +125,26 @@ async def test_a_store_failure_leaves_the_cache_untouched(
     assert items.stats.store_errors == 3
 
 
-async def test_other_store_exceptions_are_wrapped_as_store_errors(cache: Cache) -> None:
+async def test_other_store_exceptions_reach_the_caller_unchanged(cache: Cache) -> None:
+    fire = RuntimeError("disk on fire")
+
     class Broken(MemoryStore[int, Item]):
         async def set(self, key: int, value: Item) -> None:
-            raise RuntimeError("disk on fire")
+            raise fire
+
+        async def get(self, key: int) -> Item | None:
+            raise fire
 
     items = through(cache, Broken())
-    with pytest.raises(StoreError, match="disk on fire") as caught:
+    with pytest.raises(RuntimeError) as caught:
         await items.set(1, Item(name="x"))
-    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert caught.value is fire
+    assert caught.value.__notes__ == ["cachewright: write-through store.set of 1"]
+    assert traceback.extract_tb(caught.value.__traceback__)[-1].name == "set"
+    with pytest.raises(RuntimeError) as read:
+        await items.get(2)
+    assert read.value is fire
+    assert await cache.get("item:1", Item) is None
 
 
 class FailingSets(MemoryBackend):
