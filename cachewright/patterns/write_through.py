@@ -13,6 +13,10 @@ Usage::
 
 Failure rules:
 
+- A store that declares what it can keep (``cachewright.stores.CheckedStore``, as
+  ``SQLStore`` does) is asked first: a key or value it refuses raises its typed error
+  (``InvalidKey``, ``TypeMismatch``, ...) before the store or the cache is touched.
+
 - The store fails: the cache is not touched and the store's exception is raised
   unchanged (same object, type and traceback), with a note naming the key.
 - The cache fails after the store took the write: the entry is deleted (tried a few
@@ -45,6 +49,7 @@ from typing import Any, Generic, TypeVar
 
 from cachewright.cache import Cache, Entry
 from cachewright.errors import CacheError
+from cachewright.patterns._checks import StoreChecks
 from cachewright.patterns._fill import FillPolicy, ReadThrough
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keys import KeyFormat, KeyMapper
@@ -85,6 +90,7 @@ class WriteThrough(Generic[K, V]):
 
     __slots__ = (
         "_cache",
+        "_checks",
         "_keys",
         "_locks",
         "_reads",
@@ -109,6 +115,7 @@ class WriteThrough(Generic[K, V]):
     ) -> None:
         self._cache = cache
         self._store = store
+        self._checks: StoreChecks[K, V] = StoreChecks(store)
         self._keys: KeyMapper[K] = KeyMapper(key)
         self._type = type
         self._ttl = ttl
@@ -131,6 +138,7 @@ class WriteThrough(Generic[K, V]):
 
     async def set(self, key: K, value: V) -> None:
         """Write ``value`` to the store, then to the cache (or invalidate, if strict)."""
+        await self._checks.item(key, value)
         cache_key = self._keys.cache_key(key)
         async with self._locks.hold(cache_key):
             await self._store_call(self._store.set(key, value), "set", key)
@@ -146,6 +154,7 @@ class WriteThrough(Generic[K, V]):
         """``set`` of every item: one store ``set_many``, then one cache ``set_many``."""
         if not items:
             return
+        await self._checks.items(items)
         by_cache_key = {self._keys.cache_key(k): v for k, v in items.items()}
         async with self._locks.hold_many(by_cache_key):
             await self._store_call(self._store.set_many(items), "set_many", list(items))
@@ -161,6 +170,7 @@ class WriteThrough(Generic[K, V]):
 
     async def delete(self, key: K) -> None:
         """Delete ``key`` from the store, then from the cache."""
+        await self._checks.key(key)
         cache_key = self._keys.cache_key(key)
         async with self._locks.hold(cache_key):
             await self._store_call(self._store.delete(key), "delete", key)
@@ -171,6 +181,7 @@ class WriteThrough(Generic[K, V]):
         cache_keys = [self._keys.cache_key(k) for k in keys]
         if not cache_keys:
             return
+        await self._checks.keys(keys)
         async with self._locks.hold_many(cache_keys):
             await self._store_call(self._store.delete_many(keys), "delete_many", list(keys))
             await self._invalidate(cache_keys)

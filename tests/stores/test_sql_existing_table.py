@@ -104,7 +104,7 @@ async def test_a_table_that_cannot_work_is_refused(
 
 
 async def test_a_missing_table_is_refused_without_create(sql_db: SQLDatabase) -> None:
-    store = sql_db.store(type=Profile, create=False)
+    store = sql_db.store(type=Profile, key_type=str, create=False)
 
     with pytest.raises(ConfigurationError, match="does not exist"):
         await store.get("k")
