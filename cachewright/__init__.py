@@ -21,6 +21,7 @@ from cachewright.cache import (
     LocalTier,
     MemoryBackend,
     PickleCodec,
+    escape_glob,
 )
 from cachewright.errors import (
     CacheError,
@@ -95,5 +96,6 @@ __all__ = [
     "WriteThrough",
     "__version__",
     "cached",
+    "escape_glob",
     "otel_metrics",
 ]

@@ -197,14 +197,12 @@ def test_delete_reports_what_existed(seeded: list[str]) -> None:
 
 
 @pytest.mark.redis
-def test_delete_pattern_is_literal_unless_raw(seeded: list[str]) -> None:
-    literal = invoke(*seeded, "delete-pattern", "temp:*", "--json")
+def test_delete_pattern_takes_a_glob_and_prefix_is_literal(seeded: list[str]) -> None:
+    literal = invoke(*seeded, "delete-pattern", "temp:*", "--prefix", "--json")
     assert json.loads(literal.stdout) == {"removed": 1}  # only the key named "temp:*"
     assert invoke(*seeded, "get", "temp:a").exit_code == 0
-    hint = invoke(*seeded, "delete-pattern", "temp:?")
-    assert "add --raw" in hint.stdout
-    raw = invoke(*seeded, "delete-pattern", "temp:*", "--raw", "--json")
-    assert json.loads(raw.stdout) == {"removed": 2}
+    glob = invoke(*seeded, "delete-pattern", "temp:?", "--json")
+    assert json.loads(glob.stdout) == {"removed": 2}  # temp:a, temp:b
     assert invoke(*seeded, "get", "temp:a").exit_code == ExitCode.NOT_FOUND
 
 
