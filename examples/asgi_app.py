@@ -100,7 +100,7 @@ async def invalidate_tag(request: Request) -> Response:
 
 async def stats(request: Request) -> Response:
     cache_stats = await request.app.state.cache.stats(server=False)
-    aside = request.app.state.products.stats()
+    aside = await request.app.state.products.stats()
     return JSONResponse(
         {"hits": cache_stats.hits, "misses": cache_stats.misses, "loads": aside.loads}
     )

@@ -72,8 +72,8 @@ def test_stats_json_on_memory() -> None:
 def test_stats_table_on_memory() -> None:
     result = invoke("--namespace", "shop", "stats")
     assert result.exit_code == 0
-    assert "namespace shop" in result.stdout
-    assert "server keys" in result.stdout
+    assert "all namespaces, not only 'shop'" in result.stdout
+    assert "database keys" in result.stdout
 
 
 def test_get_miss_exits_4() -> None:
@@ -221,4 +221,4 @@ def test_stats_json_on_redis_subprocess(seeded: list[str]) -> None:
     data = json.loads(proc.stdout)
     assert data["backend"].startswith("redis://127.0.0.1:")
     assert data["server"]["mode"] == "standalone"
-    assert data["server"]["keys"] >= 5
+    assert data["server"]["database_keys"] >= 5

@@ -98,14 +98,13 @@ def stats(
         if as_json:
             emit_json(
                 {
-                    "namespace": cache.namespace,
                     **snapshot.as_dict(),
                     "queues": {name: asdict(q) for name, q in queue_stats.items()},
                 }
             )
             return ExitCode.OK
         out = console()
-        title = f"cache stats · namespace {cache.namespace}"
+        title = f"database stats · all namespaces, not only {cache.namespace!r}"
         out.print(stats_table(snapshot, title=title, process=False))
         for name, q in queue_stats.items():
             out.print(queue_table(name, q))

@@ -447,7 +447,8 @@ class Cache:
     # -- stats -------------------------------------------------------------------------
 
     async def stats(self, *, server: bool = True) -> CacheStats:
-        """Counters of this cache and, with ``server``, the backend's own facts."""
+        """This namespace's counters in this process and, with ``server``, the whole
+        database's facts (one round trip); see ``CacheStats`` for the two scopes."""
         info: Mapping[str, Any] = {}
         if server:
             info = await self._guard.read({}, self._backend.info)
@@ -456,6 +457,7 @@ class Cache:
             circuit_state=breaker.state.value,
             circuit_opens=breaker.opens,
             backend=self._url,
+            namespace=self.namespace,
             server=info,
             local=None if self._coherence is None else self._coherence.stats(),
         )

@@ -7,7 +7,7 @@ Usage::
     await orders.get(7)                     # cache, else store (filled back under a lease)
     await orders.delete(7)
     await orders.set_many({8: a, 9: b}); await orders.get_many([7, 8, 9])
-    orders.stats                            # cache_errors: cache writes that failed
+    await orders.stats()                    # cache_errors: cache writes that failed, ...
 
     shared = WriteThrough(cache, store, key="order:{}", type=Order, strict=True)
 
@@ -45,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from cachewright.cache import Cache, Entry
@@ -67,22 +68,29 @@ T = TypeVar("T")
 _INVALIDATE_ATTEMPTS = 3
 
 
+@dataclass(frozen=True, slots=True)
 class WriteThroughStats:
-    """Counters of one ``WriteThrough`` (read-only views of plain ints)."""
+    """A snapshot of one ``WriteThrough``'s counters (this process).
 
+    ``cache_errors``: cache writes that failed after the store took the write;
+    ``invalidation_failures``: those whose invalidation failed too; ``store_errors``:
+    store calls that raised; ``fills``: read-through fills that made it into the cache.
+    """
+
+    cache_errors: int
+    invalidation_failures: int
+    store_errors: int
+    fills: int
+
+
+class _Counters:
     __slots__ = ("cache_errors", "fills", "invalidation_failures", "store_errors")
 
     def __init__(self) -> None:
-        self.cache_errors = 0  # cache writes that failed after a store success
-        self.invalidation_failures = 0  # ... and whose invalidation failed too
+        self.cache_errors = 0
+        self.invalidation_failures = 0
         self.store_errors = 0
-        self.fills = 0  # read-through fills that made it into the cache
-
-    def __repr__(self) -> str:
-        return (
-            f"WriteThroughStats(cache_errors={self.cache_errors}, invalidation_failures="
-            f"{self.invalidation_failures}, store_errors={self.store_errors}, fills={self.fills})"
-        )
+        self.fills = 0
 
 
 class WriteThrough(Generic[K, V]):
@@ -125,14 +133,15 @@ class WriteThrough(Generic[K, V]):
         )
         self._strict = strict
         self._locks = KeyLocks()
-        self._stats = WriteThroughStats()
+        self._stats = _Counters()
 
     def __repr__(self) -> str:
         return f"WriteThrough({self._cache!r}, {self._store!r}, strict={self._strict})"
 
-    @property
-    def stats(self) -> WriteThroughStats:
-        return self._stats
+    async def stats(self) -> WriteThroughStats:
+        """This process's counters (no round trip; awaited like every ``stats()``)."""
+        c = self._stats
+        return WriteThroughStats(c.cache_errors, c.invalidation_failures, c.store_errors, c.fills)
 
     # -- writes --------------------------------------------------------------------
 

@@ -126,7 +126,7 @@ class CacheAside(Generic[K, V]):
 
     def stats(self) -> CacheAsideStats:
         """This process's counters: loads, stale serves, refused fills, lock waits."""
-        return self._twin.run(lambda a: ready(a.stats()))
+        return self._twin.run(lambda a: a.stats())
 
     def get(self, key: K) -> V | None:
         """The value of ``key``: from the cache, or loaded once and cached."""

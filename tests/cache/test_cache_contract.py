@@ -311,7 +311,24 @@ async def test_stats_count_hits_and_misses(cache: Cache) -> None:
     assert (stats.hits, stats.misses, stats.sets) == (1, 1, 1)
     assert stats.hit_ratio == 0.5
     assert stats.circuit_state == "closed"
-    assert "keys" in stats.server or "db_keys" in stats.server or stats.server
+    assert stats.namespace == cache.namespace
+    assert stats.server["database_keys"] >= 1
+
+
+async def test_stats_label_namespace_counters_and_database_figures(cache: Cache) -> None:
+    other = Cache(cache.backend, namespace=cache.namespace + "x")
+    await cache.set("a", 1)
+    await other.set_many({"b": 2, "c": 3})
+    try:
+        stats = await cache.stats()
+        # Counters: this namespace, this Cache object. Server figures: the whole
+        # database, the other namespace's keys included, and named so.
+        assert (stats.namespace, stats.sets) == (cache.namespace, 1)
+        assert stats.server["database_keys"] >= 3
+        assert "keys" not in stats.server
+        assert (await cache.stats(server=False)).server == {}
+    finally:
+        await other.clear()
 
 
 async def test_namespaces_isolate(cache: Cache) -> None:

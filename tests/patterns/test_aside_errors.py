@@ -139,7 +139,7 @@ async def test_stale_on_error_still_serves_the_stale_value(cache: Cache) -> None
         assert entry.value == User(id=1, name="u1")
 
         async def refresh_failed() -> bool:
-            return users.stats().load_errors >= 1
+            return (await users.stats()).load_errors >= 1
 
         await wait_until_async(refresh_failed, timeout=5)
         assert await users.get(1) == User(id=1, name="u1")  # still served while it fails

@@ -143,7 +143,7 @@ async def test_write_through_refuses_before_touching_store_or_cache(
             await items.delete("1")
         assert await store.get(1) == Item(name="v1")
         assert await cache.get("item:1", Item) == Item(name="v1")
-        assert items.stats.store_errors == 0  # refused before the store call
+        assert (await items.stats()).store_errors == 0  # refused before the store call
 
 
 async def test_an_unreachable_database_checks_what_holds_for_any_table(

@@ -252,8 +252,12 @@ class CacheAside(Generic[K, V]):
         """The cache key of a domain key (``"user:42"`` for ``42``)."""
         return self._key(key)
 
-    def stats(self) -> CacheAsideStats:
-        """This process's counters: loads, stale serves, refused fills, lock waits."""
+    async def stats(self) -> CacheAsideStats:
+        """This process's counters: loads, stale serves, refused fills, lock waits.
+
+        Awaited, like every ``stats()`` in cachewright (docs/operations.md); this one
+        makes no round trip.
+        """
         return self._counters.snapshot()
 
     # -- reads -------------------------------------------------------------------------
