@@ -22,7 +22,7 @@ from pydantic_core import PydanticSerializationError
 
 from cachewright.errors import ConfigurationError, InvalidKey, SerializationError, TypeMismatch
 
-__all__ = ["RowCodec"]
+__all__ = ["RowCodec", "key_type_of"]
 
 K = TypeVar("K", bound=int | str)
 V = TypeVar("V")
@@ -33,6 +33,13 @@ _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 
 def _type_name(tp: object) -> str:
     return getattr(tp, "__qualname__", None) or repr(tp)
+
+
+def key_type_of(key: object) -> type[int] | type[str] | None:
+    """``int`` or ``str``: the key column type a key asks for (None: neither)."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        return int
+    return str if isinstance(key, str) else None
 
 
 def _short(error: Exception) -> str:
@@ -55,6 +62,10 @@ class RowCodec(Generic[K, V]):
         self.type_name = _type_name(type)
         # Built once per store: constructing a TypeAdapter compiles a validator.
         self._adapter: TypeAdapter[V] = TypeAdapter(type)
+
+    @property
+    def key_type_name(self) -> str:
+        return "None" if self.key_type is None else self.key_type.__name__
 
     def learn(self, key_type: type[Any], origin: str) -> None:
         """Fix the key type once the table says it (``origin``: how it was decided)."""

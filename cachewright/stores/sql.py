@@ -63,7 +63,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cachewright.errors import CachewrightError, ConfigurationError, StoreError, StoreUnavailable
-from cachewright.stores._sql_codec import RowCodec
+from cachewright.stores._sql_codec import RowCodec, key_type_of
 from cachewright.stores._sql_engine import create_engine, display_url
 from cachewright.stores._sql_errors import store_error
 from cachewright.stores._sql_schema import TableSpec, resolve_table
@@ -78,18 +78,6 @@ V = TypeVar("V")
 T = TypeVar("T")
 
 _SUPPORTED = ("postgresql", "sqlite")
-
-
-def _name(tp: type | None) -> str:
-    return "None" if tp is None else tp.__name__
-
-
-def _key_type_of(key: object) -> type[int] | type[str] | None:
-    if isinstance(key, bool):
-        return None
-    if isinstance(key, int):
-        return int
-    return str if isinstance(key, str) else None
 
 
 def _chunks(items: Sequence[T], size: int | None) -> Iterator[Sequence[T]]:
@@ -249,7 +237,7 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
     def __repr__(self) -> str:
         return (
             f"SQLStore({display_url(self._engine.url)!r}, table={self._spec.qualified_name!r}, "
-            f"type={self._codec.type_name}, key_type={_name(self._codec.key_type)})"
+            f"type={self._codec.type_name}, key_type={self._codec.key_type_name})"
         )
 
     @property
@@ -380,7 +368,7 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
         if self._codec.key_type is None and listed:
             for key in listed:
                 self._codec.check_key(key)  # an int or a str: what any table could hold
-            await self._statements(hint=_key_type_of(listed[0]))
+            await self._statements(hint=key_type_of(listed[0]))
         return [self._codec.check_key(key) for key in listed]
 
     async def _statements(self, hint: type[int] | type[str] | None = None) -> Statements:
