@@ -8,7 +8,7 @@ import threading
 import pytest
 from tenacity import stop_after_attempt, wait_none
 
-from cachewright import ConfigurationError, RetryPolicy
+from cachewright import ConfigurationError, InvalidKey, RetryPolicy, TypeMismatch
 from cachewright.sync import Cache, CacheAside, WriteBehind, WriteThrough, cached
 from tests._servers import wait_until
 from tests.stores._models import Profile, profile
@@ -120,6 +120,42 @@ def test_write_behind_flushes_in_batches_and_on_close(
         profiles.set(9, profile(9))
     assert repository.rows()[9] == profile(9)  # flushed by leaving the block
     assert profiles.close() is not None  # idempotent: the first report again
+
+
+class CheckedProfiles(ProfileRepository):
+    """A repository that declares what it can keep (G15): positive int ids, Profiles."""
+
+    def check_key(self, key: int) -> None:
+        if isinstance(key, bool) or not isinstance(key, int) or key <= 0:
+            raise InvalidKey(f"profile ids are positive ints, got {key!r}")
+
+    def check_item(self, key: int, value: Profile) -> None:
+        self.check_key(key)
+        if not isinstance(value, Profile):
+            raise TypeMismatch(f"expected a Profile, got {type(value).__name__}")
+
+
+def test_write_behind_refuses_what_a_checked_repository_cannot_keep(
+    sync_cache: Cache, repository: ProfileRepository
+) -> None:
+    checked = CheckedProfiles(repository.engine.url.render_as_string(hide_password=False))
+    profiles: WriteBehind[int, Profile] = WriteBehind(
+        sync_cache, checked, key="profile:{}", type=Profile, flush_interval=60
+    )
+    try:
+        with profiles:
+            with pytest.raises(InvalidKey, match="positive ints"):
+                profiles.set(-1, profile(1))
+            with pytest.raises(TypeMismatch):
+                profiles.set(2, "not a profile")  # type: ignore[arg-type]
+            with pytest.raises(InvalidKey):
+                profiles.delete(0)
+            assert profiles.stats().pending == 0  # nothing was acknowledged
+            profiles.set(3, profile(3))
+            assert profiles.flush().written == 1
+        assert checked.rows() == {3: profile(3)}
+    finally:
+        checked.close()
 
 
 def test_write_behind_flusher_runs_in_the_background(
