@@ -193,7 +193,7 @@ async def worker_process(url: str, name: str, pg_url: str, table: str) -> None:
         await go.wait()
         async with worker:
             await stop.wait()
-    print(json.dumps(worker.stats.flushed), flush=True)
+    print(json.dumps((await worker.stats()).flushed), flush=True)
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from cachewright.cache import (
     LocalTier,
     MemoryBackend,
     PickleCodec,
+    escape_glob,
 )
 from cachewright.errors import (
     CacheError,
@@ -29,7 +30,6 @@ from cachewright.errors import (
     CircuitOpen,
     ConfigurationError,
     InvalidKey,
-    LoaderError,
     LockTimeout,
     QueueClosed,
     QueueFull,
@@ -71,7 +71,6 @@ __all__ = [
     "InvalidKey",
     "JsonCodec",
     "Lease",
-    "LoaderError",
     "LocalStats",
     "LocalTier",
     "LockTimeout",
@@ -97,5 +96,6 @@ __all__ = [
     "WriteThrough",
     "__version__",
     "cached",
+    "escape_glob",
     "otel_metrics",
 ]

@@ -19,7 +19,6 @@ The tree::
     │       └── CircuitOpen       the circuit breaker refuses calls for a while
     ├── StoreError                the data store failed (the cause is chained)
     │   └── StoreUnavailable      the data store cannot be reached
-    ├── LoaderError               a CacheAside loader failed and no stale value was left
     ├── LockTimeout               a distributed lock could not be had in time
     └── WriteBehindError
         ├── QueueFull             the write-behind queue stayed full past the timeout
@@ -29,6 +28,11 @@ The tree::
 Lower-level errors (redis-py, SQLAlchemy, pydantic) are mapped at the boundary with
 ``raise ... from exc``: they never escape raw, and their messages are redacted so that
 no password or token appears in an error.
+
+Exceptions raised by your own code (a CacheAside loader, a ``@cached`` function, a data
+store) are not cachewright's: they reach the caller unchanged, with a note naming the
+key. cachewright raises its own errors only where it decides something itself, such as
+a lock wait that ran out (``LockTimeout``).
 """
 
 from __future__ import annotations
@@ -40,7 +44,6 @@ __all__ = [
     "CircuitOpen",
     "ConfigurationError",
     "InvalidKey",
-    "LoaderError",
     "LockTimeout",
     "QueueClosed",
     "QueueFull",
@@ -91,10 +94,6 @@ class StoreError(CachewrightError):
 
 class StoreUnavailable(StoreError, ConnectionError):
     """The data store cannot be reached."""
-
-
-class LoaderError(CachewrightError):
-    """A loader failed and there was no stale value to serve instead."""
 
 
 class LockTimeout(CachewrightError, TimeoutError):

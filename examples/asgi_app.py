@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cachewright import Cache, CacheAside, LoaderError, StoreError
+from cachewright import Cache, CacheAside, LockTimeout, StoreError
 from cachewright.stores import SQLStore
 
 
@@ -70,7 +70,7 @@ def create_app(db_url: str | None = None) -> Starlette:
             Route("/cache/tags/{tag}", invalidate_tag, methods=["DELETE"]),
             Route("/stats", stats, methods=["GET"]),
         ],
-        exception_handlers={LoaderError: unavailable, StoreError: unavailable},
+        exception_handlers={LockTimeout: unavailable, StoreError: unavailable},
         lifespan=lifespan,
     )
 
@@ -100,7 +100,7 @@ async def invalidate_tag(request: Request) -> Response:
 
 async def stats(request: Request) -> Response:
     cache_stats = await request.app.state.cache.stats(server=False)
-    aside = request.app.state.products.stats()
+    aside = await request.app.state.products.stats()
     return JSONResponse(
         {"hits": cache_stats.hits, "misses": cache_stats.misses, "loads": aside.loads}
     )

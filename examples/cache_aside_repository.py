@@ -176,7 +176,7 @@ async def run(repo: UserRepository, cache: Cache) -> None:
             f"warm-up of 120 ids: loaded {report.loaded}, skipped {report.skipped} cached, "
             f"missing {report.missing}, failed {len(report.failed)}",
         )
-        stats = users.stats()
+        stats = await users.stats()
         print(
             f"cache-aside stats: {stats.loads} keys loaded, {stats.fills} fills, "
             f"{stats.fills_refused} refused (a newer write won)"

@@ -72,8 +72,8 @@ def test_stats_json_on_memory() -> None:
 def test_stats_table_on_memory() -> None:
     result = invoke("--namespace", "shop", "stats")
     assert result.exit_code == 0
-    assert "namespace shop" in result.stdout
-    assert "server keys" in result.stdout
+    assert "all namespaces, not only 'shop'" in result.stdout
+    assert "database keys" in result.stdout
 
 
 def test_get_miss_exits_4() -> None:
@@ -197,14 +197,12 @@ def test_delete_reports_what_existed(seeded: list[str]) -> None:
 
 
 @pytest.mark.redis
-def test_delete_pattern_is_literal_unless_raw(seeded: list[str]) -> None:
-    literal = invoke(*seeded, "delete-pattern", "temp:*", "--json")
+def test_delete_pattern_takes_a_glob_and_prefix_is_literal(seeded: list[str]) -> None:
+    literal = invoke(*seeded, "delete-pattern", "temp:*", "--prefix", "--json")
     assert json.loads(literal.stdout) == {"removed": 1}  # only the key named "temp:*"
     assert invoke(*seeded, "get", "temp:a").exit_code == 0
-    hint = invoke(*seeded, "delete-pattern", "temp:?")
-    assert "add --raw" in hint.stdout
-    raw = invoke(*seeded, "delete-pattern", "temp:*", "--raw", "--json")
-    assert json.loads(raw.stdout) == {"removed": 2}
+    glob = invoke(*seeded, "delete-pattern", "temp:?", "--json")
+    assert json.loads(glob.stdout) == {"removed": 2}  # temp:a, temp:b
     assert invoke(*seeded, "get", "temp:a").exit_code == ExitCode.NOT_FOUND
 
 
@@ -223,4 +221,4 @@ def test_stats_json_on_redis_subprocess(seeded: list[str]) -> None:
     data = json.loads(proc.stdout)
     assert data["backend"].startswith("redis://127.0.0.1:")
     assert data["server"]["mode"] == "standalone"
-    assert data["server"]["keys"] >= 5
+    assert data["server"]["database_keys"] >= 5

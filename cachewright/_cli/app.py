@@ -23,7 +23,6 @@ from cachewright._cli import dead_letters, demo, warmup, worker
 from cachewright._cli.exits import ExitCode
 from cachewright._cli.render import console, emit_json, fmt, plural, queue_table, stats_table
 from cachewright._cli.runtime import Options, fail, open_cache, run
-from cachewright.cache.keys import escape_glob
 from cachewright.settings import Settings
 
 if TYPE_CHECKING:
@@ -99,14 +98,13 @@ def stats(
         if as_json:
             emit_json(
                 {
-                    "namespace": cache.namespace,
                     **snapshot.as_dict(),
                     "queues": {name: asdict(q) for name, q in queue_stats.items()},
                 }
             )
             return ExitCode.OK
         out = console()
-        title = f"cache stats · namespace {cache.namespace}"
+        title = f"database stats · all namespaces, not only {cache.namespace!r}"
         out.print(stats_table(snapshot, title=title, process=False))
         for name, q in queue_stats.items():
             out.print(queue_table(name, q))
@@ -201,27 +199,27 @@ def delete(
 @app.command("delete-pattern")
 def delete_pattern(
     ctx: typer.Context,
-    pattern: Annotated[str, typer.Argument(metavar="GLOB", help="Key pattern.")],
-    raw: Annotated[
+    pattern: Annotated[str, typer.Argument(metavar="GLOB", help="Redis glob, as written.")],
+    prefix: Annotated[
         bool,
-        typer.Option(
-            "--raw", help="Treat *, ? and [ ] as wildcards (without it they match themselves)."
-        ),
+        typer.Option("--prefix", help="GLOB is a literal key prefix: *, ? and [ match themselves."),
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Remove the namespace's entries whose key matches GLOB (SCAN + UNLINK, never KEYS).
 
-    Without --raw, GLOB is matched literally: a key typed by a user never turns
-    into a wildcard by accident.
+    GLOB is a Redis glob (*, ?, [abc], backslash escapes), as Cache.delete_pattern takes
+    it; with --prefix it is a literal prefix instead, as Cache.delete_prefix takes it.
     """
 
     async def body(settings: Settings) -> ExitCode:
         async with open_cache(settings) as cache:
-            removed = await cache.delete_pattern(pattern, raw=raw)
-        _report(as_json, removed, f"deleted {plural(removed, 'key')} matching {pattern!r}")
-        if not raw and not as_json and removed == 0 and escape_glob(pattern) != pattern:
-            console().print("hint: *, ? and [ matched literally; add --raw for a glob")
+            if prefix:
+                removed = await cache.delete_prefix(pattern)
+            else:
+                removed = await cache.delete_pattern(pattern)
+        what = "starting with" if prefix else "matching"
+        _report(as_json, removed, f"deleted {plural(removed, 'key')} {what} {pattern!r}")
         return ExitCode.OK
 
     run(options(ctx), body)

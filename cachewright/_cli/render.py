@@ -65,10 +65,12 @@ def _ratio(value: float | None) -> str:
 
 
 def stats_table(stats: CacheStats, *, title: str = "cache stats", process: bool = True) -> Table:
-    """The server's facts and, with ``process``, this process's counters.
+    """The database's facts and, with ``process``, this namespace's counters.
 
-    A one-shot command's own counters say nothing (it made one call), so ``stats``
-    shows only the server; the demo, which did the work, shows both.
+    Each section says its scope: the counters are this process's, in one namespace; the
+    server's figures are the whole database's, every namespace included. A one-shot
+    command's own counters say nothing (it made one call), so ``stats`` shows only the
+    database; the demo, which did the work, shows both.
     """
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
@@ -77,6 +79,7 @@ def stats_table(stats: CacheStats, *, title: str = "cache stats", process: bool 
     table.add_row("circuit breaker", f"{stats.circuit_state} (opened {stats.circuit_opens}x)")
     if process:
         table.add_section()
+        table.add_row(f"namespace {stats.namespace} · this process", "")
         table.add_row("hits", fmt(stats.hits))
         table.add_row("misses", fmt(stats.misses))
         table.add_row("hit ratio", _ratio(stats.hit_ratio))
@@ -94,9 +97,11 @@ def stats_table(stats: CacheStats, *, title: str = "cache stats", process: bool 
             table.add_row(name, fmt(value))
     if stats.server:
         table.add_section()
+        table.add_row("database · all namespaces", "")
         for name, value in stats.server.items():
             shown = _ratio(value) if "ratio" in name and isinstance(value, float) else fmt(value)
-            table.add_row(f"server {name.replace('_', ' ')}", shown)
+            label = name.replace("_", " ")
+            table.add_row(label if label.startswith("database") else f"server {label}", shown)
     return table
 
 

@@ -92,7 +92,7 @@ def register(app: typer.Typer, options: Callable[[typer.Context], Options]) -> N
                             skip_cached=not reload,
                             progress=lambda done, total: bar.update(task, completed=done),
                         )
-            failed = {str(k): error for k, error in report.failed.items()}
+            failed = {str(k): repr(error) for k, error in report.failed.items()}
             if as_json:
                 emit_json(
                     {

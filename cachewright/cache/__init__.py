@@ -7,6 +7,7 @@ from cachewright.cache.backends.base import Backend
 from cachewright.cache.backends.memory import MemoryBackend
 from cachewright.cache.codecs import Codec, JsonCodec, PickleCodec
 from cachewright.cache.entry import Entry
+from cachewright.cache.keys import escape_glob
 from cachewright.cache.local import Channel, ChannelListener, LocalTier
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "LocalTier",
     "MemoryBackend",
     "PickleCodec",
+    "escape_glob",
 ]

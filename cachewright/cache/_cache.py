@@ -352,13 +352,29 @@ class Cache:
         """Remove every key; the number that existed. One round trip per node."""
         return await self._writes.delete_many(keys)
 
-    async def delete_pattern(self, pattern: str, *, raw: bool = False) -> int:
-        """Remove this namespace's keys matching ``pattern``; the number removed.
+    async def delete_pattern(self, glob: str) -> int:
+        """Remove this namespace's keys matching the Redis glob ``glob``; the number removed.
 
-        ``*``, ``?`` and ``[`` in ``pattern`` match only themselves unless ``raw=True``
-        asks for a glob. Incremental (SCAN + UNLINK), never KEYS.
+        Usage::
+
+            await cache.delete_pattern("temp:user:*")                    # a glob as written
+            await cache.delete_pattern(f"temp:{escape_glob(name)}:*")   # user text inside it
+            await cache.delete_prefix(f"temp:{name}:")                  # the same, simpler
+
+        ``*``, ``?``, ``[...]`` and ``\\`` have their Redis meaning; text from users goes
+        through :func:`cachewright.escape_glob` (or :meth:`delete_prefix`) so that it
+        matches only itself. Only this namespace's entries are ever matched.
+        Incremental (SCAN + UNLINK), never KEYS.
         """
-        return await self._writes.delete_pattern(pattern, raw=raw)
+        return await self._writes.delete_matching(self._keys.pattern(glob))
+
+    async def delete_prefix(self, prefix: str) -> int:
+        """Remove this namespace's keys starting with ``prefix``, taken literally (any
+        ``*``, ``?`` or ``[`` in it matches only itself); the number removed.
+
+        An empty prefix is refused (``InvalidKey``): to empty the namespace, ``clear()``.
+        """
+        return await self._writes.delete_matching(self._keys.prefix_pattern(prefix))
 
     async def clear(self) -> int:
         """Remove every entry of this namespace and its bookkeeping (tag indexes);
@@ -431,7 +447,8 @@ class Cache:
     # -- stats -------------------------------------------------------------------------
 
     async def stats(self, *, server: bool = True) -> CacheStats:
-        """Counters of this cache and, with ``server``, the backend's own facts."""
+        """This namespace's counters in this process and, with ``server``, the whole
+        database's facts (one round trip); see ``CacheStats`` for the two scopes."""
         info: Mapping[str, Any] = {}
         if server:
             info = await self._guard.read({}, self._backend.info)
@@ -440,6 +457,7 @@ class Cache:
             circuit_state=breaker.state.value,
             circuit_opens=breaker.opens,
             backend=self._url,
+            namespace=self.namespace,
             server=info,
             local=None if self._coherence is None else self._coherence.stats(),
         )

@@ -45,6 +45,7 @@ class Counters:
         circuit_state: str,
         circuit_opens: int,
         backend: str,
+        namespace: str,
         server: Mapping[str, Any],
         local: LocalStats | None,
     ) -> CacheStats:
@@ -65,6 +66,7 @@ class Counters:
             circuit_state=circuit_state,
             circuit_opens=circuit_opens,
             backend=backend,
+            namespace=namespace,
             server=server,
             local_hits=self.local_hits,
             local=local,
@@ -102,9 +104,18 @@ class LocalStats:
 class CacheStats:
     """A snapshot of a cache's counters and, where available, its server's facts.
 
-    ``hits`` counts every hit, whichever tier answered; ``local_hits`` is the part
-    answered from process memory (always 0 without a local tier), and ``local`` the
-    local tier's own figures (None without one).
+    Two scopes, never mixed:
+
+    - namespace (this ``Cache`` object, in this process): the counters, from ``hits``
+      to ``type_mismatches``, the breaker's state, ``local_hits`` and ``local``;
+      ``namespace`` names it. ``hits`` counts every hit, whichever tier answered;
+      ``local_hits`` is the part answered from process memory (always 0 without a
+      local tier), and ``local`` the local tier's own figures (None without one).
+    - database (``server``, from the backend; empty with ``stats(server=False)``): the
+      whole Redis database or server, every namespace and every client included:
+      ``database_keys`` (DBSIZE, summed over a cluster's primaries), memory used,
+      keyspace hits and misses, version. No per-namespace key count is given: it
+      would cost a SCAN of the whole keyspace.
     """
 
     hits: int
@@ -121,6 +132,7 @@ class CacheStats:
     circuit_state: str
     circuit_opens: int
     backend: str
+    namespace: str
     server: Mapping[str, Any] = field(default_factory=dict)
     local_hits: int = 0
     local: LocalStats | None = None

@@ -191,13 +191,9 @@ class WritePath:
         self._counters.deletes += len(physical)
         return removed
 
-    async def delete_pattern(self, pattern: str, *, raw: bool = False) -> int:
-        """Remove this namespace's keys matching ``pattern``; the number removed.
-
-        ``*``, ``?`` and ``[`` in ``pattern`` match only themselves unless ``raw=True``
-        asks for a glob. Incremental (SCAN + UNLINK), never KEYS.
-        """
-        glob = self._keys.pattern(pattern, raw=raw)
+    async def delete_matching(self, glob: str) -> int:
+        """Remove the entries matching ``glob``, a full physical glob (namespace
+        included, built by ``KeyBuilder``); the number removed. SCAN + UNLINK."""
         # Peers match the glob against their local keys, which carry no namespace.
         local_glob = glob[len(self._keys.namespace) + 1 :]
         return await self.guarded(

@@ -5,8 +5,8 @@ Usage::
     keys = KeyBuilder("shop", max_length=1024)
     keys.entry("user:1")        # 'shop:user:1'
     keys.tag("users")           # 'shop~tag:users'
-    keys.pattern("temp:*")      # 'shop:temp:\\*'   (user text escaped)
-    keys.pattern("temp:*", raw=True)   # 'shop:temp:*'
+    keys.pattern("temp:*")      # 'shop:temp:*'    (a glob as written)
+    keys.prefix_pattern("a*")   # 'shop:a\\**'     (user text escaped, then any suffix)
 
 Entries live under ``<namespace>:``; cachewright's own bookkeeping lives under
 ``<namespace>~``, which no entry key can reach because a namespace may contain
@@ -26,7 +26,15 @@ _NAMESPACE = re.compile(r"^[^:~\s*?\[\]\\]{1,64}$")
 
 
 def escape_glob(text: str) -> str:
-    """Escape Redis glob metacharacters so ``text`` matches only itself."""
+    """Escape Redis glob metacharacters so that ``text`` matches only itself in a glob.
+
+    Usage::
+
+        from cachewright import escape_glob
+
+        await cache.delete_pattern(f"session:{escape_glob(user_name)}:*")
+        escape_glob("a*b?[c]")      # 'a\\*b\\?\\[c\\]'
+    """
     return _GLOB_SPECIALS.sub(r"\\\1", text)
 
 
@@ -97,9 +105,13 @@ class KeyBuilder:
     def internal(self, name: str) -> str:
         return self._internal_prefix + name
 
-    def pattern(self, pattern: object, *, raw: bool = False) -> str:
-        text = self.check(pattern, "pattern")
-        return self._entry_prefix + (text if raw else escape_glob(text))
+    def pattern(self, glob: object) -> str:
+        """This namespace's entries matching ``glob`` (a Redis glob, as written)."""
+        return self._entry_prefix + self.check(glob, "pattern")
+
+    def prefix_pattern(self, prefix: object) -> str:
+        """This namespace's entries whose key starts with ``prefix``, taken literally."""
+        return self._entry_prefix + escape_glob(self.check(prefix, "prefix")) + "*"
 
     def namespace_pattern(self) -> str:
         return escape_glob(self._entry_prefix) + "*"

@@ -7,14 +7,18 @@ Usage::
     await orders.get(7)                     # cache, else store (filled back under a lease)
     await orders.delete(7)
     await orders.set_many({8: a, 9: b}); await orders.get_many([7, 8, 9])
-    orders.stats                            # cache_errors: cache writes that failed
+    await orders.stats()                    # cache_errors: cache writes that failed, ...
 
     shared = WriteThrough(cache, store, key="order:{}", type=Order, strict=True)
 
 Failure rules:
 
-- The store fails: the cache is not touched and the error is raised (``StoreError``
-  family; other exceptions from the store are wrapped, chained).
+- A store that declares what it can keep (``cachewright.stores.CheckedStore``, as
+  ``SQLStore`` does) is asked first: a key or value it refuses raises its typed error
+  (``InvalidKey``, ``TypeMismatch``, ...) before the store or the cache is touched.
+
+- The store fails: the cache is not touched and the store's exception is raised
+  unchanged (same object, type and traceback), with a note naming the key.
 - The cache fails after the store took the write: the entry is deleted (tried a few
   times) so no reader keeps the old value; the call still succeeds, and the failure
   is counted and logged. If even the delete fails the cache is unreachable, reads
@@ -41,13 +45,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from cachewright.cache import Cache, Entry
-from cachewright.errors import CacheError, CachewrightError, StoreError
+from cachewright.errors import CacheError
+from cachewright.patterns._checks import StoreChecks
 from cachewright.patterns._fill import FillPolicy, ReadThrough
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keys import KeyFormat, KeyMapper
+from cachewright.patterns._notes import add_note
 from cachewright.stores.base import DataStore
 
 __all__ = ["WriteThrough", "WriteThroughStats"]
@@ -61,22 +68,29 @@ T = TypeVar("T")
 _INVALIDATE_ATTEMPTS = 3
 
 
+@dataclass(frozen=True, slots=True)
 class WriteThroughStats:
-    """Counters of one ``WriteThrough`` (read-only views of plain ints)."""
+    """A snapshot of one ``WriteThrough``'s counters (this process).
 
+    ``cache_errors``: cache writes that failed after the store took the write;
+    ``invalidation_failures``: those whose invalidation failed too; ``store_errors``:
+    store calls that raised; ``fills``: read-through fills that made it into the cache.
+    """
+
+    cache_errors: int
+    invalidation_failures: int
+    store_errors: int
+    fills: int
+
+
+class _Counters:
     __slots__ = ("cache_errors", "fills", "invalidation_failures", "store_errors")
 
     def __init__(self) -> None:
-        self.cache_errors = 0  # cache writes that failed after a store success
-        self.invalidation_failures = 0  # ... and whose invalidation failed too
+        self.cache_errors = 0
+        self.invalidation_failures = 0
         self.store_errors = 0
-        self.fills = 0  # read-through fills that made it into the cache
-
-    def __repr__(self) -> str:
-        return (
-            f"WriteThroughStats(cache_errors={self.cache_errors}, invalidation_failures="
-            f"{self.invalidation_failures}, store_errors={self.store_errors}, fills={self.fills})"
-        )
+        self.fills = 0
 
 
 class WriteThrough(Generic[K, V]):
@@ -84,6 +98,7 @@ class WriteThrough(Generic[K, V]):
 
     __slots__ = (
         "_cache",
+        "_checks",
         "_keys",
         "_locks",
         "_reads",
@@ -108,6 +123,7 @@ class WriteThrough(Generic[K, V]):
     ) -> None:
         self._cache = cache
         self._store = store
+        self._checks: StoreChecks[K, V] = StoreChecks(store)
         self._keys: KeyMapper[K] = KeyMapper(key)
         self._type = type
         self._ttl = ttl
@@ -117,22 +133,24 @@ class WriteThrough(Generic[K, V]):
         )
         self._strict = strict
         self._locks = KeyLocks()
-        self._stats = WriteThroughStats()
+        self._stats = _Counters()
 
     def __repr__(self) -> str:
         return f"WriteThrough({self._cache!r}, {self._store!r}, strict={self._strict})"
 
-    @property
-    def stats(self) -> WriteThroughStats:
-        return self._stats
+    async def stats(self) -> WriteThroughStats:
+        """This process's counters (no round trip; awaited like every ``stats()``)."""
+        c = self._stats
+        return WriteThroughStats(c.cache_errors, c.invalidation_failures, c.store_errors, c.fills)
 
     # -- writes --------------------------------------------------------------------
 
     async def set(self, key: K, value: V) -> None:
         """Write ``value`` to the store, then to the cache (or invalidate, if strict)."""
+        await self._checks.item(key, value)
         cache_key = self._keys.cache_key(key)
         async with self._locks.hold(cache_key):
-            await self._store_call(self._store.set(key, value))
+            await self._store_call(self._store.set(key, value), "set", key)
             if self._strict:
                 await self._invalidate([cache_key])
                 return
@@ -145,9 +163,10 @@ class WriteThrough(Generic[K, V]):
         """``set`` of every item: one store ``set_many``, then one cache ``set_many``."""
         if not items:
             return
+        await self._checks.items(items)
         by_cache_key = {self._keys.cache_key(k): v for k, v in items.items()}
         async with self._locks.hold_many(by_cache_key):
-            await self._store_call(self._store.set_many(items))
+            await self._store_call(self._store.set_many(items), "set_many", list(items))
             if self._strict:
                 await self._invalidate(list(by_cache_key))
                 return
@@ -160,9 +179,10 @@ class WriteThrough(Generic[K, V]):
 
     async def delete(self, key: K) -> None:
         """Delete ``key`` from the store, then from the cache."""
+        await self._checks.key(key)
         cache_key = self._keys.cache_key(key)
         async with self._locks.hold(cache_key):
-            await self._store_call(self._store.delete(key))
+            await self._store_call(self._store.delete(key), "delete", key)
             await self._invalidate([cache_key])
 
     async def delete_many(self, keys: Sequence[K]) -> None:
@@ -170,19 +190,18 @@ class WriteThrough(Generic[K, V]):
         cache_keys = [self._keys.cache_key(k) for k in keys]
         if not cache_keys:
             return
+        await self._checks.keys(keys)
         async with self._locks.hold_many(cache_keys):
-            await self._store_call(self._store.delete_many(keys))
+            await self._store_call(self._store.delete_many(keys), "delete_many", list(keys))
             await self._invalidate(cache_keys)
 
-    async def _store_call(self, call: Awaitable[object]) -> None:
+    async def _store_call(self, call: Awaitable[object], operation: str, keys: object) -> None:
         try:
             await call
-        except CachewrightError:  # StoreError family, or InvalidKey/TypeMismatch: as is
+        except Exception as exc:  # the store's own exception, as it was
             self._stats.store_errors += 1
+            add_note(exc, f"cachewright: write-through store.{operation} of {keys!r}")
             raise
-        except Exception as exc:
-            self._stats.store_errors += 1
-            raise StoreError(f"store write failed: {type(exc).__name__}: {exc}") from exc
 
     async def _cache_failed(self, cache_keys: list[str], exc: CacheError) -> None:
         self._stats.cache_errors += 1
@@ -214,7 +233,7 @@ class WriteThrough(Generic[K, V]):
             value: V = found.value
             return value
         lease = await self._reads.lease(cache_key) if found is None else None
-        stored = await self._store_read(self._store.get(key))
+        stored = await self._store_read(self._store.get(key), "get", key)
         if lease is not None and stored is not None:
             await self._fill(cache_key, stored, lease)
         return stored
@@ -225,7 +244,7 @@ class WriteThrough(Generic[K, V]):
         if not misses:
             return result
         leases = await asyncio.gather(*(self._reads.lease(cache_keys[k]) for k in misses))
-        stored = await self._store_read(self._store.get_many(misses))
+        stored = await self._store_read(self._store.get_many(misses), "get_many", misses)
         for k, lease in zip(misses, leases, strict=True):
             if k in stored:
                 value = stored[k]
@@ -239,15 +258,14 @@ class WriteThrough(Generic[K, V]):
         found = await self._cache.lookup(self._keys.cache_key(key), self._type)
         if isinstance(found, Entry) and not found.stale:
             return True
-        return bool(await self._store_read(self._store.exists(key)))
+        return bool(await self._store_read(self._store.exists(key), "exists", key))
 
-    async def _store_read(self, call: Awaitable[T]) -> T:
+    async def _store_read(self, call: Awaitable[T], operation: str, keys: object) -> T:
         try:
             return await call
-        except CachewrightError:
+        except Exception as exc:  # the store's own exception, as it was
+            add_note(exc, f"cachewright: write-through store.{operation} of {keys!r}")
             raise
-        except Exception as exc:
-            raise StoreError(f"store read failed: {type(exc).__name__}: {exc}") from exc
 
     async def _fill(self, cache_key: str, value: V, version: bytes) -> None:
         if await self._reads.fill(cache_key, value, version):

@@ -6,6 +6,7 @@ Usage::
 
     memory = MemoryStore[int, User]()
     sql = SQLStore("sqlite+aiosqlite:///app.db", "users", type=User, key_type=int)
+    await sql.check_item(1, user)     # CheckedStore: what set() would refuse, refused now
     wrapped = store_from_functions(get=repo.get, set=repo.put, delete=repo.remove)
 
 ``SQLStore`` needs the ``sql`` extra (``pip install cachewright[sql]``); it is imported
@@ -17,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cachewright.errors import ConfigurationError
-from cachewright.stores.base import BaseStore, DataStore
+from cachewright.stores.base import BaseStore, CheckedStore, DataStore
 from cachewright.stores.functions import FunctionStore, store_from_functions
 from cachewright.stores.memory import MemoryStore
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BaseStore",
+    "CheckedStore",
     "DataStore",
     "FunctionStore",
     "MemoryStore",

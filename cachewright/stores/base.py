@@ -24,6 +24,22 @@ per accepted write (write-behind retries), so writes must be idempotent upserts.
 
 ``get`` returns ``None`` for a miss. A store that can hold ``None`` as a value tells it
 apart from a miss through ``exists`` and ``get_many`` (a stored ``None`` is a hit).
+
+A store that knows what it can keep declares it with two more methods (``CheckedStore``):
+``check_key(key)`` and ``check_item(key, value)`` raise the typed error ``set`` or
+``delete`` would raise (``InvalidKey``, ``TypeMismatch``, ``SerializationError``), and
+write nothing. Write-behind and write-through call them at the caller's ``set`` and
+``delete``, before acknowledging the write (G15)::
+
+    class OrderStore(BaseStore[int, Order]):
+        async def check_key(self, key: int) -> None:
+            if not isinstance(key, int) or key <= 0:
+                raise InvalidKey(f"order ids are positive ints, got {key!r}")
+
+        async def check_item(self, key: int, value: Order) -> None:
+            await self.check_key(key)
+            if not isinstance(value, Order):
+                raise TypeMismatch(f"expected an Order, got {type(value).__name__}")
 """
 
 from __future__ import annotations
@@ -35,10 +51,12 @@ from typing import ClassVar, Generic, Protocol, Self, TypeVar, cast, runtime_che
 
 from cachewright.stores._concurrency import bounded_map
 
-__all__ = ["BaseStore", "DataStore"]
+__all__ = ["BaseStore", "CheckedStore", "DataStore"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+K_contra = TypeVar("K_contra", bound=Hashable, contravariant=True)
+V_contra = TypeVar("V_contra", contravariant=True)
 
 
 @runtime_checkable
@@ -67,6 +85,26 @@ class DataStore(Protocol[K, V]):
     async def set_many(self, items: Mapping[K, V]) -> None: ...
 
     async def delete_many(self, keys: Sequence[K]) -> None: ...
+
+
+@runtime_checkable
+class CheckedStore(Protocol[K_contra, V_contra]):
+    """A data store that declares which keys and values it can keep (see module doc).
+
+    Usage::
+
+        if isinstance(store, CheckedStore):
+            await store.check_item(7, order)     # InvalidKey / TypeMismatch, nothing written
+
+    Checks are cheap (no write; a round trip at most once, to learn a table's key type)
+    and must refuse exactly what the store's ``set``/``delete`` would refuse for the
+    key's or value's own sake. Failures nobody can know in advance (the store down, a
+    constraint between rows) are not theirs to report.
+    """
+
+    async def check_key(self, key: K_contra) -> None: ...
+
+    async def check_item(self, key: K_contra, value: V_contra) -> None: ...
 
 
 class BaseStore(ABC, Generic[K, V]):

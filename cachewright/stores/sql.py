@@ -7,12 +7,18 @@ Usage::
     async with SQLStore("postgresql+asyncpg://app:pw@db/shop", "profiles",
                         type=Profile, key_type=int) as store:
         await store.set(1, profile)                   # upsert; the table is created lazily
+        await store.check_item(2, profile)            # what set would refuse, refused now
         await store.set_many({2: p2, 3: p3})          # one INSERT ... ON CONFLICT DO UPDATE
         await store.get_many([1, 2, 4])               # one SELECT: {1: ..., 2: ...}
 
     # An existing table: id BIGINT PRIMARY KEY, doc JSONB NOT NULL
     people = SQLStore(engine, "people", type=Person, key_type=int,
                       key_column="id", value_column="doc", create=False)
+
+Keys are ints or strs. ``key_type`` says which; left out, the table decides: an existing
+table's key column (integer or text), or, for a table the store creates, the type of the
+first key it is given (an int key makes a ``BIGINT`` key column). Once known, a key of the
+other type is refused with ``InvalidKey`` saying where the key type came from.
 
 Values are kept as JSON text written by a pydantic ``TypeAdapter(type)`` (anything
 pydantic accepts: models, dataclasses, TypedDicts, builtins), next to an ``updated_at``
@@ -32,6 +38,14 @@ statement once. ``batch_size`` caps the rows (or keys) per statement, for very l
 batches: the statements of one batch still share one transaction, so the batch is
 written entirely or not at all. SQLite needs its JSON functions (built in since 3.38).
 
+Declared types (``cachewright.stores.CheckedStore``): ``check_key`` and ``check_item``
+refuse, before anything is written, what ``set``/``delete`` would refuse (``InvalidKey``,
+``TypeMismatch``, ``SerializationError``); write-behind and write-through call them at
+the caller's ``set``, so nothing is acknowledged that this store cannot keep (G15).
+They need no database round trip once the key type is known; before that (no
+``key_type``), the first check reads (or creates) the table, and if the database
+cannot be reached then, only what holds for any table is checked.
+
 Errors: connection failures raise ``StoreUnavailable``, other database failures
 ``StoreError``, both with the URL's password redacted. A stored value that no longer
 validates raises ``TypeMismatch`` naming its key. The store disposes the engine it
@@ -41,15 +55,15 @@ created on ``close()`` (or leaving ``async with``), never one it was given.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar, overload
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cachewright.errors import CachewrightError, ConfigurationError, StoreError
-from cachewright.stores._sql_codec import RowCodec
+from cachewright.errors import CachewrightError, ConfigurationError, StoreError, StoreUnavailable
+from cachewright.stores._sql_codec import RowCodec, key_type_of
 from cachewright.stores._sql_engine import create_engine, display_url
 from cachewright.stores._sql_errors import store_error
 from cachewright.stores._sql_schema import TableSpec, resolve_table
@@ -59,6 +73,7 @@ from cachewright.stores.base import BaseStore
 __all__ = ["SQLStore"]
 
 K = TypeVar("K", bound=int | str)
+KT = TypeVar("KT", bound=int | str)
 V = TypeVar("V")
 T = TypeVar("T")
 
@@ -79,7 +94,8 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
       ``postgresql+asyncpg://...``) or an ``AsyncEngine`` the caller keeps owning.
     - ``table``, ``schema``: where the rows live.
     - ``type``: what values are (anything ``pydantic.TypeAdapter`` accepts);
-      ``key_type``: ``str`` (default) or ``int``.
+      ``key_type``: ``int`` or ``str`` (default: what the table holds; for a table the
+      store creates, the type of the first key it is given).
     - ``key_column``, ``value_column``, ``updated_at_column`` (``None``: no timestamp):
       the column names, for a table of your own.
     - ``create``: create the table on first use when it is missing (default ``True``).
@@ -106,12 +122,12 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
 
     @overload
     def __init__(
-        self: SQLStore[str, V],
+        self: SQLStore[KT, V],
         url_or_engine: str | sa.URL | AsyncEngine,
         table: str = ...,
         *,
         type: type[V],
-        key_type: type[str] = ...,
+        key_type: type[KT],
         key_column: str = ...,
         value_column: str = ...,
         updated_at_column: str | None = ...,
@@ -124,12 +140,12 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
 
     @overload
     def __init__(
-        self: SQLStore[int, V],
+        self: SQLStore[Any, V],
         url_or_engine: str | sa.URL | AsyncEngine,
         table: str = ...,
         *,
         type: type[V],
-        key_type: type[int],
+        key_type: None = ...,
         key_column: str = ...,
         value_column: str = ...,
         updated_at_column: str | None = ...,
@@ -140,14 +156,14 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
         timeout: float | None = ...,
     ) -> None: ...
 
-    @overload  # a type form that is not a class: list[Profile], Profile | None, ...
+    @overload  # a type form that is not a class: list[Profile], ...
     def __init__(
-        self: SQLStore[str, Any],
+        self: SQLStore[KT, Any],
         url_or_engine: str | sa.URL | AsyncEngine,
         table: str = ...,
         *,
         type: Any,
-        key_type: type[str] = ...,
+        key_type: type[KT],
         key_column: str = ...,
         value_column: str = ...,
         updated_at_column: str | None = ...,
@@ -160,12 +176,12 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
 
     @overload
     def __init__(
-        self: SQLStore[int, Any],
+        self: SQLStore[Any, Any],
         url_or_engine: str | sa.URL | AsyncEngine,
         table: str = ...,
         *,
         type: Any,
-        key_type: type[int],
+        key_type: None = ...,
         key_column: str = ...,
         value_column: str = ...,
         updated_at_column: str | None = ...,
@@ -182,7 +198,7 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
         table: str = "profiles",
         *,
         type: Any,
-        key_type: type[Any] = str,
+        key_type: type[Any] | None = None,
         key_column: str = "key",
         value_column: str = "value",
         updated_at_column: str | None = "updated_at",
@@ -194,7 +210,8 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
     ) -> None:
         if batch_size is not None and batch_size < 1:
             raise ConfigurationError(f"batch_size must be at least 1, got {batch_size}")
-        self._codec: RowCodec[K, V] = RowCodec(type, key_type=key_type)
+        if key_type not in (int, str, None):
+            raise ConfigurationError(f"key_type must be int or str, got {key_type!r}")
         self._spec = TableSpec(
             table, schema, key_column, value_column, updated_at_column, key_type=key_type
         )
@@ -211,6 +228,7 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
         self._batch_size = batch_size
         self._secret = self._engine.url.password
         self._where = f"table {self._spec.qualified_name!r} at {display_url(self._engine.url)}"
+        self._codec: RowCodec[K, V] = RowCodec(type, key_type=key_type, where=self._where)
         self._create = create
         self._sql: Statements | None = None
         self._lock = asyncio.Lock()
@@ -219,7 +237,7 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
     def __repr__(self) -> str:
         return (
             f"SQLStore({display_url(self._engine.url)!r}, table={self._spec.qualified_name!r}, "
-            f"type={self._codec.type_name}, key_type={self._spec.key_type.__name__})"
+            f"type={self._codec.type_name}, key_type={self._codec.key_type_name})"
         )
 
     @property
@@ -232,16 +250,46 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
         """The table, schema-qualified when a schema was given."""
         return self._spec.qualified_name
 
+    @property
+    def key_type(self) -> type[int] | type[str] | None:
+        """``int`` or ``str``: declared, or read from the table; None until it is known."""
+        return self._codec.key_type
+
+    @property
+    def value_type(self) -> Any:
+        """What values are validated as (the ``type`` given)."""
+        return self._codec.type
+
     async def create_table(self) -> None:
         """Create the table if it does not exist (even with ``create=False``), then check it.
 
-        Optional: the first operation does the same when ``create=True``.
+        Optional: the first operation does the same when ``create=True``. Creating a
+        table needs its key type: ``key_type``, or ``ConfigurationError`` saying so.
         """
         async with self._lock:
-            self._sql = await self._prepare(create=True)
+            self._sql = await self._prepare(create=True, hint=None)
+
+    async def check_key(self, key: K) -> None:
+        """Raise ``InvalidKey`` unless the table can hold ``key`` (no write, see module doc)."""
+        await self._check(key)
+
+    async def check_item(self, key: K, value: V) -> None:
+        """Raise ``InvalidKey``, ``TypeMismatch`` or ``SerializationError`` unless
+        ``set(key, value)`` can be stored, without writing anything."""
+        checked = await self._check(key)
+        self._codec.encode(checked, value)
+
+    async def _check(self, key: object) -> K:
+        try:
+            [checked] = await self._keys([key])
+        except StoreUnavailable:
+            # The table's key type cannot be known now: what holds for any table was
+            # checked; the write itself will tell the rest (G15: not knowable at the call).
+            return self._codec.check_key(key)
+        return checked
 
     async def get(self, key: K) -> V | None:
-        key = self._codec.check_key(key)
+        [key] = await self._keys([key])
         sql = await self._statements()
         with self._errors("get"):
             async with self._engine.connect() as conn:
@@ -252,21 +300,21 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
         await self.set_many({key: value})
 
     async def delete(self, key: K) -> None:
-        key = self._codec.check_key(key)
+        [key] = await self._keys([key])
         sql = await self._statements()
         with self._errors("delete"):
             async with self._engine.begin() as conn:
                 await conn.execute(*sql.delete_one(key))
 
     async def exists(self, key: K) -> bool:
-        key = self._codec.check_key(key)
+        [key] = await self._keys([key])
         sql = await self._statements()
         with self._errors("exists"):
             async with self._engine.connect() as conn:
                 return (await conn.execute(*sql.exists(key))).first() is not None
 
     async def get_many(self, keys: Sequence[K]) -> dict[K, V]:
-        unique = list(dict.fromkeys(self._codec.check_key(key) for key in keys))
+        unique = list(dict.fromkeys(await self._keys(keys)))
         if not unique:
             return {}
         sql = await self._statements()
@@ -281,10 +329,11 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
         return {key: self._codec.decode(key, text) for key, text in rows}
 
     async def set_many(self, items: Mapping[K, V]) -> None:
-        # Every item is checked before the database is touched: a bad one writes nothing.
+        # Every item is checked before anything is written: a bad one writes nothing.
+        keys = await self._keys(items)
         rows = [
-            (self._codec.check_key(key), self._codec.encode(key, value))
-            for key, value in items.items()
+            (key, self._codec.encode(key, value))
+            for key, value in zip(keys, items.values(), strict=True)
         ]
         if not rows:
             return
@@ -295,7 +344,7 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
                     await conn.execute(*sql.upsert(chunk))
 
     async def delete_many(self, keys: Sequence[K]) -> None:
-        unique = list(dict.fromkeys(self._codec.check_key(key) for key in keys))
+        unique = list(dict.fromkeys(await self._keys(keys)))
         if not unique:
             return
         sql = await self._statements()
@@ -312,22 +361,33 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
         if self._owns_engine:
             await self._engine.dispose()
 
-    async def _statements(self) -> Statements:
+    async def _keys(self, keys: Iterable[object]) -> list[K]:
+        """``keys`` checked against the key column, whose type is learned first (from the
+        table, or from the first key for a table the store creates) when not declared."""
+        listed = list(keys)
+        if self._codec.key_type is None and listed:
+            for key in listed:
+                self._codec.check_key(key)  # an int or a str: what any table could hold
+            await self._statements(hint=key_type_of(listed[0]))
+        return [self._codec.check_key(key) for key in listed]
+
+    async def _statements(self, hint: type[int] | type[str] | None = None) -> Statements:
         if self._sql is None:
             async with self._lock:
                 if self._sql is None:
-                    self._sql = await self._prepare(create=self._create)
+                    self._sql = await self._prepare(create=self._create, hint=hint)
         return self._sql
 
-    async def _prepare(self, *, create: bool) -> Statements:
+    async def _prepare(self, *, create: bool, hint: type[int] | type[str] | None) -> Statements:
         if self._closed:
             raise StoreError(f"{self!r} is closed")
         with self._errors("preparing the table"):
             async with self._engine.begin() as conn:
-                table = await conn.run_sync(resolve_table, self._spec, create)
+                found = await conn.run_sync(resolve_table, self._spec, create, hint)
+        self._codec.learn(found.key_type, found.origin)
         spec = self._spec
         return Statements(
-            table,
+            found.table,
             spec.key_column,
             spec.value_column,
             spec.updated_at_column,

@@ -20,7 +20,7 @@ from cachewright.errors import ConfigurationError
 from cachewright.stores import DataStore as AsyncDataStore
 from cachewright.sync._threads import in_thread
 from cachewright.sync.stores._engine import EngineStore
-from cachewright.sync.stores.repository import RepositoryStore, is_async
+from cachewright.sync.stores.repository import RepositoryStore, is_async, repository_store
 
 __all__ = ["loader_recipe", "store_recipe"]
 
@@ -32,7 +32,7 @@ def store_recipe(store: object) -> Callable[[], AsyncDataStore[Any, Any]]:
     """A function giving the async store behind ``store`` in the running process."""
     if isinstance(store, EngineStore):
         return store.engine
-    adapted: AsyncDataStore[Any, Any] = RepositoryStore(store)
+    adapted: AsyncDataStore[Any, Any] = repository_store(store)
     return lambda: adapted
 
 

@@ -17,9 +17,8 @@ block), or a synchronous repository with ``get`` and ``get_many`` (its ``get_man
 then serves batch reads), or a ``cachewright.sync.stores`` store. Options, results,
 errors and guarantees (G7, G8, G10) are those of the async ``CacheAside``: every
 thread's call goes to one async ``CacheAside`` on the engine's loop, so N threads
-missing one key cost one loader call. A loader's failure raises
-:class:`~cachewright.errors.LoaderError` chained to the loader's own exception, as
-in the async API.
+missing one key cost one loader call. A loader's failure raises the loader's own
+exception, unchanged (with a note naming the key), as in the async API.
 """
 
 from __future__ import annotations
@@ -127,7 +126,7 @@ class CacheAside(Generic[K, V]):
 
     def stats(self) -> CacheAsideStats:
         """This process's counters: loads, stale serves, refused fills, lock waits."""
-        return self._twin.run(lambda a: ready(a.stats()))
+        return self._twin.run(lambda a: a.stats())
 
     def get(self, key: K) -> V | None:
         """The value of ``key``: from the cache, or loaded once and cached."""

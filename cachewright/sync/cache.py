@@ -270,9 +270,14 @@ class Cache:
         keys = list(keys)
         return self._twin.run(lambda c: c.delete_many(keys))
 
-    def delete_pattern(self, pattern: str, *, raw: bool = False) -> int:
-        """Remove this namespace's keys matching ``pattern`` (a glob with ``raw=True``)."""
-        return self._twin.run(lambda c: c.delete_pattern(pattern, raw=raw))
+    def delete_pattern(self, glob: str) -> int:
+        """Remove this namespace's keys matching the Redis glob ``glob``, as written;
+        user text goes in through ``cachewright.escape_glob``."""
+        return self._twin.run(lambda c: c.delete_pattern(glob))
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove this namespace's keys starting with ``prefix``, taken literally."""
+        return self._twin.run(lambda c: c.delete_prefix(prefix))
 
     def clear(self) -> int:
         """Remove every entry of this namespace and its bookkeeping; the number removed."""

@@ -21,8 +21,8 @@ Usage::
 Options, keys and guarantees are those of the async :func:`cachewright.cached` (the
 same key for the same function and arguments, so sync and async code share entries):
 concurrent calls with the same arguments, from any threads, run the function once.
-The function runs in a worker thread of the engine; its failure raises
-:class:`~cachewright.errors.LoaderError` chained to its own exception, as in the async API.
+The function runs in a worker thread of the engine; its failure raises its own
+exception, unchanged (a ``KeyError`` stays a ``KeyError``), as in the async API.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cachewright import WriteThrough as AsyncWriteThrough
-from cachewright.sync._adapt import ready, store_recipe
+from cachewright.sync._adapt import store_recipe
 from cachewright.sync._twin import Twin
 from cachewright.sync.cache import Cache
 
@@ -66,10 +66,9 @@ class WriteThrough(Generic[K, V]):
     def __repr__(self) -> str:
         return f"sync.WriteThrough({self._cache!r})"
 
-    @property
     def stats(self) -> WriteThroughStats:
         """Counters: cache writes that failed after a store success, store errors, fills."""
-        return self._twin.run(lambda w: ready(w.stats))
+        return self._twin.run(lambda w: w.stats())
 
     def set(self, key: K, value: V) -> None:
         """Write ``value`` to the store, then to the cache (or invalidate, if strict)."""

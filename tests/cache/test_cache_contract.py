@@ -12,7 +12,14 @@ import pytest
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
-from cachewright import Cache, ConfigurationError, InvalidKey, SerializationError, TypeMismatch
+from cachewright import (
+    Cache,
+    ConfigurationError,
+    InvalidKey,
+    SerializationError,
+    TypeMismatch,
+    escape_glob,
+)
 from cachewright.cache.envelope import COMPRESSED, pack
 from tests._servers import wait_until_async
 from tests.cache.conftest import BACKENDS, make_cache
@@ -112,15 +119,27 @@ async def test_delete(cache: Cache) -> None:
     assert await cache.exists("a") is False
 
 
-async def test_delete_pattern_escapes_user_text(cache: Cache) -> None:
-    await cache.set_many({"temp:user:1": 1, "temp:user:2": 2, "temp:user:*": 3, "keep": 4})
-    assert await cache.delete_pattern("temp:user:*") == 1  # only the literal '*' key
-    assert await cache.get_many(["temp:user:1", "temp:user:2"]) == {
-        "temp:user:1": 1,
-        "temp:user:2": 2,
-    }
-    assert await cache.delete_pattern("temp:user:*", raw=True) == 2
-    assert await cache.get("keep") == 4
+async def test_delete_pattern_takes_a_glob_as_written(cache: Cache) -> None:
+    await cache.set_many({"temp:user:1": 1, "temp:user:2": 2, "temp:usr:3": 3, "keep": 4})
+    assert await cache.delete_pattern("temp:user:*") == 2
+    assert await cache.get_many(["temp:user:1", "temp:user:2", "temp:usr:3"]) == {"temp:usr:3": 3}
+    await cache.set_many({"a1": 1, "b1": 2, "c1": 3, "a22": 4})
+    assert await cache.delete_pattern("[ab]?") == 2  # a1, b1
+    assert await cache.get_many(["c1", "a22", "keep"]) == {"c1": 3, "a22": 4, "keep": 4}
+
+
+async def test_delete_prefix_and_escape_glob_keep_user_text_literal(cache: Cache) -> None:
+    await cache.set_many(
+        {"temp:*:1": 1, "temp:*:2": 2, "temp:ada:1": 3, "temp:[a]:1": 4, "keep": 5}
+    )
+    assert await cache.delete_prefix("temp:*:") == 2  # not temp:ada:1
+    assert await cache.get("temp:ada:1") == 3
+    assert await cache.delete_pattern(f"temp:{escape_glob('[a]')}:*") == 1
+    assert await cache.get("temp:ada:1") == 3
+    assert await cache.delete_prefix("temp:") == 1
+    assert await cache.get("keep") == 5
+    with pytest.raises(InvalidKey):
+        await cache.delete_prefix("")  # never "everything": that is clear()
 
 
 async def test_tags_invalidate_only_tagged_entries(cache: Cache) -> None:
@@ -292,14 +311,31 @@ async def test_stats_count_hits_and_misses(cache: Cache) -> None:
     assert (stats.hits, stats.misses, stats.sets) == (1, 1, 1)
     assert stats.hit_ratio == 0.5
     assert stats.circuit_state == "closed"
-    assert "keys" in stats.server or "db_keys" in stats.server or stats.server
+    assert stats.namespace == cache.namespace
+    assert stats.server["database_keys"] >= 1
+
+
+async def test_stats_label_namespace_counters_and_database_figures(cache: Cache) -> None:
+    other = Cache(cache.backend, namespace=cache.namespace + "x")
+    await cache.set("a", 1)
+    await other.set_many({"b": 2, "c": 3})
+    try:
+        stats = await cache.stats()
+        # Counters: this namespace, this Cache object. Server figures: the whole
+        # database, the other namespace's keys included, and named so.
+        assert (stats.namespace, stats.sets) == (cache.namespace, 1)
+        assert stats.server["database_keys"] >= 3
+        assert "keys" not in stats.server
+        assert (await cache.stats(server=False)).server == {}
+    finally:
+        await other.clear()
 
 
 async def test_namespaces_isolate(cache: Cache) -> None:
     other = Cache(cache.backend, namespace=cache.namespace + "x")
     await cache.set("k", 1, tags=["t"])
     await other.set("k", 2, tags=["t"])
-    assert await other.delete_pattern("*", raw=True) == 1
+    assert await other.delete_pattern("*") == 1
     assert await cache.get("k") == 1
     await other.set("k", 2, tags=["t"])
     assert await other.invalidate_tags("t") == 1

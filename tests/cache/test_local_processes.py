@@ -281,7 +281,7 @@ async def _serve(url: str, namespace: str) -> None:
             elif op == "tags":
                 result = await cache.invalidate_tags(request["tags"])
             elif op == "pattern":
-                result = await cache.delete_pattern(request["pattern"], raw=True)
+                result = await cache.delete_pattern(request["pattern"])
             elif op == "clear":
                 result = await cache.clear()
             await reply(result)

@@ -188,7 +188,7 @@ async def test_writes_and_invalidations_drop_local_copies(cache: Cache) -> None:
     assert await cache.get("a") == 10
     assert await cache.invalidate_tags("users") == 1
     assert await cache.get("u") is None
-    assert await cache.delete_pattern("temp:*", raw=True) == 2
+    assert await cache.delete_pattern("temp:*") == 2
     assert await cache.get_many(["temp:1", "temp:2"]) == {}
     assert await cache.touch("n", 60)
     assert await cache.delete("a")

@@ -66,7 +66,8 @@ async def test_write_behind_rides_out_a_store_outage(
 
                 # Keep the store down until the worker has failed against it at least once.
                 async def worker_hit_the_outage() -> bool:
-                    return worker.stats.retries + worker.stats.outages + worker.stats.released > 0
+                    s = await worker.stats()
+                    return s.retries + s.outages + s.released > 0
 
                 await wait_until_async(worker_hit_the_outage, timeout=30, interval=0.05)
                 await asyncio.to_thread(private_pg.start)
@@ -76,7 +77,7 @@ async def test_write_behind_rides_out_a_store_outage(
                     return dict(rows) == expected
 
                 await wait_until_async(delivered, timeout=60, interval=0.2)
-            stats = worker.stats
+            stats = await worker.stats()
             print(f"\nstore outage: {WRITES} writes over {KEYS} keys, worker {stats}")
             assert stats.dead_lettered == 0
             assert await writes.dead_letters() == []

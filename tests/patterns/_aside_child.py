@@ -51,7 +51,7 @@ async def main(url: str, namespace: str, workdir: Path, index: str) -> None:
                     raise TimeoutError("no go signal")
                 await asyncio.sleep(0.001)
             values = await asyncio.gather(*(items.get(1) for _ in range(CALLERS)))
-            stats = items.stats()
+            stats = await items.stats()
             (workdir / f"done-{index}").write_text(
                 json.dumps(
                     {

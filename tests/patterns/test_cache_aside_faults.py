@@ -67,7 +67,7 @@ async def test_a_fill_that_fails_still_returns_the_loaded_value(
         fresh_redis.kill()
         gate.open()
         assert await reader == User(id=1, name="loaded")
-        assert users.stats().fills_failed == 1
+        assert (await users.stats()).fills_failed == 1
 
 
 async def test_cached_functions_keep_working_without_redis(

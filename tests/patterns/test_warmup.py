@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 import pytest
 import sqlalchemy as sa
 
-from cachewright import Cache, ConfigurationError
+from cachewright import Cache, ConfigurationError, TypeMismatch
 from cachewright.patterns.aside.cache_aside import CacheAside
 from cachewright.patterns.aside.warmup import Warmup, WarmupReport
 from cachewright.stores import SQLStore
@@ -66,7 +66,7 @@ async def test_ten_thousand_keys_from_sqlite_one_bad_row_reported(
             assert report.skipped == 0
             assert report.missing == 0
             assert list(report.failed) == [777]
-            assert "TypeMismatch" in report.failed[777]
+            assert isinstance(report.failed[777], TypeMismatch)
             assert not report.ok
             assert report.total == 10_000
             assert report.duration > 0
@@ -100,7 +100,8 @@ async def test_a_function_loader_is_bounded_and_one_failure_does_not_stop_it(
         report = await users.warmup(range(1, 201), concurrency=8, batch_size=64)
         assert report.loaded == 198
         assert report.missing == 1  # key 50: the source has nothing
-        assert report.failed == {13: "RuntimeError('key 13 is cursed')"}
+        assert list(report.failed) == [13]
+        assert repr(report.failed[13]) == "RuntimeError('key 13 is cursed')"
         assert 1 < store.max_in_flight <= 8
         assert await cache.get("user:200", User) == User(id=200, name="u200")
 

@@ -110,8 +110,8 @@ async def test_worker_flushes_what_an_app_without_flusher_wrote(
             FlushWorker(queue, store, type=Profile, key_type=int, batch_size=16) as worker,
         ):
             await drained(queue)
-        assert worker.stats.flushed == 40
-        assert worker.stats.batches >= 3
+        assert (await worker.stats()).flushed == 40
+        assert (await worker.stats()).batches >= 3
         assert not worker.running
         assert await store.get(3) == Profile(name="u3", visits=3)
         assert await store.get(7) is None
@@ -147,8 +147,8 @@ async def test_a_store_outage_is_waited_out(redis_url: str, namespace: str) -> N
             queue, store, type=int, key_type=int, retry=FAST, backoff=(0.01, 0.05)
         ) as worker:
             await drained(queue)
-        assert worker.stats.outages >= 1
-        assert worker.stats.released >= 1
+        assert (await worker.stats()).outages >= 1
+        assert (await worker.stats()).released >= 1
         assert len(await store.get_many(list(range(20)))) == 20
         assert (await queue.stats()).dead_letters == 0
 
@@ -171,7 +171,7 @@ async def test_a_poison_write_is_dead_lettered_and_the_rest_written(
         [dead] = await queue.dead_letters()
         assert (dead.key, dead.value) == ("13", b"13")
         assert "rejected [13]" in dead.error
-        assert worker.stats.dead_lettered == 1
+        assert (await worker.stats()).dead_lettered == 1
         assert len(await store.get_many(list(range(30)))) == 29
         assert await cache.get("n:13") is None, "readers fall back to the store's truth"
 
@@ -188,14 +188,14 @@ async def test_the_worker_rides_out_a_redis_restart(
             async def acknowledged() -> bool:
                 # Written AND acknowledged: killing Redis between the two would leave the
                 # batch unacknowledged (rewritten later, at least once), not counted here.
-                return worker.stats.flushed == 1
+                return (await worker.stats()).flushed == 1
 
             await wait_until_async(acknowledged)
             assert await store.get(1) == 1
             fresh_redis.kill()
 
             async def noticed() -> bool:
-                return worker.stats.outages >= 2
+                return (await worker.stats()).outages >= 2
 
             await wait_until_async(noticed)
             fresh_redis.start()  # empty (no persistence here): the worker reconnects
@@ -209,7 +209,7 @@ async def test_the_worker_rides_out_a_redis_restart(
 
             await wait_until_async(writes_flow_again)
             await wait_until_async(lambda: store.get(2), expect=2)
-        assert worker.stats.flushed == 2
+        assert (await worker.stats()).flushed == 2
 
 
 async def test_run_worker_stops_gracefully_on_sigterm(redis_url: str, namespace: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import traceback
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
@@ -121,18 +122,29 @@ async def test_a_store_failure_leaves_the_cache_untouched(
     assert await cache.get("item:1", Item) == Item(name="v1")
     assert await cache.get("item:2", Item) is None
     assert await store.inner.get(1) == Item(name="v1")
-    assert items.stats.store_errors == 3
+    assert (await items.stats()).store_errors == 3
 
 
-async def test_other_store_exceptions_are_wrapped_as_store_errors(cache: Cache) -> None:
+async def test_other_store_exceptions_reach_the_caller_unchanged(cache: Cache) -> None:
+    fire = RuntimeError("disk on fire")
+
     class Broken(MemoryStore[int, Item]):
         async def set(self, key: int, value: Item) -> None:
-            raise RuntimeError("disk on fire")
+            raise fire
+
+        async def get(self, key: int) -> Item | None:
+            raise fire
 
     items = through(cache, Broken())
-    with pytest.raises(StoreError, match="disk on fire") as caught:
+    with pytest.raises(RuntimeError) as caught:
         await items.set(1, Item(name="x"))
-    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert caught.value is fire
+    assert caught.value.__notes__ == ["cachewright: write-through store.set of 1"]
+    assert traceback.extract_tb(caught.value.__traceback__)[-1].name == "set"
+    with pytest.raises(RuntimeError) as read:
+        await items.get(2)
+    assert read.value is fire
+    assert await cache.get("item:1", Item) is None
 
 
 class FailingSets(MemoryBackend):
@@ -164,8 +176,8 @@ async def test_a_cache_failure_after_the_store_invalidates_and_succeeds(namespac
     backend.failing = True
     await items.set(1, Item(name="v2"))  # succeeds: the store has it
     await items.set_many({1: Item(name="v3"), 2: Item(name="b")})
-    assert items.stats.cache_errors == 2
-    assert items.stats.invalidation_failures == 0
+    assert (await items.stats()).cache_errors == 2
+    assert (await items.stats()).invalidation_failures == 0
     assert await cache.get("item:1", Item) is None  # the stale v1 is gone
     assert await store.get(1) == Item(name="v3")
     backend.failing = False
@@ -183,8 +195,8 @@ async def test_a_dead_cache_server_does_not_fail_writes(
         await items.set(1, Item(name="v1"))
         fresh_redis.kill()
         await items.set(1, Item(name="v2"))
-        assert items.stats.cache_errors == 1
-        assert items.stats.invalidation_failures == 1  # counted and logged
+        assert (await items.stats()).cache_errors == 1
+        assert (await items.stats()).invalidation_failures == 1  # counted and logged
         assert await items.get(1) == Item(name="v2")  # reads fail open to the store
         fresh_redis.start()  # an empty server: nothing stale survived
         assert await items.get(1) == Item(name="v2")

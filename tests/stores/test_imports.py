@@ -32,6 +32,7 @@ def test_all_is_sorted_and_every_name_exists(name: str) -> None:
 def test_the_package_exports_the_store_names() -> None:
     assert cachewright.stores.__all__ == [
         "BaseStore",
+        "CheckedStore",
         "DataStore",
         "FunctionStore",
         "MemoryStore",

@@ -7,7 +7,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from cachewright.errors import ConfigurationError
+from cachewright.errors import ConfigurationError, InvalidKey
 from tests.stores._models import Profile, profile
 from tests.stores._sql import SQLDatabase
 
@@ -104,7 +104,7 @@ async def test_a_table_that_cannot_work_is_refused(
 
 
 async def test_a_missing_table_is_refused_without_create(sql_db: SQLDatabase) -> None:
-    store = sql_db.store(type=Profile, create=False)
+    store = sql_db.store(type=Profile, key_type=str, create=False)
 
     with pytest.raises(ConfigurationError, match="does not exist"):
         await store.get("k")
@@ -124,3 +124,32 @@ async def test_a_unique_index_is_enough_for_upserts(sql_db: SQLDatabase) -> None
     await store.set("a", 2)
 
     assert await store.get("a") == 2
+
+
+async def test_the_key_type_is_read_from_the_table_when_not_given(sql_db: SQLDatabase) -> None:
+    table = sql_db.table_name()
+    await execute(sql_db, f'CREATE TABLE "{table}" (id BIGINT PRIMARY KEY, doc TEXT NOT NULL)')
+    store = sql_db.store(table, type=Profile, key_column="id", value_column="doc", create=False)
+    assert store.key_type is None
+
+    await store.set(7, profile(7))
+    assert store.key_type is int
+    with pytest.raises(InvalidKey, match="its key column 'id' is BIGINT"):
+        await store.set("7", profile(7))
+    assert await store.get_many([7]) == {7: profile(7)}
+
+
+async def test_an_untyped_sqlite_key_column_takes_the_first_keys_type(
+    sqlite_url: str, namespace: str
+) -> None:
+    db = SQLDatabase(sqlite_url, namespace)  # only SQLite has key columns without a type
+    try:
+        table = db.table_name()
+        await execute(db, f'CREATE TABLE "{table}" (key PRIMARY KEY, value TEXT)')
+        store = db.store(table, type=Profile, create=False)
+
+        await store.set("a", profile(1))
+        with pytest.raises(InvalidKey, match="an untyped key column, typed by the first key"):
+            await store.check_key(1)
+    finally:
+        await db.close()

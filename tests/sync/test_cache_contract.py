@@ -143,8 +143,10 @@ def test_tags_invalidate_only_their_entries(sync_cache: Cache) -> None:
 def test_delete_pattern_and_clear(sync_cache: Cache) -> None:
     sync_cache.set_many({"temp:1": 1, "temp:2": 2, "keep": 3})
 
-    assert sync_cache.delete_pattern("temp:*", raw=True) == 2
-    assert sync_cache.delete_pattern("keep*") == 0  # '*' matches only itself
+    assert sync_cache.delete_pattern("temp:*") == 2
+    assert sync_cache.delete_prefix("keep*") == 0  # '*' matches only itself
+    assert sync_cache.delete_prefix("ke") == 1
+    sync_cache.set("keep", 3)
     assert sync_cache.clear() == 1
     assert sync_cache.get("keep") is None
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 from tenacity import stop_after_attempt, wait_none
 
-from cachewright import ConfigurationError, LoaderError, RetryPolicy, StoreError
+from cachewright import ConfigurationError, InvalidKey, RetryPolicy, TypeMismatch
 from cachewright.sync import Cache, CacheAside, WriteBehind, WriteThrough, cached
 from tests._servers import wait_until
 from tests.stores._models import Profile, profile
@@ -80,17 +80,18 @@ def test_write_through_keeps_cache_and_database_in_step(
 def test_write_through_store_failure_leaves_the_cache_alone(
     sync_cache: Cache, repository: ProfileRepository
 ) -> None:
-    """G9: the store's error is raised (as the async API raises it), the cache untouched."""
+    """G9: the store's own error is raised unchanged (as in the async API), the cache
+    untouched."""
     profiles: WriteThrough[int, Profile] = WriteThrough(
         sync_cache, repository, key="profile:{}", type=Profile
     )
     profiles.set(5, profile(5))
     repository.fail_on = 5
 
-    with pytest.raises(StoreError) as caught:
+    with pytest.raises(RuntimeError) as caught:
         profiles.set(5, profile(5, name="new"))
 
-    assert caught.value.__cause__ is repository.fail_with
+    assert caught.value is repository.fail_with
     assert sync_cache.get("profile:5", Profile) == profile(5)
     assert repository.rows() == {5: profile(5)}
 
@@ -119,6 +120,42 @@ def test_write_behind_flushes_in_batches_and_on_close(
         profiles.set(9, profile(9))
     assert repository.rows()[9] == profile(9)  # flushed by leaving the block
     assert profiles.close() is not None  # idempotent: the first report again
+
+
+class CheckedProfiles(ProfileRepository):
+    """A repository that declares what it can keep (G15): positive int ids, Profiles."""
+
+    def check_key(self, key: int) -> None:
+        if isinstance(key, bool) or not isinstance(key, int) or key <= 0:
+            raise InvalidKey(f"profile ids are positive ints, got {key!r}")
+
+    def check_item(self, key: int, value: Profile) -> None:
+        self.check_key(key)
+        if not isinstance(value, Profile):
+            raise TypeMismatch(f"expected a Profile, got {type(value).__name__}")
+
+
+def test_write_behind_refuses_what_a_checked_repository_cannot_keep(
+    sync_cache: Cache, repository: ProfileRepository
+) -> None:
+    checked = CheckedProfiles(repository.engine.url.render_as_string(hide_password=False))
+    profiles: WriteBehind[int, Profile] = WriteBehind(
+        sync_cache, checked, key="profile:{}", type=Profile, flush_interval=60
+    )
+    try:
+        with profiles:
+            with pytest.raises(InvalidKey, match="positive ints"):
+                profiles.set(-1, profile(1))
+            with pytest.raises(TypeMismatch):
+                profiles.set(2, "not a profile")  # type: ignore[arg-type]
+            with pytest.raises(InvalidKey):
+                profiles.delete(0)
+            assert profiles.stats().pending == 0  # nothing was acknowledged
+            profiles.set(3, profile(3))
+            assert profiles.flush().written == 1
+        assert checked.rows() == {3: profile(3)}
+    finally:
+        checked.close()
 
 
 def test_write_behind_flusher_runs_in_the_background(
@@ -193,18 +230,17 @@ def test_cached_function_and_method(sync_cache: Cache) -> None:
     load.close()
 
 
-def test_cached_failure_raises_loader_error_chained_to_the_function_error(
-    sync_cache: Cache,
-) -> None:
+def test_cached_failure_raises_the_functions_own_error(sync_cache: Cache) -> None:
     failure = LookupError("gone")
 
     @cached(sync_cache)
     def broken(n: int) -> int:
         raise failure
 
-    with pytest.raises(LoaderError) as caught:
+    with pytest.raises(LookupError) as caught:
         broken(1)
-    assert caught.value.__cause__ is failure
+    assert caught.value is failure
+    assert "cachewright: while loading key" in caught.value.__notes__[0]
 
 
 def test_sync_and_async_share_keys(sync_cache: Cache) -> None:

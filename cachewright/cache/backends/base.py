@@ -96,7 +96,8 @@ class Backend(Protocol):
         """Add ``amount`` to the counter at ``key`` (created at 0) and return it."""
 
     async def info(self) -> Mapping[str, object]:
-        """Server facts for stats: memory, key count, keyspace hit ratio."""
+        """Server facts for stats, database-wide (every namespace): ``database_keys``,
+        memory, keyspace hit ratio."""
 
     async def ping(self) -> None:
         """Raise CacheUnavailable unless the server answers."""

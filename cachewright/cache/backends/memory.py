@@ -246,7 +246,7 @@ class MemoryBackend:
         total = self._hits + self._misses
         return {
             "mode": "memory",
-            "keys": len(self._data),
+            "database_keys": len(self._data),
             "max_entries": self.max_entries,
             "used_memory": sum(len(k) + len(v) for k, v in self._data.items()),
             "tag_indexes": len(self._tags),

@@ -309,7 +309,7 @@ def _summarize(mode: Mode, nodes: Sequence[tuple[Mapping[str, Any], int]]) -> di
     return {
         "mode": mode,
         "nodes": len(nodes),
-        "keys": sum(size for _, size in nodes),
+        "database_keys": sum(size for _, size in nodes),
         "used_memory": used,
         "used_memory_human": _human_bytes(used),
         "keyspace_hits": hits,

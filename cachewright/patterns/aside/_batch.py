@@ -123,7 +123,7 @@ class BatchLoader(Generic[K, V]):
             try:
                 cache_keys[key] = self._key(key)
             except Exception as exc:
-                result.failed[key] = repr(exc)
+                result.failed[key] = exc
         todo = list(cache_keys)
         versions: dict[str, bytes] = {}
         if skip_cached or self._batch_fill == "safe":
@@ -147,5 +147,5 @@ class BatchLoader(Generic[K, V]):
                 result.missing += 1
             else:
                 result.loaded += 1
-        result.failed.update((key, repr(exc)) for key, exc in failed.items())
+        result.failed.update(failed)
         return result

@@ -2,7 +2,7 @@
 
 Usage::
 
-    stats = users.stats()
+    stats = await users.stats()
     stats.loads, stats.load_errors, stats.stale_served, stats.fills_refused
 """
 

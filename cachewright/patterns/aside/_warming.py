@@ -39,13 +39,14 @@ class WarmupReport:
 
     ``loaded``: keys read from the loader (and written unless a newer write won);
     ``skipped``: keys already cached and fresh; ``missing``: keys the loader had no
-    value for; ``failed``: key -> ``repr`` of the error; ``duration``: seconds.
+    value for; ``failed``: key -> the exception its load raised (the loader's own
+    object, unchanged, with a note naming the key); ``duration``: seconds.
     """
 
     loaded: int
     skipped: int
     missing: int
-    failed: Mapping[Any, str]
+    failed: Mapping[Any, Exception]
     duration: float
 
     @property
@@ -62,7 +63,7 @@ class ChunkResult:
     loaded: int = 0
     skipped: int = 0
     missing: int = 0
-    failed: dict[Any, str] = field(default_factory=dict)
+    failed: dict[Any, Exception] = field(default_factory=dict)
 
 
 async def run_warmup(
@@ -84,7 +85,7 @@ async def run_warmup(
         try:
             result = await warm_chunk(chunk)
         except Exception as exc:
-            result = ChunkResult(failed=dict.fromkeys(chunk, repr(exc)))
+            result = ChunkResult(failed=dict.fromkeys(chunk, exc))
         total.loaded += result.loaded
         total.skipped += result.skipped
         total.missing += result.missing

@@ -44,10 +44,12 @@ Guarantees (docs/guarantees.md):
   against the version of the stale entry being refreshed), so a fill that began
   before a write, a delete, or a tag invalidation of the key never overwrites it.
 
-Errors: a loader failure raises :class:`~cachewright.errors.LoaderError` chained to
-the original exception (``raise ... from``), everywhere: ``get``, ``get_many``,
-``refresh`` and ``@cached`` functions. A cache that cannot be reached never fails a
-read that loaded a value: reads fail open and fills are skipped.
+Errors: what the loader raises reaches the caller unchanged (the same object, type
+and traceback), with a note naming the key, everywhere: ``get``, ``get_many``,
+``refresh``, ``warmup`` (in its report) and ``@cached`` functions, so ``except
+UserNotFound:`` keeps working once a cache is added. cachewright raises its own errors
+only where it decides something itself (``LockTimeout``). A cache that cannot be
+reached never fails a read that loaded a value: reads fail open and fills are skipped.
 
 Batch reads (``get_many``, ``warmup``) cost one cache read for all keys and one
 batched load for the misses. With ``batch_fill="safe"`` (the default) each missing
@@ -64,15 +66,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Generic, Literal, Optional, Self, TypeVar, cast
 
 from cachewright.cache import Cache, Entry, Lease
-from cachewright.errors import CacheUnavailable, ConfigurationError, LoaderError, LockTimeout
+from cachewright.errors import CacheUnavailable, ConfigurationError, LockTimeout
 from cachewright.patterns._fill import FillPolicy
 from cachewright.patterns._keys import KeyMapper
+from cachewright.patterns._notes import add_note
 from cachewright.patterns.aside._batch import BatchLoader
 from cachewright.patterns.aside._fill import Filler
 from cachewright.patterns.aside._loader import Loader, LoaderSource
@@ -249,8 +252,12 @@ class CacheAside(Generic[K, V]):
         """The cache key of a domain key (``"user:42"`` for ``42``)."""
         return self._key(key)
 
-    def stats(self) -> CacheAsideStats:
-        """This process's counters: loads, stale serves, refused fills, lock waits."""
+    async def stats(self) -> CacheAsideStats:
+        """This process's counters: loads, stale serves, refused fills, lock waits.
+
+        Awaited, like every ``stats()`` in cachewright (docs/operations.md); this one
+        makes no round trip.
+        """
         return self._counters.snapshot()
 
     # -- reads -------------------------------------------------------------------------
@@ -259,9 +266,9 @@ class CacheAside(Generic[K, V]):
         """The value of ``key``: from the cache, or loaded once and cached.
 
         None when the loader has no value (cached as such with ``cache_none``).
-        Raises :class:`~cachewright.errors.LoaderError` when the load fails and no
-        stale value is left, :class:`~cachewright.errors.LockTimeout` when
-        ``lock=True`` and another process's fill outlasts ``lock_wait``.
+        Raises what the loader raised (unchanged, with a note naming the key) when the
+        load fails and no stale value is left, :class:`~cachewright.errors.LockTimeout`
+        when ``lock=True`` and another process's fill outlasts ``lock_wait``.
         """
         return (await self.get_entry(key)).value
 
@@ -337,7 +344,8 @@ class CacheAside(Generic[K, V]):
         One cache read for all keys, one batched load for the misses (a data store's
         ``get_many``, or concurrent loader calls), then the fill (see ``batch_fill``).
         Stale entries are returned and refreshed in the background. If some loads
-        fail, the others are still cached and :class:`LoaderError` is raised.
+        fail, the others are still cached and the first failure is raised unchanged,
+        with notes naming its key and the other keys that failed.
         """
         wanted = list(dict.fromkeys(keys))
         if not wanted:
@@ -362,11 +370,7 @@ class CacheAside(Generic[K, V]):
                 if value is not None:
                     found[key] = value
             if failed:
-                first_key, first = next(iter(failed.items()))
-                raise LoaderError(
-                    f"the loader failed for {len(failed)} of {len(missing)} keys, "
-                    f"first {first_key!r} ({type(first).__name__})"
-                ) from first
+                raise _first_failure(failed, cache_keys, len(missing))
         return found
 
     # -- writes ------------------------------------------------------------------------
@@ -405,7 +409,7 @@ class CacheAside(Generic[K, V]):
 
         The write is a compare-and-set against what the key held when the refresh
         began, so a write that lands during the load is kept (G10). A failing load
-        raises :class:`LoaderError` and leaves the cached entry as it was.
+        raises what the loader raised and leaves the cached entry as it was.
         """
         cache_key = self._key(key)
         version: bytes | None = None
@@ -479,7 +483,8 @@ class CacheAside(Generic[K, V]):
     # -- loading and filling -----------------------------------------------------------
 
     async def _load(self, key: K, *, release: str | None = None) -> V | None:
-        """Call the loader; on failure free the lease at ``release`` and raise LoaderError."""
+        """Call the loader; on failure free the lease at ``release`` and re-raise the
+        loader's exception as it was, with a note naming the key."""
         self._counters.loads += 1
         started = time.perf_counter()
         try:
@@ -488,10 +493,10 @@ class CacheAside(Generic[K, V]):
             if release is not None:
                 # Waiters elsewhere retry at once instead of waiting out lock_ttl.
                 await self._filler.discard(release)
-            if not isinstance(exc, Exception):
-                raise
-            self._counters.load_errors += 1
-            raise LoaderError(f"the loader failed for {key!r} ({type(exc).__name__})") from exc
+            if isinstance(exc, Exception):
+                self._counters.load_errors += 1
+                add_note(exc, _load_note(key, self._key(key)))
+            raise
         self._timer.observe(time.perf_counter() - started)
         self._cache.metrics.loader(started, self._mattrs)
         return value
@@ -503,3 +508,24 @@ class CacheAside(Generic[K, V]):
 
         if await self._refresher.schedule(cache_key, job):
             self._counters.refreshes += 1
+
+
+def _load_note(key: object, cache_key: str) -> str:
+    return f"cachewright: while loading key {key!r} (cache key {cache_key!r})"
+
+
+def _first_failure(
+    failed: Mapping[Any, Exception], cache_keys: Mapping[Any, str], wanted: int
+) -> Exception:
+    """The first failure of a batch load, noted with its key and the other failures."""
+    (first_key, first), *others = failed.items()
+    add_note(first, _load_note(first_key, cache_keys[first_key]))
+    if others:
+        shown = ", ".join(repr(key) for key, _ in others[:10])
+        more = f" and {len(others) - 10} more" if len(others) > 10 else ""
+        add_note(
+            first,
+            f"cachewright: {len(failed)} of {wanted} keys failed to load (also "
+            f"{shown}{more}); the keys that loaded were cached",
+        )
+    return first

@@ -28,7 +28,8 @@ arguments. Values are validated as ``type``, or as the return annotation when
 It is a :class:`~cachewright.CacheAside` underneath, with the same guarantees (one
 execution per key for concurrent callers, ``lock`` across processes, stale-on-error,
 fills that never overwrite a newer write) and the same errors: a failing call raises
-:class:`~cachewright.errors.LoaderError` chained to the function's own exception.
+the function's own exception, unchanged (a ``KeyError`` stays a ``KeyError``), with a
+note naming the cache key.
 Unlike ``CacheAside``, ``cache_none`` defaults to True: a function that returned None
 is not called again until the entry expires. With ``stale_ttl`` or
 ``early_refresh``, ``await fn.close()`` stops the background refreshes.

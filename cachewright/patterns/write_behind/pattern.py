@@ -22,6 +22,12 @@ retries follow ``retry`` (tenacity: attempts and time caps, exponential backoff
 with jitter). Items the store keeps rejecting are isolated by splitting the batch and
 kept as dead letters, readable and replayable; an outage keeps everything queued.
 
+Nothing is acknowledged that cannot be kept (G15): a store that declares what it can
+keep (``cachewright.stores.CheckedStore``, as ``SQLStore`` does) is asked at ``set``,
+``set_many`` and ``delete``, so a key or value it refuses raises its typed error
+(``InvalidKey``, ``TypeMismatch``, ...) at the call, and is never queued. Only what
+could not be known then (the store down, a constraint) reaches retries and dead letters.
+
 A full queue (``max_pending`` keys) makes writers wait up to ``put_timeout`` seconds,
 then raises ``QueueFull``: nothing is ever dropped. ``close()`` (or leaving
 ``async with``) flushes within ``close_timeout`` and reports what is still pending.
@@ -53,6 +59,7 @@ from typing import Any, Generic, Self, TypeVar
 
 from cachewright.cache import Cache
 from cachewright.errors import CacheError, CachewrightError, QueueClosed
+from cachewright.patterns._checks import StoreChecks
 from cachewright.patterns._fill import FillPolicy, ReadThrough
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keys import KeyFormat, KeyMapper, ValueCodec
@@ -114,6 +121,7 @@ class WriteBehind(Generic[K, V]):
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self._cache = cache
         self._store = store
+        self._checks: StoreChecks[K, V] = StoreChecks(store)
         self._keys: KeyMapper[K] = KeyMapper(key, key_type)
         self._values: ValueCodec[V] = ValueCodec(type)
         self._type = type
@@ -256,8 +264,11 @@ class WriteBehind(Generic[K, V]):
         """Write ``value`` to the cache now and to the store later.
 
         Raises ``QueueFull`` if the queue stays full for ``put_timeout`` (nothing is
-        written then), ``QueueClosed`` after ``close()``.
+        written then), ``QueueClosed`` after ``close()``, and what the store's
+        ``check_item`` raises (``InvalidKey``, ``TypeMismatch``, ...) for a key or value
+        it declares it cannot keep: nothing is queued or cached then (G15).
         """
+        await self._checks.item(key, value)
         data = self._values.encode(value)
         queue_key = self._keys.queue_key(key)
         cache_key = self._keys.cache_key(key)
@@ -272,6 +283,7 @@ class WriteBehind(Generic[K, V]):
 
     async def delete(self, key: K) -> None:
         """Remove ``key`` from the cache now and from the store later."""
+        await self._checks.key(key)
         queue_key = self._keys.queue_key(key)
         cache_key = self._keys.cache_key(key)
         await self._before_write()
@@ -288,6 +300,7 @@ class WriteBehind(Generic[K, V]):
         """
         if not items:
             return
+        await self._checks.items(items)  # one refused item: nothing is accepted
         encoded = [
             (self._keys.queue_key(k), self._keys.cache_key(k), v, self._values.encode(v))
             for k, v in items.items()

@@ -170,8 +170,11 @@ class FlushWorker(Generic[K, V]):
     def running(self) -> bool:
         return self._running
 
-    @property
-    def stats(self) -> WorkerStats:
+    async def stats(self) -> WorkerStats:
+        """This worker's counters (no round trip; awaited like every ``stats()``)."""
+        return self._snapshot()
+
+    def _snapshot(self) -> WorkerStats:
         c = self._counters
         reclaimed = self._queue.reclaimed if isinstance(self._queue, RedisWriteQueue) else 0
         return WorkerStats(
@@ -224,7 +227,7 @@ class FlushWorker(Generic[K, V]):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        return self.stats
+        return self._snapshot()
 
     # -- the loop ------------------------------------------------------------------
 
@@ -242,7 +245,7 @@ class FlushWorker(Generic[K, V]):
         finally:
             self._running = False
             self._stop.clear()
-            stats = self.stats
+            stats = self._snapshot()
             log.info("flush worker stopped: %s", stats)
         return stats
 
@@ -286,7 +289,7 @@ class FlushWorker(Generic[K, V]):
         if now - self._last_log < self._log_every:
             return
         self._last_log = now
-        s = self.stats
+        s = self._snapshot()
         rate = s.flushed / s.running_for if s.running_for else 0.0
         log.info(
             "flush worker progress: %d written (%.0f/s) in %d batches, %d dead-lettered,"

@@ -14,6 +14,12 @@ own ``get_many``/``set_many``/``delete_many`` when it has them, else its single-
 methods in a loop inside that one call), so the engine's loop never blocks on it.
 Exceptions are raised unchanged: the pattern on top decides what they become.
 
+A repository that declares what it can keep, with ``check_key(key)`` and
+``check_item(key, value)`` (raising ``InvalidKey``, ``TypeMismatch``, ...), gets a
+``CheckedRepositoryStore`` from ``repository_store``: write-behind and write-through
+then refuse such writes at ``set``, before acknowledging them (G15), as they do for
+any ``cachewright.stores.CheckedStore``.
+
 Repositories built on SQLAlchemy's synchronous ``Engine`` fit as they are; after a
 fork, follow SQLAlchemy's advice for pools (``engine.dispose(close=False)`` in the
 child), since the repository is the user's object and cachewright cannot rebuild it.
@@ -30,7 +36,7 @@ from cachewright.errors import ConfigurationError
 from cachewright.stores import BaseStore
 from cachewright.sync._threads import in_thread
 
-__all__ = ["RepositoryStore", "is_async"]
+__all__ = ["CheckedRepositoryStore", "RepositoryStore", "is_async", "repository_store"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -161,3 +167,36 @@ class RepositoryStore(BaseStore[K, V], Generic[K, V]):
         deleter = self._writer("delete")
         for key in keys:
             deleter(key)
+
+
+class CheckedRepositoryStore(RepositoryStore[K, V]):
+    """A ``RepositoryStore`` whose repository has ``check_key`` and ``check_item``: a
+    ``cachewright.stores.CheckedStore``, its checks run in a worker thread."""
+
+    __slots__ = ("_check_item", "_check_key")
+
+    def __init__(self, repository: object, *, writes: bool = True) -> None:
+        super().__init__(repository, writes=writes)
+        check_key, check_item = _checks(repository)
+        if check_key is None or check_item is None:
+            raise ConfigurationError(f"{repository!r} needs check_key and check_item")
+        self._check_key = check_key
+        self._check_item = check_item
+
+    async def check_key(self, key: K) -> None:
+        await in_thread(self._check_key, key)
+
+    async def check_item(self, key: K, value: V) -> None:
+        await in_thread(self._check_item, key, value)
+
+
+def _checks(repository: object) -> tuple[Callable[..., Any] | None, Callable[..., Any] | None]:
+    return _method(repository, "check_key"), _method(repository, "check_item")
+
+
+def repository_store(repository: object, *, writes: bool = True) -> RepositoryStore[Any, Any]:
+    """A ``CheckedRepositoryStore`` when ``repository`` declares its checks, else a
+    ``RepositoryStore``."""
+    if all(check is not None for check in _checks(repository)):
+        return CheckedRepositoryStore(repository, writes=writes)
+    return RepositoryStore(repository, writes=writes)

@@ -164,7 +164,7 @@ async def test_unix_socket(unix_server: RedisServer, tmp_path: Path) -> None:
     try:
         await backend.set("k", b"v", None)
         assert await backend.get("k") == b"v"
-        assert (await backend.info())["keys"] == 1
+        assert (await backend.info())["database_keys"] == 1
     finally:
         await backend.close()
 
