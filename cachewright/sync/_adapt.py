@@ -18,8 +18,8 @@ from typing import Any, TypeVar, cast
 
 from cachewright.errors import ConfigurationError
 from cachewright.stores import DataStore as AsyncDataStore
+from cachewright.sync._engine import EngineStore
 from cachewright.sync._threads import in_thread
-from cachewright.sync.stores._engine import EngineStore
 from cachewright.sync.stores.repository import RepositoryStore, is_async, repository_store
 
 __all__ = ["loader_recipe", "store_recipe"]

@@ -18,7 +18,7 @@ from collections.abc import Hashable, Mapping
 from typing import TypeVar
 
 from cachewright.stores import MemoryStore as AsyncMemoryStore
-from cachewright.sync.stores._engine import EngineStore
+from cachewright.sync._engine import EngineStore
 
 __all__ = ["MemoryStore"]
 

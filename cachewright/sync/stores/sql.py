@@ -24,7 +24,7 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cachewright.errors import ConfigurationError
-from cachewright.sync.stores._engine import EngineStore
+from cachewright.sync._engine import EngineStore
 
 if TYPE_CHECKING:  # SQLAlchemy is an optional extra: imported when a store is built
     import sqlalchemy as sa
