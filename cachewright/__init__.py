@@ -24,6 +24,8 @@ from cachewright.cache import (
     escape_glob,
 )
 from cachewright.errors import (
+    AccessDenied,
+    AuthenticationFailed,
     CacheError,
     CacheUnavailable,
     CachewrightError,
@@ -31,6 +33,7 @@ from cachewright.errors import (
     ConfigurationError,
     InvalidKey,
     LockTimeout,
+    PermissionDenied,
     QueueClosed,
     QueueFull,
     QueueUnavailable,
@@ -58,6 +61,8 @@ from cachewright.settings import Settings
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccessDenied",
+    "AuthenticationFailed",
     "Cache",
     "CacheAside",
     "CacheError",
@@ -77,6 +82,7 @@ __all__ = [
     "MemoryBackend",
     "MemoryWriteQueue",
     "Metrics",
+    "PermissionDenied",
     "PickleCodec",
     "QueueClosed",
     "QueueFull",

@@ -10,9 +10,12 @@ Usage::
         await client.hget(...)            # an outage leaves as QueueUnavailable
 
 Unreachable, slow, loading, failing-over or overloaded servers become
-:class:`~cachewright.errors.CacheUnavailable` (the circuit breaker counts them);
-every other server error becomes :class:`~cachewright.errors.CacheError`. Messages
-are redacted: no password ever appears in an error.
+:class:`~cachewright.errors.CacheUnavailable` (the circuit breaker counts them); a
+refused password or ACL permission becomes
+:class:`~cachewright.errors.AuthenticationFailed` or
+:class:`~cachewright.errors.PermissionDenied`, saying what to check; every other
+server error becomes :class:`~cachewright.errors.CacheError`. Messages are redacted:
+no password ever appears in an error.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ from redis import exceptions as rx
 
 from cachewright._redact import redact
 from cachewright.errors import (
+    AuthenticationFailed,
     CacheError,
     CacheUnavailable,
     CachewrightError,
+    PermissionDenied,
     QueueUnavailable,
     WriteBehindError,
 )
@@ -35,7 +40,10 @@ from cachewright.errors import (
 __all__ = ["ErrorMap", "QueueErrors"]
 
 # A wrong password or a missing ACL permission is a configuration problem, not an outage.
-_NOT_OUTAGES = (rx.AuthenticationError, rx.AuthorizationError)
+_AUTHENTICATION = (rx.AuthenticationError, rx.AuthenticationWrongNumberOfArgsError)
+_PERMISSION = (rx.NoPermissionError, rx.AuthorizationError)
+# What a script says when its user may not run a command or touch a key (Redis 7).
+_SCRIPT_PERMISSION = "user executing the script can't"
 
 _OUTAGES = (
     rx.ConnectionError,  # includes BusyLoadingError, MaxConnectionsError, MasterNotFoundError
@@ -58,14 +66,16 @@ class ErrorMap:
     Subclasses name other targets for the same mapping (the write-behind queue raises
     ``QueueUnavailable`` and ``WriteBehindError``)."""
 
-    __slots__ = ("_secrets",)
+    __slots__ = ("_secrets", "where")
 
     unavailable: ClassVar[type[CachewrightError]] = CacheUnavailable
     failure: ClassVar[type[CachewrightError]] = CacheError
     prefix: ClassVar[str] = ""
 
-    def __init__(self, *secrets: str | None) -> None:
+    def __init__(self, *secrets: str | None, where: str = "") -> None:
         self._secrets = secrets
+        #: the server, redacted (``redis://app:***@10.0.0.5:6379/0``), for messages
+        self.where = where
 
     def __enter__(self) -> None:
         return None
@@ -81,7 +91,22 @@ class ErrorMap:
         if not isinstance(exc, _REDIS_ERRORS):
             return  # cancellation and programming errors pass through untouched
         message = redact(f"{self.prefix}{type(exc).__name__}: {exc}", *self._secrets)
-        if isinstance(exc, _OUTAGES) and not isinstance(exc, _NOT_OUTAGES):
+        server = f"the Redis server {self.where}".rstrip()
+        if isinstance(exc, _AUTHENTICATION):
+            raise AuthenticationFailed(
+                f"{server} refused the credentials ({message}); check the user name and"
+                " password in the URL (CACHEWRIGHT_URL), and that the ACL user exists and"
+                " is enabled (ACL LIST)"
+            ) from exc
+        if isinstance(exc, _PERMISSION) or (
+            isinstance(exc, rx.ResponseError) and _SCRIPT_PERMISSION in str(exc)
+        ):
+            raise PermissionDenied(
+                f"{server} denied a permission ({message}); check the ACL user's rules"
+                " (ACL GETUSER): it needs the commands listed in docs/operations.md and"
+                " access to the namespace's keys"
+            ) from exc
+        if isinstance(exc, _OUTAGES):
             raise self.unavailable(message) from exc
         raise self.failure(message) from exc
 

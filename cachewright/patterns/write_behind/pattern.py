@@ -57,6 +57,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
+from cachewright._logs import Throttle
 from cachewright.cache import Cache
 from cachewright.errors import CacheError, CachewrightError, QueueClosed
 from cachewright.patterns._checks import StoreChecks
@@ -88,6 +89,8 @@ from cachewright.stores.base import DataStore
 __all__ = ["WriteBehind"]
 
 log = logging.getLogger("cachewright.write_behind")
+# Repeats (an outage fails every call) are logged once a minute, with a count.
+throttled = Throttle(log)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -353,7 +356,7 @@ class WriteBehind(Generic[K, V]):
         # old value. Drop it so reads fall through to the queue; if even that fails
         # (server down) reads fail open to the queue anyway, and the ttl bounds the rest.
         self._counters.cache_errors += 1
-        log.warning("cache write failed after the write was queued: %s", exc)
+        throttled.warning("cache write failed after the write was queued: %s", exc)
         for _ in range(3):
             try:
                 await self._cache.delete_many(cache_keys)
