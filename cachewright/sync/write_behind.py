@@ -71,7 +71,7 @@ class WriteBehind(Generic[K, V]):
         queue: Callable[[], WriteQueue] | None = None,
         queue_name: str | None = None,
         flusher: bool = True,
-        strict: bool = False,
+        strict: bool | None = None,
     ) -> None:
         source = store_recipe(store)
         tags = None if tags is None else list(tags)

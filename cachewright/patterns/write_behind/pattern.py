@@ -26,10 +26,18 @@ A full queue (``max_pending`` keys) makes writers wait up to ``put_timeout`` sec
 then raises ``QueueFull``: nothing is ever dropped. ``close()`` (or leaving
 ``async with``) flushes within ``close_timeout`` and reports what is still pending.
 
-Several processes on one Redis queue: pass ``strict=True``. Writes then drop the
-cache entry instead of filling it (a per-key lock orders writers in one process only;
-deletes commute across processes), and reads are served from the queue's pending op
-until the flush, then from the store.
+Writers in several processes (``strict``): a per-key lock orders the cache writes
+of one process only. Two processes writing one key can both enqueue, then write the
+cache in the opposite order, leaving the cache on the older value while the queue
+(and, after the flush, the store) holds the newer. So on a queue other processes
+share (the durable Redis queue, the default on a Redis cache) writes are *strict* by
+default: they drop the cache entry instead of filling it (deletes commute, whatever
+the interleaving), and reads are served from the queue's pending op until the flush,
+then from the store, and fill the cache back through a lease. The cost: one cache
+miss and a queue read after each write. ``strict=False`` is the fast mode (the cache
+keeps the written value): safe when one process writes a given key, or when a
+briefly older cache entry (until ``ttl``) is acceptable. On the in-process queue
+nothing is shared and the fast mode is the default.
 
 Reads: a fresh cache entry wins; on a miss the queue's pending op answers (a pending
 delete reads as ``None``); only then the store, filled back through a lease so a fill
@@ -108,7 +116,7 @@ class WriteBehind(Generic[K, V]):
         queue: WriteQueue | None = None,
         queue_name: str | None = None,
         flusher: bool = True,
-        strict: bool = False,
+        strict: bool | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -127,7 +135,6 @@ class WriteBehind(Generic[K, V]):
         # queue as of the last stats() or flush round.
         self._last_pending: tuple[int, float | None] = (0, None)
         self._stop_gauge: Callable[[], None] | None = None
-        self._strict = strict
         self._batch_size = batch_size
         self._put_timeout = put_timeout
         self._close_timeout = close_timeout
@@ -140,6 +147,9 @@ class WriteBehind(Generic[K, V]):
                 cache, name=queue_name or queue_name_for(key), max_pending=max_pending
             )
         self._durable = isinstance(queue, RedisWriteQueue)
+        # A queue other processes share makes their writes race ours: strict unless
+        # the caller chose the fast mode (see the module doc).
+        self._strict = self._durable if strict is None else strict
         self._queue: WriteQueue = queue if queue is not None else MemoryWriteQueue(max_pending)
         self._counters = WriteBehindCounters()
         self._writer: BatchWriter[K, V] = BatchWriter(
@@ -170,6 +180,11 @@ class WriteBehind(Generic[K, V]):
     @property
     def queue(self) -> WriteQueue:
         return self._queue
+
+    @property
+    def strict(self) -> bool:
+        """Whether writes drop the cache entry (True) or fill it (the fast mode)."""
+        return self._strict
 
     # -- lifecycle -----------------------------------------------------------------
 
