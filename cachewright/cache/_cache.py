@@ -31,6 +31,7 @@ from cachewright._metrics import NOOP, Metrics, otel_metrics
 from cachewright._redact import redact_url
 from cachewright.cache._breaker import CircuitBreaker
 from cachewright.cache._expiry import Ttl
+from cachewright.cache._fences import WriteWatcher
 from cachewright.cache._guard import Guard
 from cachewright.cache._reads import ReadPath
 from cachewright.cache._serializer import Lease, Serializer
@@ -427,6 +428,18 @@ class Cache:
         return await self._writes.set_if_version(
             key, value, version, ttl, stale_ttl=stale_ttl, tags=tags, type=type
         )
+
+    def watch_writes(self, watcher: WriteWatcher) -> None:
+        """Call ``watcher.written(keys)`` after every write through this cache object.
+
+        Deletes and invalidations count as writes (``keys`` is None when a tag, a glob
+        or a clear may have touched any key); leases, fills and ``touch`` do not. The
+        call comes right after the backend answered, or failed, before the writer's
+        await returns. CacheAside uses it for read-your-writes: a read that starts
+        after a write returned never joins a load that began before it. Watchers are
+        held weakly.
+        """
+        self._writes.fences.watch(watcher)
 
     # -- stats -------------------------------------------------------------------------
 

@@ -8,7 +8,9 @@ Usage (what :class:`~cachewright.cache.Cache` does)::
     await writes.set_if_version("user:2", user, lease.version, 300)
 
 Every write goes through :meth:`WritePath.guarded`: the circuit breaker and fail-open
-policy (G6), then, once the backend has it, the notice to the local tier's peers.
+policy (G6), then, once the backend has it, the notice to the local tier's peers and
+to this process's readers in flight (``fences``: read-your-writes). Leases, fills and
+``touch`` change no value a reader could have loaded, so they fence nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from cachewright.cache._expiry import Ttl, now_ms, plan_expiry, to_ms
+from cachewright.cache._fences import WriteFences
 from cachewright.cache._guard import Guard
 from cachewright.cache._serializer import Lease, Serializer
 from cachewright.cache._stats import Counters
@@ -53,6 +56,7 @@ class WritePath:
         "_guard",
         "_keys",
         "_serializer",
+        "fences",
     )
 
     def __init__(
@@ -71,6 +75,7 @@ class WritePath:
         self._counters = counters
         self._default_ttl = default_ttl
         self._coherence: Coherence | None = None
+        self.fences = WriteFences()
 
     def attach(self, coherence: Coherence) -> None:
         """Tell the local tier (here and in peers) what each write changed."""
@@ -82,27 +87,42 @@ class WritePath:
         op: Callable[..., Awaitable[R]],
         *args: Any,
         notice: Notice | None = None,
+        fence: bool = True,
     ) -> R:
         try:
             result = await self._guard.write(op, *args)
         except CacheUnavailable as exc:
-            self._forget(notice)
+            self._forget(notice, fence)
             return self._guard.write_failed(default, exc)
         except BaseException:
-            self._forget(notice)  # failed or cancelled midway
+            self._forget(notice, fence)  # failed or cancelled midway
             raise
+        if fence:
+            self._fence(notice)
         if notice is not None and self._coherence is not None:
             # Drop locally only now that Redis has the write: a read that started
             # before this point is fenced off and cannot refill the old value.
             await self._coherence.announce(notice, result)
         return result
 
-    def _forget(self, notice: Notice | None) -> None:
+    def _forget(self, notice: Notice | None, fence: bool) -> None:
         # A write that failed midway may or may not be in Redis: this process's copy
         # goes. Peers are not told: the server (which carries the message) is the
         # likely cause, and their own channel drops their tier if it is down.
         if notice is not None and self._coherence is not None:
             self._coherence.forget(notice)
+        if fence:
+            # The store behind the cache may have changed (write-through writes it
+            # first): loads that began before this write must not serve later readers.
+            self._fence(notice)
+
+    def _fence(self, notice: Notice | None) -> None:
+        if notice is None:
+            return
+        if notice.keys and not (notice.tags or notice.pattern is not None or notice.clear):
+            self.fences.written(notice.keys)
+        else:
+            self.fences.written(None)  # tags, globs, clears: any key may have changed
 
     def _ttl(self, ttl: Ttl) -> Ttl:
         return self._default_ttl if ttl is DEFAULT else ttl
@@ -242,6 +262,7 @@ class WritePath:
             ttl_ms,
             tag_keys,
             notice=Notice(keys=(key,), only_if_changed=True),
+            fence=False,
         )
 
     async def incr(self, key: str, amount: int | float = 1) -> int | float:
@@ -280,6 +301,7 @@ class WritePath:
             ttl_ms,
             self._keys.tags(tags),
             notice=Notice(keys=(key,), publish=False, only_if_changed=True),
+            fence=False,
         )
         return Lease(data, now + ttl_ms) if added else None
 
@@ -307,6 +329,7 @@ class WritePath:
             expiry.ttl_ms,
             self._keys.tags(tags),
             notice=Notice(keys=(key,), only_if_changed=True),
+            fence=False,
         )
         if stored:
             self._counters.sets += 1

@@ -198,6 +198,9 @@ class CacheAside(Generic[K, V]):
         self._early = early_refresh
         self._max_concurrency = max_concurrency
         self._flights: SingleFlight[Entry[V | None]] = SingleFlight()
+        # Read-your-writes: a write to a key, through any pattern or the cache itself,
+        # stops new readers from joining a load of it that began before the write.
+        cache.watch_writes(self._flights)
         self._refresher = Refresher(limit=max_concurrency)
         self._timer = LoadTimer()
         self._batches: BatchLoader[K, V] = BatchLoader(
