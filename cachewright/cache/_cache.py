@@ -339,11 +339,18 @@ class Cache:
         items: Mapping[str, object],
         ttl: Ttl = DEFAULT,
         *,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | None = None,
         tags: Iterable[str] | str | None = None,
         type: Any = None,
     ) -> None:
-        """Store every item with one ttl and tag set; one round trip per node (G2)."""
-        return await self._writes.set_many(items, ttl, tags=tags, type=type)
+        """Store every item with one expiry and tag set; one round trip per node (G2).
+
+        ``ttl``, ``sliding`` and ``expires_at`` mean what they mean for :meth:`set`.
+        """
+        return await self._writes.set_many(
+            items, ttl, sliding=sliding, expires_at=expires_at, tags=tags, type=type
+        )
 
     async def delete(self, key: str) -> bool:
         """Remove ``key``; True if it existed."""
@@ -420,13 +427,24 @@ class Cache:
         version: bytes,
         ttl: Ttl = DEFAULT,
         *,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | None = None,
         stale_ttl: float | timedelta | None = None,
         tags: Iterable[str] | str | None = None,
         type: Any = None,
     ) -> bool:
-        """Store ``value`` only if the entry is still the one ``version`` names."""
+        """Store ``value`` only if the entry is still the one ``version`` names (expiry
+        options as for :meth:`set`)."""
         return await self._writes.set_if_version(
-            key, value, version, ttl, stale_ttl=stale_ttl, tags=tags, type=type
+            key,
+            value,
+            version,
+            ttl,
+            sliding=sliding,
+            expires_at=expires_at,
+            stale_ttl=stale_ttl,
+            tags=tags,
+            type=type,
         )
 
     def watch_writes(self, watcher: WriteWatcher) -> None:

@@ -168,15 +168,17 @@ class WritePath:
         items: Mapping[str, object],
         ttl: Ttl = DEFAULT,
         *,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | None = None,
         tags: Iterable[str] | str | None = None,
         type: Any = None,
     ) -> None:
-        """Store every item with one ttl and tag set; one round trip per node (G2)."""
+        """Store every item with one expiry and tag set; one round trip per node (G2)."""
         if not isinstance(items, Mapping):
             raise InvalidKey("set_many takes a mapping of key -> value")
         tag_keys = self._keys.tags(tags)
         names = _tag_names(tags)
-        expiry = plan_expiry(self._ttl(ttl))
+        expiry = plan_expiry(self._ttl(ttl), sliding=sliding, expires_at=expires_at)
         encode = self._serializer.encode
         entry = self._keys.entry
         batch = [
@@ -312,13 +314,17 @@ class WritePath:
         version: bytes,
         ttl: Ttl = DEFAULT,
         *,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | None = None,
         stale_ttl: float | timedelta | None = None,
         tags: Iterable[str] | str | None = None,
         type: Any = None,
     ) -> bool:
         """Store ``value`` only if the entry is still the one ``version`` names."""
         physical = self._keys.entry(key)
-        expiry = plan_expiry(self._ttl(ttl), stale_ttl=stale_ttl)
+        expiry = plan_expiry(
+            self._ttl(ttl), sliding=sliding, expires_at=expires_at, stale_ttl=stale_ttl
+        )
         data = self._serializer.encode(value, expiry, _tag_names(tags), type)
         stored = await self.guarded(
             False,

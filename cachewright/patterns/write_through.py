@@ -10,6 +10,12 @@ Usage::
     orders.stats                            # cache_errors: cache writes that failed
 
     shared = WriteThrough(cache, store, key="order:{}", type=Order, strict=True)
+    sessions = WriteThrough(cache, store, key="sess:{}", type=Session,
+                            ttl=86_400, sliding=timedelta(minutes=20))   # as Cache.set
+
+Expiry: ``ttl``, ``sliding`` and ``expires_at`` (a datetime, or a function returning
+one, asked at each write) mean what they mean for ``Cache.set``, for every entry this
+pattern writes or fills; past ``expires_at`` writes invalidate instead of caching.
 
 Failure rules:
 
@@ -41,11 +47,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Hashable, Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from cachewright.cache import Cache, Entry
 from cachewright.errors import CacheError, CachewrightError, StoreError
-from cachewright.patterns._fill import FillPolicy, ReadThrough
+from cachewright.patterns._fill import ExpiresAt, FillPolicy, ReadThrough, expiry_options
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keys import KeyFormat, KeyMapper
 from cachewright.stores.base import DataStore
@@ -86,6 +93,7 @@ class WriteThrough(Generic[K, V]):
         "_cache",
         "_keys",
         "_locks",
+        "_policy",
         "_reads",
         "_stats",
         "_store",
@@ -103,6 +111,8 @@ class WriteThrough(Generic[K, V]):
         key: KeyFormat = "{}",
         type: Any,
         ttl: float | None = None,
+        sliding: float | timedelta | None = None,
+        expires_at: ExpiresAt | None = None,
         tags: Iterable[str] | None = None,
         strict: bool = False,
     ) -> None:
@@ -112,9 +122,11 @@ class WriteThrough(Generic[K, V]):
         self._type = type
         self._ttl = ttl
         self._tags = tuple(tags or ()) or None
-        self._reads: ReadThrough[K, V] = ReadThrough(
-            cache, FillPolicy(type=type, ttl=ttl, tags=tuple(tags or ()))
+        window, until = expiry_options(sliding, expires_at)
+        self._policy = FillPolicy(
+            type=type, ttl=ttl, tags=tuple(tags or ()), sliding=window, expires_at=until
         )
+        self._reads: ReadThrough[K, V] = ReadThrough(cache, self._policy)
         self._strict = strict
         self._locks = KeyLocks()
         self._stats = WriteThroughStats()
@@ -133,11 +145,20 @@ class WriteThrough(Generic[K, V]):
         cache_key = self._keys.cache_key(key)
         async with self._locks.hold(cache_key):
             await self._store_call(self._store.set(key, value))
-            if self._strict:
+            deadline = self._policy.deadline()
+            if self._strict or self._policy.passed(deadline):
                 await self._invalidate([cache_key])
                 return
             try:
-                await self._cache.set(cache_key, value, self._ttl, tags=self._tags, type=self._type)
+                await self._cache.set(
+                    cache_key,
+                    value,
+                    self._ttl,
+                    sliding=self._policy.sliding,
+                    expires_at=deadline,
+                    tags=self._tags,
+                    type=self._type,
+                )
             except CacheError as exc:
                 await self._cache_failed([cache_key], exc)
 
@@ -148,12 +169,18 @@ class WriteThrough(Generic[K, V]):
         by_cache_key = {self._keys.cache_key(k): v for k, v in items.items()}
         async with self._locks.hold_many(by_cache_key):
             await self._store_call(self._store.set_many(items))
-            if self._strict:
+            deadline = self._policy.deadline()
+            if self._strict or self._policy.passed(deadline):
                 await self._invalidate(list(by_cache_key))
                 return
             try:
                 await self._cache.set_many(
-                    by_cache_key, self._ttl, tags=self._tags, type=self._type
+                    by_cache_key,
+                    self._ttl,
+                    sliding=self._policy.sliding,
+                    expires_at=deadline,
+                    tags=self._tags,
+                    type=self._type,
                 )
             except CacheError as exc:
                 await self._cache_failed(list(by_cache_key), exc)

@@ -23,6 +23,7 @@ a forked child); the default queue is built per process already.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
@@ -61,6 +62,8 @@ class WriteBehind(Generic[K, V]):
         type: Any,
         key_type: Any = None,
         ttl: float | None = None,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | Callable[[], datetime] | None = None,
         tags: Iterable[str] | None = None,
         flush_interval: float = 1.0,
         batch_size: int = 500,
@@ -84,6 +87,8 @@ class WriteBehind(Generic[K, V]):
                 type=type,
                 key_type=key_type,
                 ttl=ttl,
+                sliding=sliding,
+                expires_at=expires_at,
                 tags=tags,
                 flush_interval=flush_interval,
                 batch_size=batch_size,

@@ -44,6 +44,10 @@ delete reads as ``None``); only then the store, filled back through a lease so a
 never overwrites a newer write (G10). A dead-lettered write is removed from the cache,
 so reads fall back to the store's truth instead of a value the store never took.
 
+Expiry: ``ttl``, ``sliding`` and ``expires_at`` (a datetime, or a function returning
+one, asked at each write) mean what they mean for ``Cache.set``, for every entry this
+pattern writes or fills back; past ``expires_at`` writes drop the entry instead.
+
 On a Redis cache the durable Redis queue is the default (named after the key
 format, or ``queue_name=``); on memory the in-process queue is, and it is lost if
 the process crashes (G12). Store writes are at least once:
@@ -56,12 +60,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from cachewright.cache import Cache
 from cachewright.errors import CacheError, CachewrightError, QueueClosed
-from cachewright.patterns._fill import FillPolicy, ReadThrough
+from cachewright.patterns._fill import ExpiresAt, FillPolicy, ReadThrough, expiry_options
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keys import KeyFormat, KeyMapper, ValueCodec
 from cachewright.patterns.write_behind._dead_letters import failed_write, replay
@@ -106,6 +111,8 @@ class WriteBehind(Generic[K, V]):
         type: Any,
         key_type: Any = None,
         ttl: float | None = None,
+        sliding: float | timedelta | None = None,
+        expires_at: ExpiresAt | None = None,
         tags: Iterable[str] | None = None,
         flush_interval: float = 1.0,
         batch_size: int = 500,
@@ -127,9 +134,11 @@ class WriteBehind(Generic[K, V]):
         self._type = type
         self._ttl = ttl
         self._tags = tuple(tags or ())
-        self._reads: ReadThrough[K, V] = ReadThrough(
-            cache, FillPolicy(type=type, ttl=ttl, tags=self._tags)
+        window, until = expiry_options(sliding, expires_at)
+        self._policy = FillPolicy(
+            type=type, ttl=ttl, tags=self._tags, sliding=window, expires_at=until
         )
+        self._reads: ReadThrough[K, V] = ReadThrough(cache, self._policy)
         self._mattrs = cache.metrics.attributes(namespace=cache.namespace, pattern="write_behind")
         # The pending gauges are read synchronously by the metrics SDK: they show the
         # queue as of the last stats() or flush round.
@@ -333,17 +342,32 @@ class WriteBehind(Generic[K, V]):
     async def _update_cache(self, values: Mapping[str, V | None]) -> None:
         """After the queue accepted the writes: populate the entries, or drop them (a
         ``None`` value stands for a delete; ``strict`` drops every entry)."""
-        sets = {k: v for k, v in values.items() if v is not None} if not self._strict else {}
+        deadline = self._policy.deadline()
+        fill = not self._strict and not self._policy.passed(deadline)
+        sets = {k: v for k, v in values.items() if v is not None} if fill else {}
         drops = [k for k in values if k not in sets]
+        sliding = self._policy.sliding
+        tags = self._tags or None
         try:
             if len(sets) == 1:
                 [(cache_key, value)] = sets.items()
                 await self._cache.set(
-                    cache_key, value, self._ttl, tags=self._tags or None, type=self._type
+                    cache_key,
+                    value,
+                    self._ttl,
+                    sliding=sliding,
+                    expires_at=deadline,
+                    tags=tags,
+                    type=self._type,
                 )
             elif sets:
                 await self._cache.set_many(
-                    sets, self._ttl, tags=self._tags or None, type=self._type
+                    sets,
+                    self._ttl,
+                    sliding=sliding,
+                    expires_at=deadline,
+                    tags=tags,
+                    type=self._type,
                 )
             if drops:
                 await self._cache.delete_many(drops)
