@@ -39,14 +39,27 @@ class WriteWatcher(Protocol):
 class WriteFences:
     """The watchers of one cache's writes."""
 
-    __slots__ = ("_watchers",)
+    __slots__ = ("_refs",)
 
     def __init__(self) -> None:
-        self._watchers: weakref.WeakSet[WriteWatcher] = weakref.WeakSet()
+        # Plain weak references (not a WeakSet): this runs on every write, and a
+        # WeakSet's iteration guard costs more than the watchers' own work.
+        self._refs: dict[int, weakref.ReferenceType[WriteWatcher]] = {}
 
     def watch(self, watcher: WriteWatcher) -> None:
-        self._watchers.add(watcher)
+        key = id(watcher)
+        refs = self._refs
+
+        def gone(ref: weakref.ReferenceType[WriteWatcher]) -> None:
+            if refs.get(key) is ref:
+                del refs[key]
+
+        refs[key] = weakref.ref(watcher, gone)
 
     def written(self, keys: Collection[str] | None) -> None:
-        for watcher in list(self._watchers):
-            watcher.written(keys)
+        if not self._refs:  # the common case: no CacheAside reads through this cache
+            return
+        for ref in list(self._refs.values()):
+            watcher = ref()
+            if watcher is not None:
+                watcher.written(keys)

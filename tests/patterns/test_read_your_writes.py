@@ -14,6 +14,8 @@ load and gets the old value.
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
@@ -191,3 +193,16 @@ async def test_readers_still_share_one_load_without_writes(
         assert await asyncio.gather(first, *others) == [OLD] * 21
         assert loader.calls == 1
         await items.close()
+
+
+async def test_the_cache_holds_its_watchers_weakly() -> None:
+    """A CacheAside dropped by the application is not kept alive by the cache it
+    watches, and writes after it is gone still work."""
+    async with Cache.from_url("memory://") as cache:
+        items = CacheAside(cache, loader=MemoryStore[int, Item]().get, key="item:{}", type=Item)
+        gone = weakref.ref(items)
+        del items
+        gc.collect()
+        assert gone() is None
+        await cache.set("item:1", NEW, type=Item)
+        assert await cache.get("item:1", Item) == NEW

@@ -69,10 +69,12 @@ class SingleFlight(Generic[T]):
 
     def written(self, keys: Collection[str] | None) -> None:
         """A write to ``keys`` (None: to any key) returned: forget their executions."""
-        if keys is None:
-            self._flights.clear()
-            return
         flights = self._flights
+        if not flights:  # nothing in flight: the common case on a write
+            return
+        if keys is None:
+            flights.clear()
+            return
         if len(keys) > len(flights):  # a big set_many against a few loads in flight
             wanted = keys if isinstance(keys, set | frozenset) else set(keys)
             for key in [key for key in flights if key in wanted]:

@@ -130,6 +130,7 @@ class CacheAside(Generic[K, V]):
     """
 
     __slots__ = (
+        "__weakref__",
         "_batches",
         "_cache",
         "_closed",
