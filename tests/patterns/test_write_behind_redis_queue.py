@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from cachewright import Cache
+from cachewright.errors import QueueFull
 from cachewright.patterns.write_behind import WriteBehind
 from cachewright.patterns.write_behind.queues import MemoryWriteQueue, OpKind
 from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
@@ -191,3 +192,23 @@ async def test_shared_queue_default_is_strict_and_memory_queue_is_not(cache: Cac
     assert (on_redis.strict, in_memory.strict, fast.strict) == (True, False, False)
     for instance in (on_redis, in_memory, fast):
         await instance.close()
+
+
+async def test_write_behind_max_pending_bounds_its_default_redis_queue(cache: Cache) -> None:
+    """The default durable queue has 8 partitions; max_pending=5 still means 5 keys."""
+    store = MemoryStore[int, Item]()
+    items = WriteBehind(
+        cache, store, key="bounded:{}", type=Item, flusher=False, max_pending=5, put_timeout=0.05
+    )
+    for key in range(5):
+        await items.set(key, Item(name="ok", n=key))
+    await items.set(0, Item(name="again"))  # a pending key coalesces
+    with pytest.raises(QueueFull):
+        await items.set(5, Item(name="beyond"))
+    assert (await items.stats()).pending == 5
+    assert await items.get(5) is None  # refused: neither queued nor cached
+    assert (await items.flush()).written == 5
+    await items.set(5, Item(name="beyond"))  # room again
+    assert (await items.flush()).written == 1
+    await items.close()
+    assert len(store.items()) == 6
