@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from cachewright import RetryPolicy, WriteQueue
 from cachewright import WriteBehind as AsyncWriteBehind
-from cachewright.sync._adapt import store_recipe
+from cachewright.sync._adapt import ready, store_recipe
 from cachewright.sync._twin import WRITE_BEHIND, Twin
 from cachewright.sync.cache import Cache
 
@@ -109,6 +109,11 @@ class WriteBehind(Generic[K, V]):
 
     def __repr__(self) -> str:
         return f"sync.WriteBehind({self._cache!r})"
+
+    @property
+    def strict(self) -> bool:
+        """Whether writes drop the cache entry (True) or fill it (the fast mode)."""
+        return self._twin.run(lambda w: ready(w.strict))
 
     def start(self) -> None:
         """Start the background flusher (done by ``with`` and the first write)."""
