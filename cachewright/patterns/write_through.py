@@ -145,8 +145,11 @@ class WriteThrough(Generic[K, V]):
         cache_key = self._keys.cache_key(key)
         async with self._locks.hold(cache_key):
             await self._store_call(self._store.set(key, value))
+            if self._strict:
+                await self._invalidate([cache_key])
+                return
             deadline = self._policy.deadline()
-            if self._strict or self._policy.passed(deadline):
+            if self._policy.passed(deadline):  # past expires_at: cache nothing
                 await self._invalidate([cache_key])
                 return
             try:
@@ -169,8 +172,11 @@ class WriteThrough(Generic[K, V]):
         by_cache_key = {self._keys.cache_key(k): v for k, v in items.items()}
         async with self._locks.hold_many(by_cache_key):
             await self._store_call(self._store.set_many(items))
+            if self._strict:
+                await self._invalidate(list(by_cache_key))
+                return
             deadline = self._policy.deadline()
-            if self._strict or self._policy.passed(deadline):
+            if self._policy.passed(deadline):  # past expires_at: cache nothing
                 await self._invalidate(list(by_cache_key))
                 return
             try:
