@@ -31,6 +31,7 @@ from cachewright._metrics import NOOP, Metrics, otel_metrics
 from cachewright._redact import redact_url
 from cachewright.cache._breaker import CircuitBreaker
 from cachewright.cache._expiry import Ttl
+from cachewright.cache._fences import WriteWatcher
 from cachewright.cache._guard import Guard
 from cachewright.cache._reads import ReadPath
 from cachewright.cache._serializer import Lease, Serializer
@@ -341,11 +342,18 @@ class Cache:
         items: Mapping[str, object],
         ttl: Ttl = DEFAULT,
         *,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | None = None,
         tags: Iterable[str] | str | None = None,
         type: Any = None,
     ) -> None:
-        """Store every item with one ttl and tag set; one round trip per node (G2)."""
-        return await self._writes.set_many(items, ttl, tags=tags, type=type)
+        """Store every item with one expiry and tag set; one round trip per node (G2).
+
+        ``ttl``, ``sliding`` and ``expires_at`` mean what they mean for :meth:`set`.
+        """
+        return await self._writes.set_many(
+            items, ttl, sliding=sliding, expires_at=expires_at, tags=tags, type=type
+        )
 
     async def delete(self, key: str) -> bool:
         """Remove ``key``; True if it existed."""
@@ -438,14 +446,37 @@ class Cache:
         version: bytes,
         ttl: Ttl = DEFAULT,
         *,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | None = None,
         stale_ttl: float | timedelta | None = None,
         tags: Iterable[str] | str | None = None,
         type: Any = None,
     ) -> bool:
-        """Store ``value`` only if the entry is still the one ``version`` names."""
+        """Store ``value`` only if the entry is still the one ``version`` names (expiry
+        options as for :meth:`set`)."""
         return await self._writes.set_if_version(
-            key, value, version, ttl, stale_ttl=stale_ttl, tags=tags, type=type
+            key,
+            value,
+            version,
+            ttl,
+            sliding=sliding,
+            expires_at=expires_at,
+            stale_ttl=stale_ttl,
+            tags=tags,
+            type=type,
         )
+
+    def watch_writes(self, watcher: WriteWatcher) -> None:
+        """Call ``watcher.written(keys)`` after every write through this cache object.
+
+        Deletes and invalidations count as writes (``keys`` is None when a tag, a glob
+        or a clear may have touched any key); leases, fills and ``touch`` do not. The
+        call comes right after the backend answered, or failed, before the writer's
+        await returns. CacheAside uses it for read-your-writes: a read that starts
+        after a write returned never joins a load that began before it. Watchers are
+        held weakly.
+        """
+        self._writes.fences.watch(watcher)
 
     # -- stats -------------------------------------------------------------------------
 

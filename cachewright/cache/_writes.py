@@ -8,7 +8,9 @@ Usage (what :class:`~cachewright.cache.Cache` does)::
     await writes.set_if_version("user:2", user, lease.version, 300)
 
 Every write goes through :meth:`WritePath.guarded`: the circuit breaker and fail-open
-policy (G6), then, once the backend has it, the notice to the local tier's peers.
+policy (G6), then, once the backend has it, the notice to the local tier's peers and
+to this process's readers in flight (``fences``: read-your-writes). Leases, fills and
+``touch`` change no value a reader could have loaded, so they fence nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from cachewright.cache._expiry import Ttl, now_ms, plan_expiry, to_ms
+from cachewright.cache._fences import WriteFences
 from cachewright.cache._guard import Guard
 from cachewright.cache._serializer import Lease, Serializer
 from cachewright.cache._stats import Counters
@@ -53,6 +56,7 @@ class WritePath:
         "_guard",
         "_keys",
         "_serializer",
+        "fences",
     )
 
     def __init__(
@@ -71,6 +75,7 @@ class WritePath:
         self._counters = counters
         self._default_ttl = default_ttl
         self._coherence: Coherence | None = None
+        self.fences = WriteFences()
 
     def attach(self, coherence: Coherence) -> None:
         """Tell the local tier (here and in peers) what each write changed."""
@@ -83,27 +88,42 @@ class WritePath:
         *args: Any,
         notice: Notice | None = None,
         bulk: bool = False,
+        fence: bool = True,
     ) -> R:
         try:
             result = await self._guard.write(op, *args, bulk=bulk)
         except CacheUnavailable as exc:
-            self._forget(notice)
+            self._forget(notice, fence)
             return self._guard.write_failed(default, exc)
         except BaseException:
-            self._forget(notice)  # failed or cancelled midway
+            self._forget(notice, fence)  # failed or cancelled midway
             raise
+        if fence:
+            self._fence(notice)
         if notice is not None and self._coherence is not None:
             # Drop locally only now that Redis has the write: a read that started
             # before this point is fenced off and cannot refill the old value.
             await self._coherence.announce(notice, result)
         return result
 
-    def _forget(self, notice: Notice | None) -> None:
+    def _forget(self, notice: Notice | None, fence: bool) -> None:
         # A write that failed midway may or may not be in Redis: this process's copy
         # goes. Peers are not told: the server (which carries the message) is the
         # likely cause, and their own channel drops their tier if it is down.
         if notice is not None and self._coherence is not None:
             self._coherence.forget(notice)
+        if fence:
+            # The store behind the cache may have changed (write-through writes it
+            # first): loads that began before this write must not serve later readers.
+            self._fence(notice)
+
+    def _fence(self, notice: Notice | None) -> None:
+        if notice is None:
+            return
+        if notice.keys and not (notice.tags or notice.pattern is not None or notice.clear):
+            self.fences.written(notice.keys)
+        else:
+            self.fences.written(None)  # tags, globs, clears: any key may have changed
 
     def _ttl(self, ttl: Ttl) -> Ttl:
         return self._default_ttl if ttl is DEFAULT else ttl
@@ -149,15 +169,17 @@ class WritePath:
         items: Mapping[str, object],
         ttl: Ttl = DEFAULT,
         *,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | None = None,
         tags: Iterable[str] | str | None = None,
         type: Any = None,
     ) -> None:
-        """Store every item with one ttl and tag set; one round trip per node (G2)."""
+        """Store every item with one expiry and tag set; one round trip per node (G2)."""
         if not isinstance(items, Mapping):
             raise InvalidKey("set_many takes a mapping of key -> value")
         tag_keys = self._keys.tags(tags)
         names = _tag_names(tags)
-        expiry = plan_expiry(self._ttl(ttl))
+        expiry = plan_expiry(self._ttl(ttl), sliding=sliding, expires_at=expires_at)
         encode = self._serializer.encode
         entry = self._keys.entry
         batch = [
@@ -242,6 +264,7 @@ class WritePath:
             ttl_ms,
             tag_keys,
             notice=Notice(keys=(key,), only_if_changed=True),
+            fence=False,
         )
 
     async def incr(self, key: str, amount: int | float = 1) -> int | float:
@@ -280,6 +303,7 @@ class WritePath:
             ttl_ms,
             self._keys.tags(tags),
             notice=Notice(keys=(key,), publish=False, only_if_changed=True),
+            fence=False,
         )
         return Lease(data, now + ttl_ms) if added else None
 
@@ -290,13 +314,17 @@ class WritePath:
         version: bytes,
         ttl: Ttl = DEFAULT,
         *,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | None = None,
         stale_ttl: float | timedelta | None = None,
         tags: Iterable[str] | str | None = None,
         type: Any = None,
     ) -> bool:
         """Store ``value`` only if the entry is still the one ``version`` names."""
         physical = self._keys.entry(key)
-        expiry = plan_expiry(self._ttl(ttl), stale_ttl=stale_ttl)
+        expiry = plan_expiry(
+            self._ttl(ttl), sliding=sliding, expires_at=expires_at, stale_ttl=stale_ttl
+        )
         data = self._serializer.encode(value, expiry, _tag_names(tags), type)
         stored = await self.guarded(
             False,
@@ -307,6 +335,7 @@ class WritePath:
             expiry.ttl_ms,
             self._keys.tags(tags),
             notice=Notice(keys=(key,), only_if_changed=True),
+            fence=False,
         )
         if stored:
             self._counters.sets += 1

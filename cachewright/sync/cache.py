@@ -253,13 +253,19 @@ class Cache:
         items: Mapping[str, object],
         ttl: Ttl = DEFAULT,
         *,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | None = None,
         tags: Iterable[str] | str | None = None,
         type: Any = None,
     ) -> None:
-        """Store every item with one ttl and tag set; one round trip per node (G2)."""
+        """Store every item with one expiry and tag set; one round trip per node (G2)."""
         options = _ttl(ttl)
         tags = _listed(tags)
-        self._twin.run(lambda c: c.set_many(items, tags=tags, type=type, **options))
+        self._twin.run(
+            lambda c: c.set_many(
+                items, sliding=sliding, expires_at=expires_at, tags=tags, type=type, **options
+            )
+        )
 
     def delete(self, key: str) -> bool:
         """Remove ``key``; True if it existed."""

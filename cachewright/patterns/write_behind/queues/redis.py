@@ -31,9 +31,12 @@ unacknowledged is ever trimmed. While a batch is held, its entries' idle time is
 reset every ``claim_idle / 3`` seconds, so only a flusher that stopped loses them;
 ``claim_idle`` must exceed the longest pause a live flusher can take.
 
-Limits: ``max_pending`` is enforced per partition (``ceil(max_pending /
-partitions)`` keys each; the total never exceeds ``max_pending + partitions - 1``),
-because partitions on different cluster nodes cannot share an atomic counter. Store
+Limits: ``max_pending`` bounds the keys pending in the whole queue; the put beyond
+it waits for room, then raises ``QueueFull``. On a standalone or Sentinel server the
+put script counts every partition (exact). On Cluster, partitions on different nodes
+cannot share an atomic count, so each holds at most ``max_pending // partitions``
+keys: the total never exceeds ``max_pending`` there either, but a put may be refused
+earlier when keys crowd into one partition. Store
 writes are at least once: after a crash, a reclaimed op is written again. The Redis
 server must not evict the queue's keys (``maxmemory-policy noeviction`` or a
 ``volatile-*`` policy) and should persist them (AOF) for the queue to survive a
@@ -43,7 +46,6 @@ Redis restart.
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import re
 import secrets
@@ -109,7 +111,6 @@ class RedisWriteQueue:
         "_consumer",
         "_dead",
         "_leases",
-        "_limit",
         "_link",
         "_max_pending",
         "_opened",
@@ -137,7 +138,6 @@ class RedisWriteQueue:
         self._owns_client = close_client
         self._opened: Opened | None = None
         self._max_pending = max_pending
-        self._limit = math.ceil(max_pending / partitions)
         self._claim_idle = claim_idle
         self._consumer = consumer or _consumer_name()
         self._closed = False
@@ -151,9 +151,7 @@ class RedisWriteQueue:
             closing=self._closing,
         )
         self._dead = DeadLetters(self._link)
-        self._ops = Ops(
-            self._link, limit=self._limit, max_pending=max_pending, closing=self._closing
-        )
+        self._ops = Ops(self._link, max_pending=max_pending, closing=self._closing)
         self._claims = 0
 
     @classmethod
@@ -241,6 +239,7 @@ class RedisWriteQueue:
 
     @property
     def max_pending(self) -> int:
+        """The most keys pending in the whole queue (see the module doc for Cluster)."""
         return self._max_pending
 
     @property
