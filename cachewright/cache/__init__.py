@@ -7,6 +7,7 @@ from cachewright.cache.backends.base import Backend
 from cachewright.cache.backends.memory import MemoryBackend
 from cachewright.cache.codecs import Codec, JsonCodec, PickleCodec
 from cachewright.cache.entry import Entry
+from cachewright.cache.health import Health
 from cachewright.cache.local import Channel, ChannelListener, LocalTier
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "ChannelListener",
     "Codec",
     "Entry",
+    "Health",
     "JsonCodec",
     "Lease",
     "LocalStats",
