@@ -4,7 +4,7 @@ Usage::
 
     health = await cache.ping()            # never raises for an unreachable server
     health.healthy                         # reachable, breaker not open, channel not down
-    health.reachable, health.rtt           # True, 0.00031 (seconds of one PING)
+    health.reachable, health.rtt           # True, 0.00031 (seconds of one PING round trip)
     health.breaker, health.server_version  # 'closed', '7.0.15'
     health.channel                         # 'up' / 'down' / 'in-process'; None: no local tier
     health.as_dict()                       # JSON-ready, with "healthy"
@@ -33,7 +33,7 @@ class Health:
     """What one ``Cache.ping()`` found.
 
     - ``reachable``: the server answered a PING within the timeout;
-    - ``rtt``: seconds that PING took (None when unreachable);
+    - ``rtt``: seconds one PING took on an open connection (None when unreachable);
     - ``breaker``: this cache's circuit breaker, ``closed``, ``open`` or ``half_open``;
     - ``server_version``: the Redis (or Valkey) version; None on memory or unreachable;
     - ``backend``: the URL, password redacted;
@@ -71,13 +71,17 @@ async def probe(
     label: str,
     channel: str | None,
 ) -> Health:
-    """PING ``backend`` (timed), then read its version, within ``timeout`` seconds."""
+    """PING ``backend`` (the second PING timed), then read its version, within
+    ``timeout`` seconds."""
     rtt: float | None = None
     version: str | None = None
     error: str | None = None
     deadline = time.monotonic() + timeout
     try:
         async with asyncio.timeout(timeout):
+            # The first PING may have to connect (a fresh process, a dropped pooled
+            # connection): time the second, a round trip on an open connection.
+            await backend.ping()
             started = time.perf_counter()
             await backend.ping()
             rtt = time.perf_counter() - started
