@@ -441,6 +441,10 @@ class Cache:
         """
         if timeout is None:
             timeout = self._settings.connect_timeout + self._settings.read_timeout
+        if self._coherence is not None:
+            # As a read would: a cache used without ``async with`` subscribes now, so
+            # the channel reads "down" only until the subscription is confirmed.
+            self._coherence.ensure_started()
         return await probe(
             self._backend,
             timeout=timeout,

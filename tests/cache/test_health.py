@@ -179,6 +179,17 @@ async def test_a_channel_down_on_a_reachable_server_is_unhealthy(
         assert not health.healthy
 
 
+async def test_a_cache_not_entered_subscribes_on_ping(
+    fresh_redis: RedisServer, namespace: str
+) -> None:
+    cache = Cache.from_url(fresh_redis.url, settings=_settings(namespace), local=FAST_CHANNEL)
+    try:  # no ``async with``: the channel starts on the first read, or ping
+        await wait_until_async(lambda: _channel(cache), expect="up", timeout=10)
+        assert (await cache.ping()).healthy
+    finally:
+        await cache.close()
+
+
 async def test_memory_with_a_local_tier_has_an_in_process_channel() -> None:
     async with Cache.from_url("memory://", local=LocalTier()) as cache:
         health = await cache.ping()
