@@ -10,10 +10,11 @@ Usage::
 Dead letters live in the durable Redis queue (``RedisWriteQueue``), named by the
 namespace and the queue's name: ``--queue`` if the application named it, else the
 name its ``WriteBehind`` derives from ``--key`` (as it does). A queue no process has
-used is an error (exit code 4), and so is an id that is not a dead letter id (2). A replayed write
-goes back into the queue and the next flush writes it; one whose key was written
-again since is *superseded* and removed instead, since replaying it would overwrite
-newer data. Dropping is an explicit decision to give a write up.
+used is an error (exit code 4), and so is an id that is not a dead letter id (2).
+
+A replayed write goes back into the queue and the next flush writes it; one whose key
+was written again since is *superseded* and removed instead, since replaying it would
+overwrite newer data. Dropping is an explicit decision to give a write up.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from typing import Any
 from cachewright.errors import ConfigurationError
 from cachewright.stores import DataStore
 
-__all__ = ["import_object", "import_type", "open_store", "read_keys"]
+__all__ = ["import_object", "import_type", "make_store", "open_store", "read_keys"]
 
 _BUILTIN_TYPES = {"int", "str", "float", "bool", "dict", "list"}
 #: the type spec meaning "no type: values (or keys) as plain JSON"
