@@ -8,6 +8,7 @@ from cachewright.cache.backends.base import Backend
 from cachewright.cache.backends.memory import MemoryBackend
 from cachewright.cache.codecs import Codec, JsonCodec, PickleCodec
 from cachewright.cache.entry import Entry
+from cachewright.cache.health import Health
 from cachewright.cache.keys import escape_glob
 from cachewright.cache.local import Channel, ChannelListener, LocalTier
 
@@ -19,6 +20,7 @@ __all__ = [
     "ChannelListener",
     "Codec",
     "Entry",
+    "Health",
     "JsonCodec",
     "Lease",
     "LocalStats",

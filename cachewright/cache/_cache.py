@@ -41,6 +41,7 @@ from cachewright.cache._writes import DEFAULT, WritePath
 from cachewright.cache.backends.base import Backend, SharesClient
 from cachewright.cache.codecs import Codec
 from cachewright.cache.entry import Entry
+from cachewright.cache.health import Health, probe
 from cachewright.cache.keys import KeyBuilder
 from cachewright.cache.local import (
     Channel,
@@ -478,7 +479,29 @@ class Cache:
         """
         self._writes.fences.watch(watcher)
 
-    # -- stats -------------------------------------------------------------------------
+    # -- health and stats --------------------------------------------------------------
+
+    async def ping(self, *, timeout: float | None = None) -> Health:  # noqa: ASYNC109
+        """Ask the server if it is there: reachability, round-trip time, breaker state,
+        server version and, with a local tier, the channel state (see :class:`Health`).
+
+        Never raises for an unreachable server (``reachable`` is False). Goes past the
+        circuit breaker without changing it. ``timeout`` bounds the whole probe
+        (default: ``connect_timeout + read_timeout``).
+        """
+        if timeout is None:
+            timeout = self._settings.connect_timeout + self._settings.read_timeout
+        if self._coherence is not None:
+            # As a read would: a cache used without ``async with`` subscribes now, so
+            # the channel reads "down" only until the subscription is confirmed.
+            self._coherence.ensure_started()
+        return await probe(
+            self._backend,
+            timeout=timeout,
+            breaker=self._guard.breaker.state.value,
+            label=self._url,
+            channel=None if self._coherence is None else self._coherence.channel.state,
+        )
 
     async def stats(self, *, server: bool = True) -> CacheStats:
         """This namespace's counters in this process and, with ``server``, the whole

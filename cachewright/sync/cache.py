@@ -30,7 +30,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from cachewright import Cache as AsyncCache
-from cachewright import CacheStats, ConfigurationError, Entry, LocalTier, Metrics, Settings
+from cachewright import (
+    CacheStats,
+    ConfigurationError,
+    Entry,
+    Health,
+    LocalTier,
+    Metrics,
+    Settings,
+)
 from cachewright.sync._twin import CACHE, Twin
 
 if TYPE_CHECKING:
@@ -217,6 +225,11 @@ class Cache:
     def stats(self, *, server: bool = True) -> CacheStats:
         """Counters of this cache in this process and, with ``server``, the backend's."""
         return self._twin.run(lambda c: c.stats(server=server))
+
+    def ping(self, *, timeout: float | None = None) -> Health:
+        """Reachability, round trip, breaker, server version and local channel state
+        (see :meth:`cachewright.Cache.ping`); never raises for an unreachable server."""
+        return self._twin.run(lambda c: c.ping(timeout=timeout))
 
     # -- writes ------------------------------------------------------------------------
 

@@ -281,9 +281,19 @@ class WriteBehind(Generic[K, V]):
             log.warning(
                 "write-behind closed with %s writes still pending (%s); they stay queued",
                 "an unknown number of" if pending is None else pending,
-                error,
+                self._why_pending(error, flushed),
             )
         return report
+
+    def _why_pending(self, error: str | None, flushed: FlushReport) -> str:
+        """Why ``close()`` left writes in the queue, for its log line."""
+        if error is not None:
+            return error
+        if self._flusher is None and self._durable:
+            return "flusher=False: the flush workers write them"
+        if flushed.released:
+            return f"the store did not take {flushed.released} of them: it was unavailable"
+        return "written to the shared queue by other processes after the final flush"
 
     # -- writes --------------------------------------------------------------------
 

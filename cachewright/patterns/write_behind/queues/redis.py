@@ -84,7 +84,7 @@ from cachewright.patterns.write_behind.queues.base import (
 )
 from cachewright.settings import Settings
 
-__all__ = ["Partition", "RedisWriteQueue", "queue_name_for"]
+__all__ = ["Partition", "RedisWriteQueue", "is_dead_letter_id", "queue_name_for"]
 
 _STATS_SAMPLE = 16  # stream entries looked at for the oldest pending age
 
@@ -349,6 +349,14 @@ class RedisWriteQueue:
 
     # -- monitoring and lifecycle --------------------------------------------------
 
+    async def exists(self) -> bool:
+        """Whether this queue is in Redis: a process has used it (a put, a claim, its
+        stats). Asking creates nothing, so a mistyped name can be told from an idle queue.
+        """
+        meta = self._link.layout.partitions[0].meta
+        with self._link.calls():
+            return bool(await self._link.client.hexists(meta, "partitions"))
+
     async def stats(self) -> QueueStats:
         await self._link.ready()
         scripts = self._link.scripts
@@ -400,6 +408,16 @@ class RedisWriteQueue:
                     await self._opened.close()
                 else:
                     await self._link.client.aclose()
+
+
+def is_dead_letter_id(text: str) -> bool:
+    """Whether ``text`` has the form of a dead letter id of this queue,
+    ``"<partition>/<stream entry id>"`` (``"3/1700000000000-0"``).
+
+    >>> is_dead_letter_id("3/1700000000000-0"), is_dead_letter_id("nonsense")
+    (True, False)
+    """
+    return parse_receipt(text) is not None
 
 
 def queue_name_for(key: object) -> str:
