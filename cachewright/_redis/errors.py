@@ -11,8 +11,13 @@ Usage::
 
 Unreachable, slow, loading, failing-over or overloaded servers become
 :class:`~cachewright.errors.CacheUnavailable` (the circuit breaker counts them);
-every other server error becomes :class:`~cachewright.errors.CacheError`. Messages
-are redacted: no password ever appears in an error.
+every other server error becomes :class:`~cachewright.errors.CacheError`. Any other
+``Exception`` raised from inside redis-py's own code (its cluster client, rebuilding
+its topology after a failover, can close a connection another call is using and fail
+with ``AttributeError: 'NoneType' object has no attribute 'writelines'``) is an
+outage too: nothing but a cachewright error reaches the caller. Exceptions raised by
+cachewright's own code (a bug) and ``BaseException`` (cancellation) pass untouched.
+Messages are redacted: no password ever appears in an error.
 """
 
 from __future__ import annotations
@@ -78,12 +83,18 @@ class ErrorMap:
     ) -> None:
         if exc is None or isinstance(exc, CachewrightError):
             return
-        if not isinstance(exc, _REDIS_ERRORS):
-            return  # cancellation and programming errors pass through untouched
+        if not isinstance(exc, Exception):
+            return  # cancellation, KeyboardInterrupt: never mapped
         message = redact(f"{self.prefix}{type(exc).__name__}: {exc}", *self._secrets)
-        if isinstance(exc, _OUTAGES) and not isinstance(exc, _NOT_OUTAGES):
+        if isinstance(exc, _REDIS_ERRORS):
+            if isinstance(exc, _OUTAGES) and not isinstance(exc, _NOT_OUTAGES):
+                raise self.unavailable(message) from exc
+            raise self.failure(message) from exc
+        if _raised_in_redis(tb):
+            # A client-library fault under a failover (a connection closed under a
+            # call): the call's outcome is unknown, as with a lost connection.
             raise self.unavailable(message) from exc
-        raise self.failure(message) from exc
+        # Anything else is a bug in the calling code: it passes through untouched.
 
 
 class QueueErrors(ErrorMap):
@@ -95,3 +106,13 @@ class QueueErrors(ErrorMap):
     unavailable = QueueUnavailable
     failure = WriteBehindError
     prefix = "write queue: "
+
+
+def _raised_in_redis(tb: TracebackType | None) -> bool:
+    """Whether the traceback runs through redis-py's own code (its module names)."""
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if module == "redis" or module.startswith("redis."):
+            return True
+        tb = tb.tb_next
+    return False

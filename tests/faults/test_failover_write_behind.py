@@ -87,13 +87,6 @@ async def pg_store(pg_url: str) -> AsyncIterator[SQLStore[int, int]]:
         await store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RawErrorEscaped,
-    reason="issue 17: redis-py's cluster client raises a raw AttributeError ('NoneType'"
-    " object has no attribute 'writelines') on a connection closed under it; the error"
-    " mapping lets non-redis exceptions through",
-)
 async def test_write_behind_through_five_failovers(
     cluster: ReplicatedCluster,
     pg_store: SQLStore[int, int],
@@ -103,8 +96,8 @@ async def test_write_behind_through_five_failovers(
 ) -> None:
     """Two workers keep running through five primary kills and drain the queue; the
     loss and every error type seen are printed. Holds today: the workers survive,
-    reclaim and finish, nothing is dead-lettered. Wrong today: raw exceptions reach
-    the writer (checked last, as RawErrorEscaped)."""
+    reclaim and finish, nothing is dead-lettered, and only cachewright errors reach
+    the writer (a raw one is raised last, as RawErrorEscaped)."""
     setup = setup_for(cluster.url, namespace, pg_url, pg_store.table_name)
     async with (
         Cache.from_url(cluster.url, namespace=namespace, settings=SETTINGS) as cache,

@@ -52,7 +52,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from cachewright.cache import Cache
-from cachewright.errors import CacheError, CachewrightError, QueueClosed
+from cachewright.errors import CachewrightError, QueueClosed
 from cachewright.patterns._fill import FillPolicy, ReadThrough
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keys import KeyFormat, KeyMapper, ValueCodec
@@ -332,10 +332,11 @@ class WriteBehind(Generic[K, V]):
                 )
             if drops:
                 await self._cache.delete_many(drops)
-        except CacheError as exc:
+        except CachewrightError as exc:
+            # Whatever the cache raised, the write is accepted: never report it failed.
             await self._cache_failed(list(values), exc)
 
-    async def _cache_failed(self, cache_keys: list[str], exc: CacheError) -> None:
+    async def _cache_failed(self, cache_keys: list[str], exc: CachewrightError) -> None:
         # The write is queued (it will reach the store); the cache may still hold the
         # old value. Drop it so reads fall through to the queue; if even that fails
         # (server down) reads fail open to the queue anyway, and the ttl bounds the rest.
@@ -345,7 +346,7 @@ class WriteBehind(Generic[K, V]):
             try:
                 await self._cache.delete_many(cache_keys)
                 return
-            except CacheError:
+            except CachewrightError:
                 continue
 
     async def _invalidate_dead(self, op: QueuedOp) -> None:
