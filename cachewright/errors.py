@@ -24,7 +24,8 @@ The tree::
     └── WriteBehindError
         ├── QueueFull             the write-behind queue stayed full past the timeout
         ├── QueueClosed           the write-behind queue no longer accepts writes
-        └── QueueUnavailable      the durable queue's server cannot be reached
+        ├── QueueUnavailable      the durable queue's server cannot be reached
+        └── NotReplicated         a replicated-durability write no replica confirmed in time
 
 Lower-level errors (redis-py, SQLAlchemy, pydantic) are mapped at the boundary with
 ``raise ... from exc``: they never escape raw, and their messages are redacted so that
@@ -42,6 +43,7 @@ __all__ = [
     "InvalidKey",
     "LoaderError",
     "LockTimeout",
+    "NotReplicated",
     "QueueClosed",
     "QueueFull",
     "QueueUnavailable",
@@ -115,3 +117,10 @@ class QueueClosed(WriteBehindError):
 
 class QueueUnavailable(WriteBehindError, ConnectionError):
     """The durable write-behind queue's server cannot be reached."""
+
+
+class NotReplicated(WriteBehindError):
+    """With ``durability="replicated"``, no replica confirmed the write in time.
+
+    The write is not acknowledged, yet it is on the primary: if that primary stays up
+    it may still reach the store. Treat it as "outcome unknown" and write again."""

@@ -52,7 +52,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from cachewright.cache import Cache
-from cachewright.errors import CachewrightError, QueueClosed
+from cachewright.errors import CachewrightError, NotReplicated, QueueClosed
 from cachewright.patterns._fill import FillPolicy, ReadThrough
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keys import KeyFormat, KeyMapper, ValueCodec
@@ -70,6 +70,7 @@ from cachewright.patterns.write_behind._types import (
 from cachewright.patterns.write_behind.queues.base import (
     DELETE,
     SET,
+    OpKind,
     QueuedOp,
     ReplayResult,
     WriteQueue,
@@ -266,7 +267,7 @@ class WriteBehind(Generic[K, V]):
         # process: two racing sets cannot leave the cache on the older value. Across
         # processes (a shared Redis queue) only ``strict`` gives that guarantee.
         async with self._locks.hold(queue_key):
-            await self._queue.put(queue_key, SET, data, self._put_timeout)
+            await self._put(queue_key, SET, data, cache_key)
             await self._update_cache({cache_key: value})
         self._written(1)
 
@@ -276,7 +277,7 @@ class WriteBehind(Generic[K, V]):
         cache_key = self._keys.cache_key(key)
         await self._before_write()
         async with self._locks.hold(queue_key):
-            await self._queue.put(queue_key, DELETE, None, self._put_timeout)
+            await self._put(queue_key, DELETE, None, cache_key)
             await self._update_cache({cache_key: None})
         self._written(1)
 
@@ -297,12 +298,21 @@ class WriteBehind(Generic[K, V]):
             accepted: dict[str, V] = {}
             try:
                 for queue_key, cache_key, value, data in encoded:
-                    await self._queue.put(queue_key, SET, data, self._put_timeout)
+                    await self._put(queue_key, SET, data, cache_key)
                     accepted[cache_key] = value
             finally:
                 if accepted:
                     await self._update_cache(accepted)
                     self._written(len(accepted))
+
+    async def _put(self, queue_key: str, op: OpKind, data: bytes | None, cache_key: str) -> None:
+        try:
+            await self._queue.put(queue_key, op, data, self._put_timeout)
+        except NotReplicated:
+            # Not acknowledged, yet on the primary: it may still reach the store, so
+            # the cache must not keep serving the value it replaces.
+            await self._cache_failed_quietly([cache_key])
+            raise
 
     async def _before_write(self) -> None:
         if self._closed:
@@ -342,6 +352,10 @@ class WriteBehind(Generic[K, V]):
         # (server down) reads fail open to the queue anyway, and the ttl bounds the rest.
         self._counters.cache_errors += 1
         log.warning("cache write failed after the write was queued: %s", exc)
+        await self._cache_failed_quietly(cache_keys)
+
+    async def _cache_failed_quietly(self, cache_keys: list[str]) -> None:
+        """Drop the entries (three tries); a cache that stays down fails reads open."""
         for _ in range(3):
             try:
                 await self._cache.delete_many(cache_keys)

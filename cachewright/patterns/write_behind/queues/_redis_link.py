@@ -37,6 +37,7 @@ class Link:
         "errors",
         "layout",
         "scripts",
+        "socket_timeout",
     )
 
     def __init__(self, client: Redis | RedisCluster, layout: Layout) -> None:
@@ -57,6 +58,7 @@ class Link:
         self.closed = False
         # A blocking XREAD must end before the client's socket timeout fires.
         timeout = kwargs.get("socket_timeout")
+        self.socket_timeout: float | None = timeout
         self.block_seconds = 2.0 if timeout is None else max(0.01, min(2.0, timeout / 2))
         self._ready = False
 

@@ -17,7 +17,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Mapping, Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from cachewright.errors import QueueClosed, QueueFull, WriteBehindError
 from cachewright.patterns.write_behind.queues._partitions import (
@@ -27,7 +27,11 @@ from cachewright.patterns.write_behind.queues._partitions import (
     unpack,
 )
 from cachewright.patterns.write_behind.queues._redis_link import Link
+from cachewright.patterns.write_behind.queues._redis_replication import Replication
 from cachewright.patterns.write_behind.queues.base import DELETE, SET, OpKind, QueuedOp
+
+if TYPE_CHECKING:
+    from redis.typing import EncodableT
 
 __all__ = ["Ops"]
 
@@ -35,10 +39,19 @@ _PUT_BACKOFF = (0.002, 0.25)  # first and longest wait while a partition is full
 
 
 class Ops:
-    __slots__ = ("_closing", "_limit", "_link", "_max_pending")
+    __slots__ = ("_closing", "_limit", "_link", "_max_pending", "_replication")
 
-    def __init__(self, link: Link, *, limit: int, max_pending: int, closing: asyncio.Event) -> None:
+    def __init__(
+        self,
+        link: Link,
+        *,
+        limit: int,
+        max_pending: int,
+        closing: asyncio.Event,
+        replication: Replication | None = None,
+    ) -> None:
         self._link = link
+        self._replication = replication  # None: the fast default, no WAIT
         self._limit = limit
         self._max_pending = max_pending
         self._closing = closing  # set once by the queue's close()
@@ -78,12 +91,13 @@ class Ops:
     async def _put_once(self, part: Partition, key: str, op: OpKind, value: bytes | None) -> int:
         """The new version, or -1 if the partition is full."""
         now_ms = int(time.time() * 1000)
+        keys = [part.ops, part.flight, part.stream, part.meta, part.dead_latest]
+        args: list[EncodableT] = [key, op_code(op), value or b"", now_ms, self._limit, GROUP]
         try:
+            if self._replication is not None:
+                return await self._replication.put(part, keys, args)
             with self._link.calls():
-                version = await self._link.scripts.put(
-                    keys=[part.ops, part.flight, part.stream, part.meta, part.dead_latest],
-                    args=[key, op_code(op), value or b"", now_ms, self._limit, GROUP],
-                )
+                version = await self._link.scripts.put(keys=keys, args=args)
         except WriteBehindError:
             if self._closing.is_set():  # closed under our feet: say so, not "unavailable"
                 raise QueueClosed("the write queue closed during a put") from None

@@ -31,6 +31,17 @@ unacknowledged is ever trimmed. While a batch is held, its entries' idle time is
 reset every ``claim_idle / 3`` seconds, so only a flusher that stopped loses them;
 ``claim_idle`` must exceed the longest pause a live flusher can take.
 
+Durability (G16): Redis replicates asynchronously. With the default
+``durability="fast"`` a put is acknowledged once its primary ran it; a primary that
+dies before its replica received the write (replication lag: usually under a
+millisecond, unbounded while a replica is slow or cut off) loses it at the failover.
+With ``durability="replicated"`` each put is followed by ``WAIT replicas timeout`` on
+the same connection; unless ``replicas`` replicas confirm it within
+``replication_timeout``, the put raises :class:`~cachewright.errors.NotReplicated` and
+is not acknowledged (it stays queued on the primary and may still reach the store).
+A promoted replica then holds every acknowledged write, as long as no more than
+``replicas - 1`` of the confirming replicas are lost with it.
+
 Limits: ``max_pending`` is enforced per partition (``ceil(max_pending /
 partitions)`` keys each; the total never exceeds ``max_pending + partitions - 1``),
 because partitions on different cluster nodes cannot share an atomic counter. Store
@@ -72,6 +83,10 @@ from cachewright.patterns.write_behind.queues._redis_claim import RELEASED, Clai
 from cachewright.patterns.write_behind.queues._redis_dead import DeadLetters
 from cachewright.patterns.write_behind.queues._redis_link import Link
 from cachewright.patterns.write_behind.queues._redis_ops import Ops
+from cachewright.patterns.write_behind.queues._redis_replication import (
+    Replication,
+    replication_for,
+)
 from cachewright.patterns.write_behind.queues.base import (
     Batch,
     DeadLetter,
@@ -115,6 +130,7 @@ class RedisWriteQueue:
         "_opened",
         "_ops",
         "_owns_client",
+        "_replication",
     )
 
     def __init__(
@@ -128,6 +144,9 @@ class RedisWriteQueue:
         claim_idle: float = 30.0,
         consumer: str | None = None,
         close_client: bool = False,
+        durability: str = "fast",
+        replicas: int = 1,
+        replication_timeout: float | None = None,
     ) -> None:
         if max_pending < 1:
             raise ValueError(f"max_pending must be at least 1, got {max_pending}")
@@ -151,8 +170,15 @@ class RedisWriteQueue:
             closing=self._closing,
         )
         self._dead = DeadLetters(self._link)
+        self._replication: Replication | None = replication_for(
+            self._link, durability, replicas, replication_timeout
+        )
         self._ops = Ops(
-            self._link, limit=self._limit, max_pending=max_pending, closing=self._closing
+            self._link,
+            limit=self._limit,
+            max_pending=max_pending,
+            closing=self._closing,
+            replication=self._replication,
         )
         self._claims = 0
 
@@ -168,7 +194,8 @@ class RedisWriteQueue:
         """A queue on its own client for ``url`` (closed with the queue).
 
         ``options`` are the constructor's (``name``, ``partitions``, ``max_pending``,
-        ``claim_idle``, ``consumer``). The socket timeout is at least 5 s: blocking
+        ``claim_idle``, ``consumer``, ``durability``, ``replicas``,
+        ``replication_timeout``). The socket timeout is at least 5 s: blocking
         reads and batch scripts take longer than cache reads.
         """
         settings = settings or Settings()
@@ -390,6 +417,8 @@ class RedisWriteQueue:
             if not len(self._leases):
                 await self._claimer.leave()
         finally:
+            if self._replication is not None:
+                await self._replication.close()
             if self._owns_client:
                 self._link.closed = True
                 if self._opened is not None:
