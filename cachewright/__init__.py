@@ -23,6 +23,8 @@ from cachewright.cache import (
     PickleCodec,
 )
 from cachewright.errors import (
+    AccessDenied,
+    AuthenticationFailed,
     CacheError,
     CacheUnavailable,
     CachewrightError,
@@ -32,6 +34,7 @@ from cachewright.errors import (
     LoaderError,
     LockTimeout,
     NotReplicated,
+    PermissionDenied,
     QueueClosed,
     QueueFull,
     QueueUnavailable,
@@ -59,6 +62,8 @@ from cachewright.settings import Settings
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccessDenied",
+    "AuthenticationFailed",
     "Cache",
     "CacheAside",
     "CacheError",
@@ -80,6 +85,7 @@ __all__ = [
     "MemoryWriteQueue",
     "Metrics",
     "NotReplicated",
+    "PermissionDenied",
     "PickleCodec",
     "QueueClosed",
     "QueueFull",

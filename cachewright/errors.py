@@ -10,13 +10,16 @@ Usage::
 The tree::
 
     CachewrightError
-    ├── ConfigurationError        bad URL, bad option, missing extra
+    ├── ConfigurationError        bad URL, bad option, missing extra, a server too old
     ├── InvalidKey                empty, too long, wrong type, reserved characters
     ├── SerializationError        a value that cannot be encoded or decoded
     │   └── TypeMismatch          a stored value that does not fit the requested type
     ├── CacheError
-    │   └── CacheUnavailable      the cache server cannot be reached in time
-    │       └── CircuitOpen       the circuit breaker refuses calls for a while
+    │   └── CacheUnavailable      the cache server cannot be reached in time, or refuses us
+    │       ├── CircuitOpen       the circuit breaker refuses calls for a while
+    │       └── AccessDenied      the server refuses us: fix the URL or the ACL, no retry helps
+    │           ├── AuthenticationFailed   wrong user name or password, or none given
+    │           └── PermissionDenied       the ACL user may not run a command or touch a key
     ├── StoreError                the data store failed (the cause is chained)
     │   └── StoreUnavailable      the data store cannot be reached
     ├── LoaderError               a CacheAside loader failed and no stale value was left
@@ -35,6 +38,8 @@ no password or token appears in an error.
 from __future__ import annotations
 
 __all__ = [
+    "AccessDenied",
+    "AuthenticationFailed",
     "CacheError",
     "CacheUnavailable",
     "CachewrightError",
@@ -44,6 +49,7 @@ __all__ = [
     "LoaderError",
     "LockTimeout",
     "NotReplicated",
+    "PermissionDenied",
     "QueueClosed",
     "QueueFull",
     "QueueUnavailable",
@@ -80,11 +86,31 @@ class CacheError(CachewrightError):
 
 
 class CacheUnavailable(CacheError, ConnectionError):
-    """The cache server cannot be reached within the configured timeout."""
+    """The cache server cannot be reached within the configured timeout, or refuses us."""
 
 
 class CircuitOpen(CacheUnavailable):
     """The circuit breaker is open: calls are refused until a probe succeeds."""
+
+
+class AccessDenied(CacheUnavailable):
+    """The server refused the credentials or a permission: no retry will help.
+
+    Raised at first use, with what to check (the URL is redacted). The cache is then
+    as unusable as during an outage, so it is one (a ``CacheUnavailable``): reads fail
+    open, write-through invalidates and succeeds, fills are skipped, fail-open writes
+    are dropped. Unlike an outage, the breaker opens at once and it is logged as an
+    ERROR once a minute; a flush worker stops on it, and the CLI exits with status 2.
+    """
+
+
+class AuthenticationFailed(AccessDenied):
+    """Wrong user name or password, a disabled ACL user, or a password required and
+    not given."""
+
+
+class PermissionDenied(AccessDenied):
+    """The ACL user lacks a command (``NOPERM``) or access to a key cachewright needs."""
 
 
 class StoreError(CachewrightError):

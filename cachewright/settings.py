@@ -35,9 +35,23 @@ class Settings(BaseSettings):
     default_ttl: float | None = Field(
         None, description="Seconds an entry lives when set() gets no ttl; None: no expiry."
     )
-    connect_timeout: float = Field(1.0, gt=0, description="Seconds to open a connection.")
-    read_timeout: float = Field(0.5, gt=0, description="Seconds a read may take.")
-    write_timeout: float = Field(1.0, gt=0, description="Seconds a write may take.")
+    connect_timeout: float = Field(
+        1.0,
+        gt=0,
+        description="Seconds to open a connection, or to wait for a free pooled one.",
+    )
+    read_timeout: float = Field(
+        0.5,
+        gt=0,
+        description="Seconds a whole cache read may take (pool checkout, connect, send,"
+        " reply); past it the read is a miss.",
+    )
+    write_timeout: float = Field(
+        1.0,
+        gt=0,
+        description="Seconds a whole cache write may take (pool checkout, connect, send,"
+        " reply); past it the write raises CacheUnavailable.",
+    )
     max_connections: int = Field(64, ge=1, description="Connection pool size per node.")
     max_key_length: int = Field(1024, ge=1, description="Longest key in bytes.")
     max_value_bytes: int = Field(

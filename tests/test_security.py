@@ -20,7 +20,15 @@ from redis.asyncio import Redis
 
 from cachewright import Cache, Settings
 from cachewright.cache.backends.memory import MemoryBackend
-from cachewright.errors import CacheError, CacheUnavailable, CachewrightError, ConfigurationError
+from cachewright.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    CacheError,
+    CacheUnavailable,
+    CachewrightError,
+    ConfigurationError,
+    PermissionDenied,
+)
 from cachewright.stores import SQLStore
 from tests._servers import RedisServer, free_port, need, redis_binary
 from tests.faults._tls import Certs, make_certs, openssl_binary
@@ -288,20 +296,24 @@ async def test_a_user_without_rights_gets_a_typed_error(
     caplog.set_level(logging.DEBUG)
     url = f"redis://{user}:{SECRET}@127.0.0.1:{acl_redis.port}/0"
     async with Cache.from_url(url, namespace="ns") as cache:
-        with pytest.raises(CacheError) as raised:
+        with pytest.raises(PermissionDenied) as raised:
             await cache.set("a", 1)
-        assert not isinstance(raised.value, CacheUnavailable), "a permission error is no outage"
-        assert "NOPERM" in str(raised.value) or "permission" in str(raised.value).lower()
+        assert isinstance(raised.value, AccessDenied)
+        assert "permission" in str(raised.value).lower()
+        assert "ACL GETUSER" in str(raised.value)  # what to check
         assert await cache.get("a") is None  # reads fail open, logged
+        assert (await cache.stats(server=False)).circuit_state == "open"
     _no_secret(caplog, raised.value)
 
 
 async def test_a_wrong_password_is_a_typed_error(acl_redis: RedisServer) -> None:
     url = f"redis://app:wrong-{SECRET}@127.0.0.1:{acl_redis.port}/0"
     async with Cache.from_url(url, namespace="ns") as cache:
-        with pytest.raises(CacheError) as raised:
+        with pytest.raises(AuthenticationFailed) as raised:
             await cache.set("a", 1)
-    assert not isinstance(raised.value, CacheUnavailable)
+        assert (await cache.stats(server=False)).circuit_state == "open"
+    assert isinstance(raised.value, AccessDenied)
+    assert "check the user name and password" in str(raised.value)
     assert SECRET not in "".join(traceback.format_exception(raised.value))
 
 

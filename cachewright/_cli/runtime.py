@@ -32,6 +32,7 @@ from cachewright._cli.exits import ExitCode
 from cachewright._redact import redact, redact_url
 from cachewright.cache import Cache
 from cachewright.errors import (
+    AccessDenied,
     CacheUnavailable,
     CachewrightError,
     ConfigurationError,
@@ -160,6 +161,8 @@ def run(options: Options, body: Callable[[Settings], Coroutine[Any, Any, ExitCod
 
 def _classify(settings: Settings, exc: BaseException) -> tuple[ExitCode, str]:
     name = type(exc).__name__
+    if isinstance(exc, AccessDenied):  # not an outage: the URL or the ACL needs fixing
+        return ExitCode.USAGE, str(exc)
     if isinstance(exc, CacheUnavailable):
         return ExitCode.UNAVAILABLE, _unreachable(settings, exc)
     if isinstance(exc, QueueUnavailable):

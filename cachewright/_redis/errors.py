@@ -10,8 +10,11 @@ Usage::
         await client.hget(...)            # an outage leaves as QueueUnavailable
 
 Unreachable, slow, loading, failing-over or overloaded servers become
-:class:`~cachewright.errors.CacheUnavailable` (the circuit breaker counts them);
-every other server error becomes :class:`~cachewright.errors.CacheError`. Any other
+:class:`~cachewright.errors.CacheUnavailable` (the circuit breaker counts them); a
+refused password or ACL permission becomes
+:class:`~cachewright.errors.AuthenticationFailed` or
+:class:`~cachewright.errors.PermissionDenied`, saying what to check; every other
+server error becomes :class:`~cachewright.errors.CacheError`. Any other
 ``Exception`` raised from inside redis-py's own code (its cluster client, rebuilding
 its topology after a failover, can close a connection another call is using and fail
 with ``AttributeError: 'NoneType' object has no attribute 'writelines'``) is an
@@ -30,9 +33,11 @@ from redis import exceptions as rx
 
 from cachewright._redact import redact
 from cachewright.errors import (
+    AuthenticationFailed,
     CacheError,
     CacheUnavailable,
     CachewrightError,
+    PermissionDenied,
     QueueUnavailable,
     WriteBehindError,
 )
@@ -40,7 +45,10 @@ from cachewright.errors import (
 __all__ = ["ErrorMap", "QueueErrors"]
 
 # A wrong password or a missing ACL permission is a configuration problem, not an outage.
-_NOT_OUTAGES = (rx.AuthenticationError, rx.AuthorizationError)
+_AUTHENTICATION = (rx.AuthenticationError, rx.AuthenticationWrongNumberOfArgsError)
+_PERMISSION = (rx.NoPermissionError, rx.AuthorizationError)
+# What a script says when its user may not run a command or touch a key (Redis 7).
+_SCRIPT_PERMISSION = "user executing the script can't"
 
 _OUTAGES = (
     rx.ConnectionError,  # includes BusyLoadingError, MaxConnectionsError, MasterNotFoundError
@@ -63,14 +71,16 @@ class ErrorMap:
     Subclasses name other targets for the same mapping (the write-behind queue raises
     ``QueueUnavailable`` and ``WriteBehindError``)."""
 
-    __slots__ = ("_secrets",)
+    __slots__ = ("_secrets", "where")
 
     unavailable: ClassVar[type[CachewrightError]] = CacheUnavailable
     failure: ClassVar[type[CachewrightError]] = CacheError
     prefix: ClassVar[str] = ""
 
-    def __init__(self, *secrets: str | None) -> None:
+    def __init__(self, *secrets: str | None, where: str = "") -> None:
         self._secrets = secrets
+        #: the server, redacted (``redis://app:***@10.0.0.5:6379/0``), for messages
+        self.where = where
 
     def __enter__(self) -> None:
         return None
@@ -86,15 +96,30 @@ class ErrorMap:
         if not isinstance(exc, Exception):
             return  # cancellation, KeyboardInterrupt: never mapped
         message = redact(f"{self.prefix}{type(exc).__name__}: {exc}", *self._secrets)
-        if isinstance(exc, _REDIS_ERRORS):
-            if isinstance(exc, _OUTAGES) and not isinstance(exc, _NOT_OUTAGES):
+        if not isinstance(exc, _REDIS_ERRORS):
+            if _raised_in_redis(tb):
+                # A client-library fault under a failover (a connection closed under
+                # a call): the call's outcome is unknown, as with a lost connection.
                 raise self.unavailable(message) from exc
-            raise self.failure(message) from exc
-        if _raised_in_redis(tb):
-            # A client-library fault under a failover (a connection closed under a
-            # call): the call's outcome is unknown, as with a lost connection.
+            return  # a bug in the calling code: it passes through untouched
+        server = f"the Redis server {self.where}".rstrip()
+        if isinstance(exc, _AUTHENTICATION):
+            raise AuthenticationFailed(
+                f"{server} refused the credentials ({message}); check the user name and"
+                " password in the URL (CACHEWRIGHT_URL), and that the ACL user exists and"
+                " is enabled (ACL LIST)"
+            ) from exc
+        if isinstance(exc, _PERMISSION) or (
+            isinstance(exc, rx.ResponseError) and _SCRIPT_PERMISSION in str(exc)
+        ):
+            raise PermissionDenied(
+                f"{server} denied a permission ({message}); check the ACL user's rules"
+                " (ACL GETUSER): it needs the commands listed in docs/operations.md and"
+                " access to the namespace's keys"
+            ) from exc
+        if isinstance(exc, _OUTAGES):
             raise self.unavailable(message) from exc
-        # Anything else is a bug in the calling code: it passes through untouched.
+        raise self.failure(message) from exc
 
 
 class QueueErrors(ErrorMap):

@@ -221,7 +221,9 @@ def open_client(target: RedisTarget, settings: Settings, overrides: Mapping[str,
         "username": target.username,
         "password": target.password,
         "socket_connect_timeout": settings.connect_timeout,
-        "socket_timeout": settings.read_timeout,
+        # A backstop per round trip; the cache bounds each whole read by read_timeout
+        # and each write by write_timeout (cachewright.cache._guard).
+        "socket_timeout": max(settings.read_timeout, settings.write_timeout),
         "max_connections": settings.max_connections,
         "decode_responses": False,
         "retry": _no_retry(),

@@ -1,19 +1,26 @@
-"""A circuit breaker: stop hammering a dead server, probe it back (G6).
+"""A circuit breaker: stop hammering a dead server, probe it back (G6, G14).
 
 Usage::
 
     breaker = CircuitBreaker(threshold=5, reset_after=2.0)
-    if breaker.allow():
-        try:
-            ...            # the call
-        except CacheUnavailable:
-            breaker.failure()
-        else:
-            breaker.success()
+    ticket = breaker.admit()
+    if ticket is None:
+        ...                      # refused: the circuit is open
+    try:
+        ...                      # the call
+    except CacheUnavailable as exc:
+        breaker.failure(exc)
+    else:
+        breaker.success()
+    finally:
+        breaker.release(ticket)  # frees a probe nobody judged (cancelled, a bug)
 
-Closed: calls pass. After ``threshold`` consecutive failures it opens: calls are
-refused at once for ``reset_after`` seconds. Then it half-opens: one probe call is let
-through; success closes it, failure opens it again for another period.
+Closed: calls pass. After ``threshold`` consecutive failures it opens (``trip`` opens
+it at once: a wrong password does not get better with retries): calls are refused for
+``reset_after`` seconds. Then it half-opens: one probe call is let through; success
+closes it, failure opens it again for another period. Whatever ends the probe, the
+``finally`` releases its slot, so a probe that was cancelled or raised something
+unexpected never leaves the breaker half-open for good (G14): the next call probes.
 """
 
 from __future__ import annotations
@@ -22,9 +29,14 @@ import logging
 import time
 from enum import StrEnum
 
-__all__ = ["BreakerState", "CircuitBreaker"]
+from cachewright._logs import Throttle
+
+__all__ = ["BreakerState", "CircuitBreaker", "Ticket"]
 
 log = logging.getLogger("cachewright.cache")
+
+#: what ``admit`` hands out: 0 for a call of a closed circuit, else the probe's number
+Ticket = int
 
 
 class BreakerState(StrEnum):
@@ -36,10 +48,13 @@ class BreakerState(StrEnum):
 class CircuitBreaker:
     __slots__ = (
         "_failures",
+        "_log",
         "_opened_at",
-        "_probing",
+        "_probe",
+        "_probes",
         "_state",
         "opens",
+        "reason",
         "reset_after",
         "threshold",
     )
@@ -50,8 +65,12 @@ class CircuitBreaker:
         self._state = BreakerState.CLOSED
         self._failures = 0
         self._opened_at = 0.0
-        self._probing = False
+        self._probes = 0  # probes handed out so far (ticket numbers)
+        self._probe = 0  # the probe in flight, 0 when none
+        self._log = Throttle(log)
         self.opens = 0
+        #: why the circuit last opened (a redacted message), for CircuitOpen
+        self.reason = ""
 
     @property
     def state(self) -> BreakerState:
@@ -62,35 +81,56 @@ class CircuitBreaker:
     def _cooled(self) -> bool:
         return time.monotonic() - self._opened_at >= self.reset_after
 
-    def allow(self) -> bool:
-        """Whether a call may go to the server now."""
+    def admit(self) -> Ticket | None:
+        """None: refused. Otherwise a ticket to hand to :meth:`release` when done."""
         if self._state is BreakerState.CLOSED:
-            return True
+            return 0
         if self._state is BreakerState.OPEN and self._cooled():
             self._state = BreakerState.HALF_OPEN
-            self._probing = False
-        if self._state is BreakerState.HALF_OPEN and not self._probing:
-            self._probing = True
-            return True
-        return False
+            self._probe = 0
+        if self._state is BreakerState.HALF_OPEN and not self._probe:
+            self._probes += 1
+            self._probe = self._probes
+            return self._probe
+        return None
+
+    def allow(self) -> bool:
+        """Whether a call may go now; prefer :meth:`admit` with :meth:`release`."""
+        return self.admit() is not None
+
+    def release(self, ticket: Ticket | None) -> None:
+        """The call of ``ticket`` is over: a probe still unjudged frees its slot."""
+        if ticket and ticket == self._probe:
+            self._probe = 0
 
     def success(self) -> None:
         if self._state is not BreakerState.CLOSED:
             log.info("cache server answered again; circuit closed")
             self._state = BreakerState.CLOSED
-            self._probing = False
+            self._probe = 0
         self._failures = 0
 
-    def failure(self) -> None:
+    def failure(self, reason: object = "") -> None:
         self._failures += 1
         if self._state is BreakerState.HALF_OPEN or self._failures >= self.threshold:
-            if self._state is not BreakerState.OPEN:
-                self.opens += 1
-                log.warning(
-                    "cache server unreachable after %d failure(s); circuit open for %.1fs",
-                    self._failures,
-                    self.reset_after,
-                )
-            self._state = BreakerState.OPEN
-            self._opened_at = time.monotonic()
-            self._probing = False
+            self._open(reason)
+
+    def trip(self, reason: object) -> None:
+        """Open now, whatever the count: a failure no retry will cure."""
+        self._failures += 1
+        self._open(reason)
+
+    def _open(self, reason: object) -> None:
+        if reason:
+            self.reason = str(reason)
+        if self._state is not BreakerState.OPEN:
+            self.opens += 1
+            self._log.warning(
+                "cache circuit open for %.1fs after %d failure(s): %s",
+                self.reset_after,
+                self._failures,
+                self.reason or "unreachable",
+            )
+        self._state = BreakerState.OPEN
+        self._opened_at = time.monotonic()
+        self._probe = 0

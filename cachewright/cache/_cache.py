@@ -126,6 +126,9 @@ class Cache:
             self._metrics,
             self._mattrs,
             fail_open_writes=settings.fail_open_writes,
+            read_timeout=settings.read_timeout,
+            write_timeout=settings.write_timeout,
+            check=getattr(backend, "check_server", None),  # capabilities (Redis)
         )
         self._reads = ReadPath(
             self._keys,

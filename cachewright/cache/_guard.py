@@ -1,28 +1,50 @@
-"""Calls to a backend under the circuit breaker, counted and timed (G6).
+"""Calls to a backend under the circuit breaker, timed out, counted and timed (G6, G14).
 
 Usage (what ``Cache`` does)::
 
-    guard = Guard(breaker, counters, metrics, attributes, fail_open_writes=False)
+    guard = Guard(breaker, counters, metrics, attributes, fail_open_writes=False,
+                  read_timeout=0.5, write_timeout=1.0)
     raw = await guard.read(None, backend.get, key)      # an outage reads as ``None``
     await guard.write(backend.set, key, data, ttl_ms)   # an outage raises, counted
+    await guard.write(backend.delete_pattern, glob, bulk=True)   # no whole-call deadline
     guard.write_failed(None, exc)                       # raise, or drop if fail-open
 
 Reads fail open: an unreachable or failing server gives the caller's default, counted
 as a fail-open read. Writes raise :class:`~cachewright.errors.CacheUnavailable` (or
 :class:`~cachewright.errors.CircuitOpen` while the breaker is open) unless the cache
 is configured to drop them.
+
+Deadlines: a read gets ``read_timeout`` and a write ``write_timeout`` for the whole
+call (waiting for a pooled connection, connecting, sending and the reply); past it the
+call is cancelled (redis-py drops a connection cancelled mid-reply) and counts as an
+outage. Bulk calls (pattern deletes, tag invalidation) cost in proportion to what they
+remove, so only each of their round trips is bounded, by the client's socket timeout.
+
+A refused password or permission (:class:`~cachewright.errors.AccessDenied`), or a
+server without a command we need (:class:`~cachewright.errors.ConfigurationError`),
+opens the breaker at once: it is logged once a minute, not once per call. Whatever
+ends a call (a reply, an error, a cancellation, a bug) releases its breaker ticket,
+so a half-open probe can never be lost (G14).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from cachewright._logs import Throttle
 from cachewright._metrics import Attributes, Metrics
 from cachewright.cache._breaker import CircuitBreaker
 from cachewright.cache._stats import Counters
-from cachewright.errors import CacheError, CacheUnavailable, CircuitOpen
+from cachewright.errors import (
+    AccessDenied,
+    CacheError,
+    CacheUnavailable,
+    CircuitOpen,
+    ConfigurationError,
+)
 
 __all__ = ["Guard"]
 
@@ -32,7 +54,19 @@ R = TypeVar("R")
 
 
 class Guard:
-    __slots__ = ("_attrs", "_counters", "_fail_open_writes", "_metrics", "breaker")
+    __slots__ = (
+        "_attrs",
+        "_check",
+        "_check_lock",
+        "_counters",
+        "_fail_open_writes",
+        "_log",
+        "_metrics",
+        "_read_timeout",
+        "_refused",
+        "_write_timeout",
+        "breaker",
+    )
 
     def __init__(
         self,
@@ -42,53 +76,100 @@ class Guard:
         attributes: Attributes,
         *,
         fail_open_writes: bool,
+        read_timeout: float | None = None,
+        write_timeout: float | None = None,
+        check: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.breaker = breaker
         self._counters = counters
         self._metrics = metrics
         self._attrs = attributes
         self._fail_open_writes = fail_open_writes
+        self._read_timeout = read_timeout
+        self._write_timeout = write_timeout
+        self._log = Throttle(log)
+        # The server's capabilities, checked before the first call that reaches it
+        # (then never again); a refusal is remembered.
+        self._check = check
+        self._check_lock = asyncio.Lock()
+        self._refused: ConfigurationError | None = None
 
     async def read(self, default: R, op: Callable[..., Awaitable[R]], *args: Any) -> R:
         """``op(*args)``, or ``default`` when the server fails or the breaker is open."""
-        if not self.breaker.allow():
+        breaker = self.breaker
+        ticket = breaker.admit()
+        if ticket is None:
             self._counters.fail_open_reads += 1
             return default
         started = self._metrics.clock()
         try:
-            result = await op(*args)
+            if self._check is not None:
+                await _within(self._read_timeout, "read_timeout", self._checked, ())
+            result = await _within(self._read_timeout, "read_timeout", op, args)
+        except AccessDenied as exc:  # no retry helps: open now, say it (once a minute)
+            breaker.trip(exc)
+            self._failed_read()
+            self._log.error("cache read failed, treated as a miss: %s", exc)
+            return default
         except CacheUnavailable as exc:
-            self.breaker.failure()
-            self._error()
-            self._counters.fail_open_reads += 1
+            breaker.failure(exc)
+            self._failed_read()
             log.debug("cache read failed open: %s", exc)
             return default
         except CacheError as exc:
-            self._error()
-            self._counters.fail_open_reads += 1
-            log.warning("cache read failed, treated as a miss: %s", exc)
+            breaker.success()  # the server answered, with an error: it is up
+            self._failed_read()
+            self._log.warning("cache read failed, treated as a miss: %s", exc)
             return default
-        self._metrics.operation(started, self._attrs)
-        self.breaker.success()
-        return result
+        except ConfigurationError as exc:  # a refused password, a missing command
+            breaker.trip(exc)
+            self._failed_read()
+            self._log.error("cache read failed, treated as a miss: %s", exc)
+            return default
+        else:
+            self._metrics.operation(started, self._attrs)
+            breaker.success()
+            return result
+        finally:
+            breaker.release(ticket)
 
-    async def write(self, op: Callable[..., Awaitable[R]], *args: Any) -> R:
-        """``op(*args)``; CacheUnavailable (CircuitOpen while open) and CacheError are
-        raised: the caller decides between :meth:`write_failed` and cleaning up."""
-        if not self.breaker.allow():
-            raise CircuitOpen("cache circuit is open")
+    async def write(self, op: Callable[..., Awaitable[R]], *args: Any, bulk: bool = False) -> R:
+        """``op(*args)``; CacheUnavailable (CircuitOpen while open, AccessDenied), CacheError
+        and ConfigurationError are raised: the caller decides between
+        :meth:`write_failed` and cleaning up. ``bulk``: no deadline on the whole call."""
+        breaker = self.breaker
+        ticket = breaker.admit()
+        if ticket is None:
+            reason = f": {breaker.reason}" if breaker.reason else ""
+            raise CircuitOpen(f"cache circuit is open{reason}")
         started = self._metrics.clock()
         try:
-            result = await op(*args)
-        except CacheUnavailable:
-            self.breaker.failure()
+            if self._check is not None:
+                await _within(self._write_timeout, "write_timeout", self._checked, ())
+            timeout = None if bulk else self._write_timeout
+            result = await _within(timeout, "write_timeout", op, args)
+        except AccessDenied as exc:
+            breaker.trip(exc)
+            self._log.error("cache write failed: %s", exc)
+            raise
+        except CacheUnavailable as exc:
+            breaker.failure(exc)
             raise
         except CacheError:
+            breaker.success()  # the server answered, with an error: it is up
             self._error()
             raise
-        self._metrics.operation(started, self._attrs)
-        self.breaker.success()
-        return result
+        except ConfigurationError as exc:
+            breaker.trip(exc)
+            self._error()
+            self._log.error("cache write failed: %s", exc)
+            raise
+        else:
+            self._metrics.operation(started, self._attrs)
+            breaker.success()
+            return result
+        finally:
+            breaker.release(ticket)
 
     def write_failed(self, default: R, exc: CacheUnavailable) -> R:
         """Count an unreachable server on a write; return ``default`` if writes fail
@@ -100,6 +181,40 @@ class Guard:
             return default
         raise exc
 
+    async def _checked(self) -> None:
+        """Run the capability check once; a refusal is raised again, fresh, each time."""
+        async with self._check_lock:
+            if self._refused is not None:
+                raise ConfigurationError(str(self._refused))
+            check = self._check
+            if check is None:
+                return
+            try:
+                await check()
+            except ConfigurationError as exc:
+                self._refused = exc
+                raise
+            self._check = None
+
+    def _failed_read(self) -> None:
+        self._error()
+        self._counters.fail_open_reads += 1
+
     def _error(self) -> None:
         self._counters.errors += 1
         self._metrics.error(self._attrs)
+
+
+async def _within(
+    seconds: float | None, name: str, op: Callable[..., Awaitable[R]], args: tuple[Any, ...]
+) -> R:
+    """``op(*args)`` within ``seconds`` (None: no deadline); past it, CacheUnavailable."""
+    if seconds is None:
+        return await op(*args)
+    try:
+        async with asyncio.timeout(seconds):
+            return await op(*args)
+    except TimeoutError:
+        raise CacheUnavailable(
+            f"no answer from the cache server within {name} ({seconds:g} s)"
+        ) from None

@@ -82,9 +82,10 @@ class WritePath:
         op: Callable[..., Awaitable[R]],
         *args: Any,
         notice: Notice | None = None,
+        bulk: bool = False,
     ) -> R:
         try:
-            result = await self._guard.write(op, *args)
+            result = await self._guard.write(op, *args, bulk=bulk)
         except CacheUnavailable as exc:
             self._forget(notice)
             return self._guard.write_failed(default, exc)
@@ -201,7 +202,7 @@ class WritePath:
         # Peers match the glob against their local keys, which carry no namespace.
         local_glob = glob[len(self._keys.namespace) + 1 :]
         return await self.guarded(
-            0, self._backend.delete_pattern, glob, notice=Notice(pattern=local_glob)
+            0, self._backend.delete_pattern, glob, notice=Notice(pattern=local_glob), bulk=True
         )
 
     async def clear(self) -> int:
@@ -212,8 +213,11 @@ class WritePath:
             self._backend.delete_pattern,
             self._keys.namespace_pattern(),
             notice=Notice(clear=True),
+            bulk=True,
         )
-        await self.guarded(0, self._backend.delete_pattern, self._keys.internal_pattern())
+        await self.guarded(
+            0, self._backend.delete_pattern, self._keys.internal_pattern(), bulk=True
+        )
         return removed
 
     async def invalidate_tags(self, tags: Iterable[str] | str) -> int:
@@ -223,7 +227,7 @@ class WritePath:
             return 0
         names = _tag_names(tags)
         return await self.guarded(
-            0, self._backend.invalidate_tags, tag_keys, notice=Notice(tags=names)
+            0, self._backend.invalidate_tags, tag_keys, notice=Notice(tags=names), bulk=True
         )
 
     async def touch(self, key: str, ttl: Ttl) -> bool:

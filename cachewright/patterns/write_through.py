@@ -43,6 +43,7 @@ import logging
 from collections.abc import Awaitable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
+from cachewright._logs import Throttle
 from cachewright.cache import Cache, Entry
 from cachewright.errors import CacheError, CachewrightError, StoreError
 from cachewright.patterns._fill import FillPolicy, ReadThrough
@@ -53,6 +54,8 @@ from cachewright.stores.base import DataStore
 __all__ = ["WriteThrough", "WriteThroughStats"]
 
 log = logging.getLogger("cachewright.write_through")
+# Repeats (an outage fails every call) are logged once a minute, with a count.
+throttled = Throttle(log)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -186,7 +189,7 @@ class WriteThrough(Generic[K, V]):
 
     async def _cache_failed(self, cache_keys: list[str], exc: CacheError) -> None:
         self._stats.cache_errors += 1
-        log.warning("cache write failed after the store took it; invalidating: %s", exc)
+        throttled.warning("cache write failed after the store took it; invalidating: %s", exc)
         await self._invalidate(cache_keys)
 
     async def _invalidate(self, cache_keys: list[str]) -> None:
@@ -200,7 +203,7 @@ class WriteThrough(Generic[K, V]):
         # The store has the write; the caller's call succeeded. Count and log: the
         # entry's ttl bounds how long a recovered cache server may serve the old value.
         self._stats.invalidation_failures += 1
-        log.error(
+        throttled.error(
             "could not invalidate %d cache entries after a store write: %s", len(cache_keys), last
         )
 

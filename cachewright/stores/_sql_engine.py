@@ -43,8 +43,19 @@ def _with_timeouts(url: str, options: Mapping[str, Any], timeout: float) -> dict
         merged.setdefault("pool_timeout", timeout)  # waiting for a pooled connection
     elif url.startswith("sqlite"):
         connect_args.setdefault("timeout", timeout)  # waiting for a lock
+        if not _in_memory(url):  # a file database has a pool (in memory: one connection)
+            merged.setdefault("pool_timeout", timeout)  # waiting for a pooled connection
     merged["connect_args"] = connect_args
     return merged
+
+
+def _in_memory(url: str) -> bool:
+    try:
+        parsed = sa.make_url(url)
+    except (sa_exc.ArgumentError, ValueError):
+        return False  # create_async_engine reports the bad URL
+    database = parsed.database or ""
+    return database in ("", ":memory:") or parsed.query.get("mode") == "memory"
 
 
 def display_url(url: sa.URL) -> str:

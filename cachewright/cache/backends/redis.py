@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import SentinelConnectionPool
 
+from cachewright._redis.capabilities import CACHE_COMMANDS, require
 from cachewright._redis.errors import ErrorMap
 from cachewright._redis.lane import Lane
 from cachewright._redis.url import Mode, Opened, open_client, parse_url
@@ -72,8 +73,8 @@ class RedisBackend:
         self._close_client = close_client
         self._closed = False
         self._opened: Opened | None = None
-        self._errors = ErrorMap(kwargs.get("password"))
         self._mode, self._label = _describe(client, kwargs)
+        self._errors = ErrorMap(kwargs.get("password"), where=self._label)
         # Commands on one node go through a lane: a kept connection when alone, one
         # MGET / one pipeline for what arrives together. A Cluster client keeps
         # redis-py's own routing.
@@ -109,6 +110,7 @@ class RedisBackend:
             target.password,
             overrides.get("password"),
             cast("str | None", target.options.get("sentinel_password")),
+            where=target.redacted,
         )
         return backend
 
@@ -271,6 +273,15 @@ class RedisBackend:
     async def ping(self) -> None:
         with self._errors:
             await self._client.ping()
+
+    async def check_server(self) -> None:
+        """Raise ConfigurationError if the server lacks a command the cache needs
+        (Redis/Valkey older than 6.2, or a command renamed away). The cache runs it
+        once, before its first call."""
+        with self._errors:
+            if isinstance(self._client, RedisCluster):
+                await self._client.initialize()
+            await require(self._client, CACHE_COMMANDS, what="the cache", where=self._label)
 
     async def close(self) -> None:
         """Release connections (only those of a client this backend owns). Idempotent."""

@@ -28,6 +28,7 @@ from typing import Any
 
 import pydantic_core
 
+from cachewright._logs import Throttle
 from cachewright.cache._glob import glob_to_regex
 from cachewright.cache._stats import LocalStats
 from cachewright.cache.local._store import LocalStore
@@ -114,6 +115,7 @@ class Coherence:
 
     __slots__ = (
         "_channel",
+        "_log",
         "_sender",
         "_started",
         "messages_received",
@@ -126,6 +128,7 @@ class Coherence:
         self.store = store
         self._channel = channel
         self._sender = secrets.token_hex(8)
+        self._log = Throttle(log)
         self._started = False
         self.messages_received = 0
         self.messages_sent = 0
@@ -196,7 +199,7 @@ class Coherence:
             # The write itself succeeded: it is not undone. Other processes keep
             # their copies at most LocalTier.ttl (or until their channel drops).
             self.publish_errors += 1
-            log.warning("invalidation not published; peers may read it stale: %s", exc)
+            self._log.warning("invalidation not published; peers may read it stale: %s", exc)
         else:
             self.messages_sent += 1
 

@@ -32,6 +32,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from cachewright._logs import Throttle
 from cachewright._redact import redact
 from cachewright._redis.errors import ErrorMap
 from cachewright._redis.url import Opened, RedisTarget, open_client, parse_url
@@ -58,10 +59,12 @@ class RedisChannel:
         "_errors",
         "_host",
         "_listener",
+        "_log",
         "_max_backoff",
         "_name",
         "_opened",
         "_ping",
+        "_publish_timeout",
         "_settings",
         "_target",
         "_task",
@@ -84,8 +87,11 @@ class RedisChannel:
         self._settings = settings
         self._ping = ping_interval
         self._max_backoff = max_backoff
+        # Subscribing may need a connection first: connecting, then the confirmation.
         self._timeout = settings.connect_timeout + settings.read_timeout
-        self._errors = ErrorMap(self._target.password)
+        self._publish_timeout = settings.write_timeout
+        self._errors = ErrorMap(self._target.password, where=self._target.redacted)
+        self._log = Throttle(log)
         self._host = 0
         self._opened = self._open()
         self._listener: ChannelListener | None = None
@@ -126,9 +132,10 @@ class RedisChannel:
         return self._up.is_set()
 
     async def publish(self, data: bytes) -> None:
-        """Send one message; raises CacheUnavailable or CacheError (redacted)."""
+        """Send one message within ``write_timeout`` (from a pooled connection's checkout
+        to the reply); raises CacheUnavailable or CacheError (redacted)."""
         with self._errors:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(self._publish_timeout):
                 await self._client.publish(self._name, data)
 
     async def close(self) -> None:
@@ -146,25 +153,28 @@ class RedisChannel:
     # -- the listener task ---------------------------------------------------------
 
     async def _run(self) -> None:
+        # Only close() ends this loop: whatever else happens, the tier is bypassed
+        # (safe) and the channel tries again after the backoff (G14).
         while not self._closed:
             try:
                 await self._session()
             except (RedisError, OSError, TimeoutError, _Stalled) as exc:
-                log.warning(
+                self._log.warning(
                     "invalidation channel %s lost (%s); local tier bypassed until it is back",
                     self._name,
                     redact(f"{type(exc).__name__}: {exc}", self._target.password),
                 )
             except Exception:
-                # A bug must not end the listener for good: the tier stays bypassed
-                # (safe) and the loop tries again after the backoff.
-                log.exception("invalidation channel %s failed", self._name)
+                self._log.error("invalidation channel %s failed", self._name, exc_info=True)
             finally:
                 self._down()
             await asyncio.sleep(self._delay * random.uniform(0.5, 1.0))
             self._delay = min(self._delay * 2, self._max_backoff)
             if self._target.mode == "cluster":
-                await self._next_node()
+                try:
+                    await self._next_node()
+                except Exception:
+                    self._log.error("invalidation channel %s: no next node", self._name)
 
     async def _session(self) -> None:
         pubsub = self._client.pubsub()

@@ -27,9 +27,13 @@ from typing import Any
 
 import aiojobs
 
+from cachewright._logs import Throttle
+
 __all__ = ["LoadTimer", "Refresher", "refresh_early"]
 
 log = logging.getLogger("cachewright.patterns")
+# Repeats (an outage fails every call) are logged once a minute, with a count.
+throttled = Throttle(log)
 
 
 def refresh_early(expiry: datetime, *, delta: float, beta: float, now: float | None = None) -> bool:
@@ -97,7 +101,7 @@ class Refresher:
         try:
             await job()
         except Exception as exc:
-            log.warning("background refresh of %r failed: %r", key, exc)
+            throttled.warning("background refresh of %r failed: %r", key, exc)
         finally:
             self._running.discard(key)
 

@@ -38,8 +38,9 @@ from typing import Any, Generic, TypeVar, cast
 import aiojobs
 from tenacity import RetryCallState
 
+from cachewright._logs import Throttle
 from cachewright._metrics import NOOP, Attributes, Metrics
-from cachewright.errors import CachewrightError, StoreUnavailable
+from cachewright.errors import AccessDenied, CachewrightError, ConfigurationError, StoreUnavailable
 from cachewright.patterns._keys import KeyMapper, ValueCodec
 from cachewright.patterns.write_behind._retry import RetryPolicy
 from cachewright.patterns.write_behind._types import FlushReport, WriteBehindCounters
@@ -228,11 +229,13 @@ class BatchWriter(Generic[K, V]):
 class Flusher:
     """The background loop: ``flush()`` every ``interval`` seconds or at once on ``wake()``.
 
-    Runs as one job on its own aiojobs ``Scheduler``; a failing round is logged and the
-    loop goes on (the ops are back in the queue).
+    Runs as one job on its own aiojobs ``Scheduler``; a failing round is logged (once
+    a minute for a failure that repeats) and the loop goes on (the ops are back in the
+    queue). A server that cannot run the queue (``ConfigurationError``: too old, a
+    command missing) stops the loop with one error line: waiting will not fix it.
     """
 
-    __slots__ = ("_flush", "_interval", "_job", "_scheduler", "_stopping", "_wake")
+    __slots__ = ("_flush", "_interval", "_job", "_log", "_scheduler", "_stopping", "_wake")
 
     def __init__(self, flush: Callable[[], Awaitable[Any]], interval: float) -> None:
         if interval <= 0:
@@ -243,6 +246,7 @@ class Flusher:
         self._job: aiojobs.Job[None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
+        self._log = Throttle(log)
 
     @property
     def running(self) -> bool:
@@ -271,9 +275,14 @@ class Flusher:
             try:
                 await self._flush()
             except StoreDown as exc:
-                log.warning("write-behind flush postponed, the store is down: %s", exc)
+                self._log.warning("write-behind flush postponed, the store is down: %s", exc)
+            except AccessDenied as exc:  # an operator can fix it without a restart
+                self._log.error("write-behind flush failed; the ops stay queued: %s", exc)
+            except ConfigurationError as exc:
+                log.error("write-behind flusher stopped; the ops stay queued: %s", exc)
+                return
             except Exception:
-                log.exception("write-behind flush failed; the ops stay queued")
+                self._log.error("write-behind flush failed; the ops stay queued", exc_info=True)
 
     async def stop(self, grace: float | None) -> None:
         """Let the current round finish (up to ``grace`` seconds), then end the loop."""

@@ -51,6 +51,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
+from cachewright._logs import Throttle
 from cachewright.cache import Cache
 from cachewright.errors import CachewrightError, NotReplicated, QueueClosed
 from cachewright.patterns._fill import FillPolicy, ReadThrough
@@ -82,6 +83,8 @@ from cachewright.stores.base import DataStore
 __all__ = ["WriteBehind"]
 
 log = logging.getLogger("cachewright.write_behind")
+# Repeats (an outage fails every call) are logged once a minute, with a count.
+throttled = Throttle(log)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -351,7 +354,7 @@ class WriteBehind(Generic[K, V]):
         # old value. Drop it so reads fall through to the queue; if even that fails
         # (server down) reads fail open to the queue anyway, and the ttl bounds the rest.
         self._counters.cache_errors += 1
-        log.warning("cache write failed after the write was queued: %s", exc)
+        throttled.warning("cache write failed after the write was queued: %s", exc)
         await self._cache_failed_quietly(cache_keys)
 
     async def _cache_failed_quietly(self, cache_keys: list[str]) -> None:

@@ -26,6 +26,8 @@ Each batch goes through the write-behind batch writer: one ``set_many`` and one
 split to isolate the poison item (dead-lettered with its error), the rest completed.
 A store that is down postpones the batch (released, retried after a backoff); a Redis
 that is down or restarting makes the worker wait and reconnect; neither stops it.
+A server that refuses the credentials or cannot run the queue (a command missing:
+``ConfigurationError``) does stop it, with that error: no wait would help.
 ``stop()`` lets the batch in hand finish (written and acknowledged) before returning.
 """
 
@@ -42,6 +44,7 @@ from typing import Any, Generic, Self, TypeVar
 
 from tenacity import wait_exponential
 
+from cachewright._logs import Throttle
 from cachewright.cache import Cache
 from cachewright.errors import (
     QueueClosed,
@@ -105,6 +108,7 @@ class FlushWorker(Generic[K, V]):
         "_counters",
         "_keys",
         "_last_log",
+        "_log",
         "_log_every",
         "_outages",
         "_queue",
@@ -156,6 +160,7 @@ class FlushWorker(Generic[K, V]):
             wait_scaled(wait_exponential(multiplier=first, max=longest), 0.5, 1.0)
         )
         self._log_every = log_every
+        self._log = Throttle(log)  # an outage costs a line a minute, not one per retry
         self._stop = asyncio.Event()
         self._running = False
         self._task: asyncio.Task[WorkerStats] | None = None
@@ -277,7 +282,7 @@ class FlushWorker(Generic[K, V]):
         self._outages += 1
         pause = self._backoff.next()
         level = logging.WARNING if isinstance(exc, QueueUnavailable | StoreDown) else logging.ERROR
-        log.log(level, "flush worker: %s failed (%s); retrying in %.2fs", doing, exc, pause)
+        self._log.log(level, "flush worker: %s failed (%s); retrying in %.2fs", doing, exc, pause)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), pause)
 

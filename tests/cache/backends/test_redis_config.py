@@ -10,7 +10,13 @@ import pytest
 from redis.asyncio import Redis
 
 from cachewright.cache.backends.redis import RedisBackend
-from cachewright.errors import CacheError, CacheUnavailable, ConfigurationError
+from cachewright.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    CacheUnavailable,
+    CircuitOpen,
+    ConfigurationError,
+)
 from cachewright.settings import Settings
 from tests._servers import RedisServer, free_port, need, redis_binary, wait_until
 from tests.cache.backends.conftest import Names
@@ -114,10 +120,12 @@ async def test_acl_users_work_and_a_wrong_password_is_not_an_outage(
     try:
         await good.set(names.key("acl"), b"v", 10_000)
         assert await good.get(names.key("acl")) == b"v"
-        with pytest.raises(CacheError) as caught:
+        with pytest.raises(AuthenticationFailed) as caught:
             await bad.get(names.key("acl"))
-        assert not isinstance(caught.value, CacheUnavailable)
+        assert isinstance(caught.value, AccessDenied)  # not an outage to wait out
+        assert not isinstance(caught.value, CircuitOpen)
         assert "wrong-pw" not in str(caught.value)
+        assert "check the user name and password" in str(caught.value)
     finally:
         await good.close()
         await bad.close()

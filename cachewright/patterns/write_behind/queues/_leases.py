@@ -20,11 +20,14 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
+from cachewright._logs import Throttle
 from cachewright.errors import CachewrightError
 
 __all__ = ["Leases"]
 
 log = logging.getLogger("cachewright.write_behind")
+# Repeats (an outage fails every call) are logged once a minute, with a count.
+throttled = Throttle(log)
 
 
 class Leases:
@@ -77,4 +80,4 @@ class Leases:
                     # Redis is down: nobody can take the entries over meanwhile either.
                     log.debug("could not renew write-queue leases: %s", result)
                 elif isinstance(result, Exception):
-                    log.error("renewing write-queue leases failed", exc_info=result)
+                    throttled.error("renewing write-queue leases failed", exc_info=result)

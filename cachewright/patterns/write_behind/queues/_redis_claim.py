@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from cachewright.errors import WriteBehindError
+from cachewright.errors import AccessDenied, WriteBehindError
 from cachewright.patterns.write_behind.queues._leases import Leases
 from cachewright.patterns.write_behind.queues._partitions import GROUP, Partition, unpack
 from cachewright.patterns.write_behind.queues._redis_link import Link
@@ -176,7 +176,7 @@ class Claimer:
                         for p in self._link.layout.partitions
                     )
                 )
-        except WriteBehindError as exc:  # a server that is down keeps a harmless name
+        except (WriteBehindError, AccessDenied) as exc:  # a harmless name is left behind
             log.debug("could not leave the consumer group: %s", exc)
 
     async def wait(self, marks: Mapping[int, bytes], deadline: float) -> None:

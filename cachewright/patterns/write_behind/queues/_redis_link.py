@@ -4,7 +4,7 @@ layout and the error mapping.
 Usage::
 
     link = Link(client, Layout("shop", "profiles", 8))
-    await link.ready()                     # a cluster client learns its slot map
+    await link.ready()                     # checks the server, learns a cluster's slots
     with link.calls():                     # redis-py errors out as QueueUnavailable/...
         await link.scripts.put(keys=[...], args=[...])
 """
@@ -17,6 +17,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from cachewright._redis.capabilities import QUEUE_COMMANDS, require
 from cachewright._redis.errors import QueueErrors
 from cachewright.errors import ConfigurationError, QueueClosed
 from cachewright.patterns.write_behind.queues._partitions import Layout
@@ -30,14 +31,17 @@ class Link:
 
     __slots__ = (
         "_ready",
+        "_refused",
         "block_seconds",
         "client",
         "closed",
         "cluster",
         "errors",
         "layout",
+        "read_timeout",
         "scripts",
         "socket_timeout",
+        "write_timeout",
     )
 
     def __init__(self, client: Redis | RedisCluster, layout: Layout) -> None:
@@ -53,7 +57,7 @@ class Link:
         self.cluster = isinstance(client, RedisCluster)
         self.layout = layout
         self.scripts = Scripts(client)
-        self.errors = QueueErrors(kwargs.get("password"))
+        self.errors = QueueErrors(kwargs.get("password"), where=_label(client, kwargs))
         #: set once an owned client is closed: calls raise QueueClosed from then on
         self.closed = False
         # A blocking XREAD must end before the client's socket timeout fires.
@@ -61,6 +65,13 @@ class Link:
         self.socket_timeout: float | None = timeout
         self.block_seconds = 2.0 if timeout is None else max(0.01, min(2.0, timeout / 2))
         self._ready = False
+        #: deadlines of a whole put (write) and peek (read), from pool checkout to the
+        #: reply; None leaves only the client's socket timeout, per round trip
+        self.read_timeout: float | None = None
+        self.write_timeout: float | None = None
+        # A server that cannot run the queue (too old, a command renamed away) is
+        # told once; later calls raise the same error without asking again.
+        self._refused: ConfigurationError | None = None
 
     def calls(self) -> QueueErrors:
         """The error mapping around Redis calls; refuses them once an owned client is
@@ -76,10 +87,22 @@ class Link:
         the same number of partitions (the first one records it in Redis)."""
         if self._ready:
             return
+        if self._refused is not None:  # a fresh error: re-raising one grows its traceback
+            raise ConfigurationError(str(self._refused))
         layout = self.layout
         with self.calls():
             if isinstance(self.client, RedisCluster):
                 await self.client.initialize()
+            try:
+                await require(
+                    self.client,
+                    QUEUE_COMMANDS,
+                    what="the write-behind queue",
+                    where=self.errors.where,
+                )
+            except ConfigurationError as exc:
+                self._refused = exc
+                raise
             count = str(len(layout.partitions)).encode()
             meta = layout.partitions[0].meta
             if not await self.client.hsetnx(meta, "partitions", count):
@@ -91,3 +114,12 @@ class Link:
                         " every process must use the same number"
                     )
         self._ready = True
+
+
+def _label(client: Redis | RedisCluster, kwargs: Mapping[str, Any]) -> str:
+    """Where the client points, without credentials, for messages."""
+    if isinstance(client, RedisCluster):
+        return ",".join(f"{node.host}:{node.port}" for node in client.startup_nodes)
+    if "path" in kwargs:
+        return f"unix://{kwargs['path']}"
+    return f"redis://{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"

@@ -67,7 +67,9 @@ class Ops:
         if self._closing.is_set():
             raise QueueClosed("the write queue is closed")
         _check_op(op, value)
-        await self._link.ready()
+        with self._link.calls():
+            async with asyncio.timeout(self._link.write_timeout):
+                await self._link.ready()
         part = self._link.layout.partition_of(key)
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
@@ -94,10 +96,16 @@ class Ops:
         keys = [part.ops, part.flight, part.stream, part.meta, part.dead_latest]
         args: list[EncodableT] = [key, op_code(op), value or b"", now_ms, self._limit, GROUP]
         try:
-            if self._replication is not None:
-                return await self._replication.put(part, keys, args)
             with self._link.calls():
-                version = await self._link.scripts.put(keys=keys, args=args)
+                if self._replication is not None:
+                    # The deadline of a put, plus the WAIT's own bound.
+                    deadline = self._link.write_timeout
+                    if deadline is not None:
+                        deadline += self._replication.timeout
+                    async with asyncio.timeout(deadline):
+                        return await self._replication.put(part, keys, args)
+                async with asyncio.timeout(self._link.write_timeout):
+                    version = await self._link.scripts.put(keys=keys, args=args)
         except WriteBehindError:
             if self._closing.is_set():  # closed under our feet: say so, not "unavailable"
                 raise QueueClosed("the write queue closed during a put") from None
@@ -116,7 +124,8 @@ class Ops:
         await self._link.ready()
         part = self._link.layout.partition_of(key)
         with self._link.calls():
-            packed = await cast(Awaitable[bytes | None], self._link.client.hget(part.ops, key))
+            async with asyncio.timeout(self._link.read_timeout):
+                packed = await cast(Awaitable[bytes | None], self._link.client.hget(part.ops, key))
         return None if packed is None else unpack(key, packed)
 
     async def peek_many(self, keys: Sequence[str]) -> Mapping[str, QueuedOp]:
@@ -130,7 +139,8 @@ class Ops:
             return await cast(Awaitable[list[bytes | None]], client.hmget(part.ops, names))
 
         with self._link.calls():
-            found = await asyncio.gather(*(load(p, names) for p, names in by_partition.items()))
+            async with asyncio.timeout(self._link.read_timeout):
+                found = await asyncio.gather(*(load(p, names) for p, names in by_partition.items()))
         return {
             key: unpack(key, packed)
             for names, values in zip(by_partition.values(), found, strict=True)

@@ -208,7 +208,9 @@ class RedisWriteQueue:
             **options,
         )
         queue._opened = opened
-        queue._link.errors = QueueErrors(target.password)
+        queue._link.errors = QueueErrors(target.password, where=target.redacted)
+        queue._link.read_timeout = settings.read_timeout
+        queue._link.write_timeout = settings.write_timeout
         return queue
 
     @classmethod
@@ -218,7 +220,10 @@ class RedisWriteQueue:
         client = cache.shared_client
         if client is None:
             raise ConfigurationError("RedisWriteQueue.for_cache needs a cache on Redis")
-        return cls(client, namespace=cache.namespace, name=name, **options)
+        queue = cls(client, namespace=cache.namespace, name=name, **options)
+        queue._link.read_timeout = cache.settings.read_timeout
+        queue._link.write_timeout = cache.settings.write_timeout
+        return queue
 
     def __repr__(self) -> str:
         layout = self._link.layout
