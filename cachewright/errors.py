@@ -88,6 +88,11 @@ class CacheError(CachewrightError):
 class CacheUnavailable(CacheError, ConnectionError):
     """The cache server cannot be reached within the configured timeout, or refuses us."""
 
+    #: True when a live server answered that it cannot serve for now (a Redis Cluster
+    #: failing over: CLUSTERDOWN, TRYAGAIN): the circuit breaker of that server does not
+    #: count it, since the server is up and serves again as soon as the cluster does.
+    answered: bool = False
+
 
 class CircuitOpen(CacheUnavailable):
     """The circuit breaker is open: calls are refused until a probe succeeds."""

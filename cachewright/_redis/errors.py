@@ -61,6 +61,9 @@ _OUTAGES = (
     OSError,
 )
 
+# A live server saying the cluster cannot serve for now (a failover under way).
+_ANSWERED = (rx.ClusterDownError, rx.TryAgainError)
+
 # RedisClusterException does not derive from RedisError.
 _REDIS_ERRORS = (rx.RedisError, rx.RedisClusterException, OSError, asyncio.TimeoutError)
 
@@ -118,7 +121,10 @@ class ErrorMap:
                 " access to the namespace's keys"
             ) from exc
         if isinstance(exc, _OUTAGES):
-            raise self.unavailable(message) from exc
+            error = self.unavailable(message)
+            if isinstance(error, CacheUnavailable) and isinstance(exc, _ANSWERED):
+                error.answered = True
+            raise error from exc
         raise self.failure(message) from exc
 
 

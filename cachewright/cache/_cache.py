@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from cachewright._metrics import NOOP, Metrics, otel_metrics
 from cachewright._redact import redact_url
-from cachewright.cache._breaker import CircuitBreaker
+from cachewright.cache._breakers import Breakers
 from cachewright.cache._expiry import Ttl
 from cachewright.cache._guard import Guard
 from cachewright.cache._reads import ReadPath
@@ -37,7 +37,7 @@ from cachewright.cache._serializer import Lease, Serializer
 from cachewright.cache._setup import backend_for, codec_from
 from cachewright.cache._stats import CacheStats, Counters
 from cachewright.cache._writes import DEFAULT, WritePath
-from cachewright.cache.backends.base import Backend, SharesClient
+from cachewright.cache.backends.base import Backend, SharesClient, Topology
 from cachewright.cache.codecs import Codec
 from cachewright.cache.entry import Entry
 from cachewright.cache.keys import KeyBuilder
@@ -121,7 +121,14 @@ class Cache:
         self._metrics: Metrics = metrics or NOOP
         self._mattrs = self._metrics.attributes(namespace=self._keys.namespace)
         self._guard = Guard(
-            CircuitBreaker(settings.breaker_threshold, settings.breaker_reset),
+            # One breaker per server node; the backend's topology (Cluster slots, the
+            # Sentinel primary) says which node serves a key, and is looked up again
+            # while a breaker is open, so keys follow a failover.
+            Breakers(
+                settings.breaker_threshold,
+                settings.breaker_reset,
+                topology=backend if isinstance(backend, Topology) else None,
+            ),
             self._counters,
             self._metrics,
             self._mattrs,
@@ -210,6 +217,7 @@ class Cache:
         """Release the backend's connections (and the invalidation channel). Idempotent."""
         if not self._closed:
             self._closed = True
+            await self._guard.breakers.close()
             if self._coherence is not None:
                 await self._coherence.close()
             await self._backend.close()
@@ -295,11 +303,13 @@ class Cache:
 
     async def exists(self, key: str) -> bool:
         """Whether ``key`` holds an entry (fails open to False)."""
-        return await self._guard.read(False, self._backend.exists, self._keys.entry(key))
+        physical = self._keys.entry(key)
+        return await self._guard.read(False, self._backend.exists, physical, at=physical)
 
     async def ttl(self, key: str) -> float | None:
         """Seconds left; ``math.inf`` for no expiry; None for a missing key."""
-        left = await self._guard.read(None, self._backend.pttl, self._keys.entry(key))
+        physical = self._keys.entry(key)
+        left = await self._guard.read(None, self._backend.pttl, physical, at=physical)
         if left is None:
             return None
         return math.inf if left < 0 else left / 1000
@@ -438,10 +448,11 @@ class Cache:
         info: Mapping[str, Any] = {}
         if server:
             info = await self._guard.read({}, self._backend.info)
-        breaker = self._guard.breaker
+        breakers = self._guard.breakers
         return self._counters.snapshot(
-            circuit_state=breaker.state.value,
-            circuit_opens=breaker.opens,
+            circuit_state=breakers.state.value,
+            circuit_opens=breakers.opens,
+            circuit_nodes=breakers.states(),
             backend=self._url,
             server=info,
             local=None if self._coherence is None else self._coherence.stats(),

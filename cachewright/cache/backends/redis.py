@@ -26,6 +26,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import SentinelConnectionPool
+from redis.exceptions import RedisClusterException
 
 from cachewright._redis.capabilities import CACHE_COMMANDS, require
 from cachewright._redis.errors import ErrorMap
@@ -269,6 +270,41 @@ class RedisBackend:
         with self._errors:
             nodes = await self._ops.node_info()
         return _summarize(self._mode, nodes)
+
+    # -- topology (a breaker per node) -------------------------------------------------
+
+    def node_of(self, key: str) -> str:
+        """The node serving ``key``: its address on Cluster (from the client's slot
+        map) and Sentinel (the primary last discovered); the server on standalone."""
+        client = self._client
+        if isinstance(client, RedisCluster):
+            try:
+                node = client.get_node_from_key(key)
+            except (RedisClusterException, KeyError):  # the slot map is not known yet
+                return "cluster"
+            return "cluster" if node is None else node.name
+        pool = client.connection_pool
+        if isinstance(pool, SentinelConnectionPool):
+            address = pool.master_address
+            if address is None:  # not discovered yet
+                return f"sentinel:{pool.service_name}"
+            host, port = address
+            return f"{host}:{port}"
+        return self._label
+
+    async def refresh_topology(self) -> None:
+        """Learn the topology again: the slot map on Cluster (redis-py's public
+        ``nodes_manager.initialize()``: connections of nodes that stay are reused,
+        in-use ones are only marked to reconnect); the primary's address on Sentinel
+        (``get_master_address()``: asks the sentinels). Nothing on standalone."""
+        client = self._client
+        with self._errors:
+            if isinstance(client, RedisCluster):
+                await client.nodes_manager.initialize()
+                return
+            pool = client.connection_pool
+            if isinstance(pool, SentinelConnectionPool):
+                await pool.get_master_address()  # type: ignore[no-untyped-call]
 
     async def ping(self) -> None:
         with self._errors:
