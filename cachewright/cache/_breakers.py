@@ -13,7 +13,11 @@ nodes keep being served (as far as the servers themselves serve them). While any
 breaker refuses calls, the backend's topology is looked up again, at most every
 ``refresh_every`` seconds, in the background: after a failover the keys map to the
 promoted node, whose breaker is its own (closed), so they are served again as soon
-as the new map is known instead of after the old node's breaker period.
+as the new map is known instead of after the old node's breaker period. A lookup
+that finds other primaries than when a breaker opened also closes the breakers
+still open (they judged the old topology: a node that was refused while its
+cluster failed over serves again); a node still dead opens its new breaker after
+``threshold`` failures, as any.
 
 A backend without a topology (the memory backend, a user backend) has one node.
 """
@@ -46,6 +50,7 @@ class Breakers:
         "_by_node",
         "_refresh_task",
         "_refreshed_at",
+        "_seen",
         "_topology",
         "refresh_every",
         "refreshes",
@@ -68,6 +73,8 @@ class Breakers:
         self._by_node: dict[str, CircuitBreaker] = {}
         self._refresh_task: asyncio.Task[None] | None = None
         self._refreshed_at = 0.0
+        # The primaries when a breaker last opened (None: no breaker opened since).
+        self._seen: frozenset[str] | None = None
         #: topology look-ups made while a breaker was open
         self.refreshes = 0
 
@@ -121,6 +128,12 @@ class Breakers:
 
     # -- following the topology ------------------------------------------------------
 
+    def opened(self, breaker: CircuitBreaker) -> None:
+        """A call failed: if that opened ``breaker``, note the topology it judged."""
+        opened = breaker.state is not BreakerState.CLOSED
+        if opened and self._topology is not None and self._seen is None:
+            self._seen = self._topology.primaries()
+
     def refused(self) -> None:
         """A breaker refused a call: look the topology up again, if one is due."""
         if self._topology is None or self._refresh_task is not None:
@@ -138,6 +151,15 @@ class Breakers:
             await self._topology.refresh_topology()
         except CachewrightError as exc:  # no node answered: the next refusal tries again
             log.debug("topology refresh failed: %s", exc)
+        else:
+            primaries = self._topology.primaries()
+            if self._seen is not None and primaries != self._seen:
+                # A failover happened: what the open breakers judged is gone.
+                stale = [n for n, b in self._by_node.items() if b.state is not BreakerState.CLOSED]
+                for node in stale:
+                    del self._by_node[node]
+                log.info("cache topology changed (%s); breakers of %s reset", primaries, stale)
+                self._seen = None
         finally:
             self._refresh_task = None
 

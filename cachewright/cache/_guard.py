@@ -129,6 +129,7 @@ class Guard:
         except CacheUnavailable as exc:
             if not exc.answered:
                 breaker.failure(exc)
+                self.breakers.opened(breaker)
             self._failed_read()
             log.debug("cache read failed open: %s", exc)
             return default
@@ -181,6 +182,7 @@ class Guard:
         except CacheUnavailable as exc:
             if not exc.answered:
                 breaker.failure(exc)
+                self.breakers.opened(breaker)
             raise
         except CacheError:
             breaker.success()  # the server answered, with an error: it is up

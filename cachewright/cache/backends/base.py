@@ -134,6 +134,10 @@ class Topology(Protocol):
         same node, a new name once another node serves the key."""
         ...
 
+    def primaries(self) -> frozenset[str]:
+        """The names of the nodes serving keys now, as last learnt (no I/O)."""
+        ...
+
     async def refresh_topology(self) -> None:
         """Learn which nodes serve which keys again (raise CacheUnavailable if no
         server answers)."""

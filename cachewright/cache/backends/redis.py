@@ -292,6 +292,14 @@ class RedisBackend:
             return f"{host}:{port}"
         return self._label
 
+    def primaries(self) -> frozenset[str]:
+        """The nodes serving keys now, as last learnt: the cluster's primaries, the
+        Sentinel primary, the one server."""
+        client = self._client
+        if isinstance(client, RedisCluster):
+            return frozenset(node.name for node in client.get_primaries())
+        return frozenset((self.node_of(""),))
+
     async def refresh_topology(self) -> None:
         """Learn the topology again: the slot map on Cluster (redis-py's public
         ``nodes_manager.initialize()``: connections of nodes that stay are reused,
