@@ -16,7 +16,7 @@ from functools import partial
 
 import pytest
 
-from cachewright import Cache, Settings
+from cachewright import Cache, LocalStats, LocalTier, Settings
 from cachewright.errors import CacheUnavailable, CircuitOpen
 from tests._servers import need, redis_binary, wait_until_async
 from tests._topology import ReplicatedCluster
@@ -223,3 +223,48 @@ async def test_failed_slots_served_after_promotion_within_the_breaker_period(
         await runner
     assert traffic.raw == []
     assert cluster.primary_for(physical(cache, KEYS[0])) is promoted
+
+
+async def _local(cache: Cache) -> LocalStats:
+    local = (await cache.stats(server=False)).local
+    assert local is not None
+    return local
+
+
+async def _reconnected(cache: Cache) -> bool:
+    local = await _local(cache)
+    return local.reconnects >= 1 and local.channel == "up"
+
+
+async def test_local_tier_channel_survives_losing_its_node(
+    cluster: ReplicatedCluster, namespace: str
+) -> None:
+    """Both caches listen on the URL's node; it is SIGKILLed: their channels move to
+    another node of the cluster, and a write in one still drops the other's copy."""
+    listened = cluster.nodes[0]  # the URL's node
+    assert cluster.url.endswith(f":{listened.port}/0")
+    local = LocalTier(ttl=60, ping_interval=0.2, max_backoff=0.2)
+    async with (
+        Cache.from_url(cluster.url, namespace=namespace, settings=SETTINGS, local=local) as a,
+        Cache.from_url(cluster.url, namespace=namespace, settings=SETTINGS, local=local) as b,
+    ):
+        for cache in (a, b):
+            await wait_until_async(partial(_local_channel, cache), expect="up", timeout=10)
+        key = next(k for k in KEYS if cluster.primary_for(physical(a, k)) is not listened)
+        was_primary = listened in cluster.primaries()
+        cluster.kill(listened)
+        for cache in (a, b):
+            await wait_until_async(partial(_reconnected, cache), timeout=30)
+        if was_primary:
+            await asyncio.to_thread(cluster.wait_promotion, listened)
+        await wait_until_async(partial(served, a, key), timeout=30, interval=0.01)
+        assert await b.get(key, int) == 1
+        assert await b.get(key, int) == 1  # now held in b's local tier
+        await a.set(key, 2, ttl=300)
+        # Within the local ttl (60 s): only the invalidation message can drop b's copy.
+        await wait_until_async(partial(b.get, key, int), expect=2, timeout=10)
+
+
+async def _local_channel(cache: Cache) -> str:
+    channel: str = (await _local(cache)).channel
+    return channel

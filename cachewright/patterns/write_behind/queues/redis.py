@@ -79,6 +79,7 @@ from cachewright.patterns.write_behind.queues._partitions import (
     Partition,
     parse_receipt,
 )
+from cachewright.patterns.write_behind.queues._redis_answered import until_answered
 from cachewright.patterns.write_behind.queues._redis_claim import RELEASED, Claimer
 from cachewright.patterns.write_behind.queues._redis_dead import DeadLetters
 from cachewright.patterns.write_behind.queues._redis_link import Link
@@ -349,10 +350,17 @@ class RedisWriteQueue:
 
         async def end(index: int, args: list[Any]) -> None:
             part = parts[index]
-            await script(keys=[part.ops, part.flight, part.stream], args=[GROUP, *extra, *args])
 
-        with self._link.calls():
-            await asyncio.gather(*(end(index, args) for index, args in by_partition.items()))
+            async def once() -> None:
+                with self._link.calls():
+                    await script(
+                        keys=[part.ops, part.flight, part.stream], args=[GROUP, *extra, *args]
+                    )
+
+            # Idempotent: made again once Redis answers (a failover), within claim_idle.
+            await until_answered(once, within=self._claim_idle, closing=self._closing)
+
+        await asyncio.gather(*(end(index, args) for index, args in by_partition.items()))
 
     async def dead_letter(self, batch: Batch, op: QueuedOp, error: BaseException) -> str:
         await self._link.ready()
