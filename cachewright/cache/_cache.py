@@ -37,7 +37,7 @@ from cachewright.cache._serializer import Lease, Serializer
 from cachewright.cache._setup import backend_for, codec_from
 from cachewright.cache._stats import CacheStats, Counters
 from cachewright.cache._writes import DEFAULT, WritePath
-from cachewright.cache.backends.base import Backend, SharesClient, Topology
+from cachewright.cache.backends.base import Backend, ReplicaReads, SharesClient, Topology
 from cachewright.cache.codecs import Codec
 from cachewright.cache.entry import Entry
 from cachewright.cache.keys import KeyBuilder
@@ -81,6 +81,7 @@ class Cache:
         "_local",
         "_mattrs",
         "_metrics",
+        "_reader",
         "_reads",
         "_serializer",
         "_settings",
@@ -137,6 +138,10 @@ class Cache:
             write_timeout=settings.write_timeout,
             check=getattr(backend, "check_server", None),  # capabilities (Redis)
         )
+        # The local tier decided below; without one, reads may go to replicas.
+        local = local or LocalTier.from_settings(settings)
+        reader = backend.replica_reader() if isinstance(backend, ReplicaReads) else None
+        self._reader: Backend = backend if reader is None or local is not None else reader
         self._reads = ReadPath(
             self._keys,
             backend,
@@ -145,6 +150,7 @@ class Cache:
             self._counters,
             self._metrics,
             self._mattrs,
+            reader=self._reader,
         )
         self._writes = WritePath(
             self._keys, backend, self._serializer, self._guard, self._counters, settings.default_ttl
@@ -153,7 +159,6 @@ class Cache:
         # consults; ``_coherence`` tells the other processes what writes changed.
         self._local: LocalStore | None = None
         self._coherence: Coherence | None = None
-        local = local or LocalTier.from_settings(settings)
         if local is not None:
             self._local = LocalStore(local, self._reads.decode_local)
             self._coherence = Coherence(
@@ -304,12 +309,12 @@ class Cache:
     async def exists(self, key: str) -> bool:
         """Whether ``key`` holds an entry (fails open to False)."""
         physical = self._keys.entry(key)
-        return await self._guard.read(False, self._backend.exists, physical, at=physical)
+        return await self._guard.read(False, self._reader.exists, physical, at=physical)
 
     async def ttl(self, key: str) -> float | None:
         """Seconds left; ``math.inf`` for no expiry; None for a missing key."""
         physical = self._keys.entry(key)
-        left = await self._guard.read(None, self._backend.pttl, physical, at=physical)
+        left = await self._guard.read(None, self._reader.pttl, physical, at=physical)
         if left is None:
             return None
         return math.inf if left < 0 else left / 1000

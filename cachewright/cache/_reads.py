@@ -45,6 +45,7 @@ class ReadPath:
         "_local",
         "_mattrs",
         "_metrics",
+        "_reader",
         "_serializer",
     )
 
@@ -57,9 +58,11 @@ class ReadPath:
         counters: Counters,
         metrics: Metrics,
         attributes: Any,
+        reader: Backend | None = None,
     ) -> None:
         self._keys = keys
-        self._backend = backend
+        self._backend = backend  # the primary: the touch of a sliding entry
+        self._reader = reader or backend  # gets (replicas, with read_from_replicas)
         self._serializer = serializer
         self._guard = guard
         self._counters = counters
@@ -86,7 +89,7 @@ class ReadPath:
                 return hit
             ticket = self.remote_ticket(local)
         physical = self._keys.entry(key)
-        raw = await self._guard.read(None, self._backend.get, physical, at=physical)
+        raw = await self._guard.read(None, self._reader.get, physical, at=physical)
         if raw is None:
             self._counters.misses += 1
             self._metrics.miss(self._mattrs)
@@ -180,7 +183,7 @@ class ReadPath:
         physical = self._keys.prefixed(remote)  # checked by unique() above
         if not physical:
             return {}
-        raws = await self._guard.read_many(physical, self._backend.get_many)
+        raws = await self._guard.read_many(physical, self._reader.get_many)
         now = now_ms()
         sliding: list[tuple[str, bytes, Entry[Any], int]] = []
         for user_key, key, raw in zip(remote, physical, raws, strict=True):

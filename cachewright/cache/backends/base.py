@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.asyncio.cluster import RedisCluster
 
-__all__ = ["Backend", "SetItem", "SharesClient", "Topology"]
+__all__ = ["Backend", "ReplicaReads", "SetItem", "SharesClient", "Topology"]
 
 #: one write of a batch: (physical key, value bytes, ttl in ms or None for no expiry)
 SetItem = tuple[str, bytes, int | None]
@@ -141,4 +141,18 @@ class Topology(Protocol):
     async def refresh_topology(self) -> None:
         """Learn which nodes serve which keys again (raise CacheUnavailable if no
         server answers)."""
+        ...
+
+
+@runtime_checkable
+class ReplicaReads(Protocol):
+    """A backend that can read from replicas (an optional capability).
+
+    With it, the cache sends ``get``, ``get_many``, ``exists`` and ``ttl`` to the
+    reader; writes, tag invalidation, the touch of a sliding entry and, with a local
+    tier, every read (a refill must not copy a stale replica) stay on the primary.
+    """
+
+    def replica_reader(self) -> Backend | None:
+        """The backend reading from replicas, or None when not configured."""
         ...

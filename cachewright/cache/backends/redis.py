@@ -20,6 +20,7 @@ redis-py error leaves as :class:`~cachewright.errors.CacheError` or
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -59,6 +60,7 @@ class RedisBackend:
         "_mode",
         "_opened",
         "_ops",
+        "_reader",
     )
 
     def __init__(self, client: Redis | RedisCluster, *, close_client: bool = False) -> None:
@@ -74,6 +76,7 @@ class RedisBackend:
         self._close_client = close_client
         self._closed = False
         self._opened: Opened | None = None
+        self._reader: RedisBackend | None = None  # reads from replicas (from_url)
         self._mode, self._label = _describe(client, kwargs)
         self._errors = ErrorMap(kwargs.get("password"), where=self._label)
         # Commands on one node go through a lane: a kept connection when alone, one
@@ -99,8 +102,18 @@ class RedisBackend:
         """
         cluster = bool(overrides.pop("cluster", False))
         target = parse_url(url, cluster=cluster)
+        settings = settings or Settings()
+        options = dict(target.options)
+        replicas = _flag(options.pop("read_from_replicas", settings.read_from_replicas))
+        target = dataclasses.replace(target, options=options)
+        if replicas and target.mode == "standalone":
+            raise ConfigurationError(
+                f"read_from_replicas needs a redis+cluster:// or redis+sentinel:// URL,"
+                f" not {target.redacted}"
+            )
         try:
-            opened = open_client(target, settings or Settings(), overrides)
+            opened = open_client(target, settings, overrides)
+            reading = open_client(target, settings, overrides, replicas=True) if replicas else None
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"invalid Redis options for {target.redacted}") from exc
         backend = cls(opened.client, close_client=True)
@@ -113,7 +126,16 @@ class RedisBackend:
             cast("str | None", target.options.get("sentinel_password")),
             where=target.redacted,
         )
+        if reading is not None:
+            reader = backend._reader = cls(reading.client, close_client=True)
+            reader._opened, reader._label, reader._mode = reading, target.redacted, target.mode
+            reader._errors = backend._errors
         return backend
+
+    def replica_reader(self) -> RedisBackend | None:
+        """With ``read_from_replicas``: a backend on the same URL whose reads go to
+        replicas (stale by the replication lag; closed with this one), else None."""
+        return self._reader
 
     def __repr__(self) -> str:
         return f"RedisBackend({self._label!r}, mode={self._mode!r})"
@@ -332,6 +354,8 @@ class RedisBackend:
         if self._closed:
             return
         self._closed = True
+        if self._reader is not None:
+            await self._reader.close()
         with self._errors:
             if self._lane is not None:
                 await self._lane.close()  # the kept connection goes back to the pool
@@ -341,6 +365,13 @@ class RedisBackend:
                 await self._opened.close()
             else:
                 await self._client.aclose()
+
+
+def _flag(value: object) -> bool:
+    """A boolean option from Settings or a URL query (``true``, ``1``, ``yes``)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 def _describe(client: Redis | RedisCluster, kwargs: Mapping[str, Any]) -> tuple[Mode, str]:

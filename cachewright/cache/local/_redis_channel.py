@@ -193,12 +193,12 @@ class RedisChannel:
                     message = await pubsub.get_message(timeout=self._timeout)
                     if message is not None and message["type"] == "subscribe":
                         break
+            if self._target.mode == "cluster":
+                await self._learn_nodes()  # before "up": a node lost later has others
             self._delay = _FIRST_DELAY
             self._up.set()
             assert self._listener is not None
             self._listener.on_up()
-            if self._target.mode == "cluster":
-                await self._learn_nodes()
             await self._listen(pubsub)
         finally:
             with contextlib.suppress(RedisError, OSError):
