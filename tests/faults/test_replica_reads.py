@@ -87,6 +87,10 @@ async def _read_where_the_replica_is_frozen(
         # Replication is asynchronous: the write shows on the replica soon, not at once.
         await wait_until_async(partial(replicas.get, "k", int), expect=1, timeout=10)
         assert await replicas.get_many(["k"], int) == {"k": 1}
+        # Each client learns the topology before the freeze (a cluster client may ask
+        # the frozen node first, and that wait would eat the read's whole deadline).
+        assert await primary.get("k", int) == 1
+        assert await local.get("k", int) == 1
         replica = replica_of(f"{namespace}:k")
         with frozen(replica):
             await replicas.set("k", 2, ttl=300)  # writes go to the primary

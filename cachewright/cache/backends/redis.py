@@ -27,12 +27,12 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import SentinelConnectionPool
-from redis.exceptions import RedisClusterException
 
 from cachewright._redis.capabilities import CACHE_COMMANDS, require
 from cachewright._redis.errors import ErrorMap
 from cachewright._redis.lane import Lane
 from cachewright._redis.url import Mode, Opened, open_client, parse_url
+from cachewright.cache.backends import _redis_topology as topology
 from cachewright.cache.backends._redis_cluster import Cluster
 from cachewright.cache.backends._redis_standalone import Standalone
 from cachewright.cache.backends.base import SetItem
@@ -293,48 +293,20 @@ class RedisBackend:
             nodes = await self._ops.node_info()
         return _summarize(self._mode, nodes)
 
-    # -- topology (a breaker per node) -------------------------------------------------
+    # -- topology (a breaker per node, see ._redis_topology) ---------------------------
 
     def node_of(self, key: str) -> str:
-        """The node serving ``key``: its address on Cluster (from the client's slot
-        map) and Sentinel (the primary last discovered); the server on standalone."""
-        client = self._client
-        if isinstance(client, RedisCluster):
-            try:
-                node = client.get_node_from_key(key)
-            except (RedisClusterException, KeyError):  # the slot map is not known yet
-                return "cluster"
-            return "cluster" if node is None else node.name
-        pool = client.connection_pool
-        if isinstance(pool, SentinelConnectionPool):
-            address = pool.master_address
-            if address is None:  # not discovered yet
-                return f"sentinel:{pool.service_name}"
-            host, port = address
-            return f"{host}:{port}"
-        return self._label
+        """The node serving ``key`` now (Cluster: from the slot map; Sentinel: the
+        primary last discovered; standalone: the server)."""
+        return topology.node_of(self._client, key, self._label)
 
     def primaries(self) -> frozenset[str]:
-        """The nodes serving keys now, as last learnt: the cluster's primaries, the
-        Sentinel primary, the one server."""
-        client = self._client
-        if isinstance(client, RedisCluster):
-            return frozenset(node.name for node in client.get_primaries())
-        return frozenset((self.node_of(""),))
+        return topology.primaries(self._client, self._label)
 
     async def refresh_topology(self) -> None:
-        """Learn the topology again: the slot map on Cluster (redis-py's public
-        ``nodes_manager.initialize()``: connections of nodes that stay are reused,
-        in-use ones are only marked to reconnect); the primary's address on Sentinel
-        (``get_master_address()``: asks the sentinels). Nothing on standalone."""
-        client = self._client
+        """Ask the servers again: the slot map on Cluster, the primary on Sentinel."""
         with self._errors:
-            if isinstance(client, RedisCluster):
-                await client.nodes_manager.initialize()
-                return
-            pool = client.connection_pool
-            if isinstance(pool, SentinelConnectionPool):
-                await pool.get_master_address()  # type: ignore[no-untyped-call]
+            await topology.refresh(self._client)
 
     async def ping(self) -> None:
         with self._errors:
