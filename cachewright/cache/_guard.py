@@ -27,7 +27,8 @@ is configured to drop them.
 Deadlines: a read gets ``read_timeout`` and a write ``write_timeout`` for the whole
 call (waiting for a pooled connection, connecting, sending and the reply); past it the
 call is cancelled (redis-py drops a connection cancelled mid-reply) and counts as an
-outage. Bulk calls (pattern deletes, tag invalidation) cost in proportion to what they
+outage (one timer for every call in flight, at most 10 ms late: :mod:`._deadlines`).
+Bulk calls (pattern deletes, tag invalidation) cost in proportion to what they
 remove, so only each of their round trips is bounded, by the client's socket timeout.
 
 A refused password or permission (:class:`~cachewright.errors.AccessDenied`), or a
@@ -47,6 +48,7 @@ from typing import Any, TypeVar
 from cachewright._logs import Throttle
 from cachewright._metrics import Attributes, Metrics
 from cachewright.cache._breakers import ALL_NODES, Breakers
+from cachewright.cache._deadlines import Deadlines
 from cachewright.cache._stats import Counters
 from cachewright.errors import (
     AccessDenied,
@@ -70,6 +72,7 @@ class Guard:
         "_check",
         "_check_lock",
         "_counters",
+        "_deadlines",
         "_fail_open_writes",
         "_log",
         "_metrics",
@@ -98,6 +101,7 @@ class Guard:
         self._fail_open_writes = fail_open_writes
         self._read_timeout = read_timeout
         self._write_timeout = write_timeout
+        self._deadlines = Deadlines()
         self._log = Throttle(log)
         # The server's capabilities, checked before the first call that reaches it
         # (then never again); a refusal is remembered.
@@ -119,8 +123,8 @@ class Guard:
         started = self._metrics.clock()
         try:
             if self._check is not None:
-                await _within(self._read_timeout, "read_timeout", self._checked, ())
-            result = await _within(self._read_timeout, "read_timeout", op, args)
+                await self._within(self._read_timeout, "read_timeout", self._checked, ())
+            result = await self._within(self._read_timeout, "read_timeout", op, args)
         except AccessDenied as exc:  # no retry helps: open now, say it (once a minute)
             breaker.trip(exc)
             self._failed_read()
@@ -172,9 +176,9 @@ class Guard:
         started = self._metrics.clock()
         try:
             if self._check is not None:
-                await _within(self._write_timeout, "write_timeout", self._checked, ())
+                await self._within(self._write_timeout, "write_timeout", self._checked, ())
             timeout = None if bulk else self._write_timeout
-            result = await _within(timeout, "write_timeout", op, args)
+            result = await self._within(timeout, "write_timeout", op, args)
         except AccessDenied as exc:
             breaker.trip(exc)
             self._log.error("cache write failed: %s", exc)
@@ -284,6 +288,19 @@ class Guard:
                 raise
             self._check = None
 
+    async def _within(
+        self, seconds: float | None, name: str, op: Callable[..., Awaitable[R]], args: Any
+    ) -> R:
+        """``op(*args)`` within ``seconds`` (None: no deadline); past it, CacheUnavailable."""
+        if seconds is None:
+            return await op(*args)
+        try:
+            return await self._deadlines.run(seconds, op, args)
+        except TimeoutError:
+            raise CacheUnavailable(
+                f"no answer from the cache server within {name} ({seconds:g} s)"
+            ) from None
+
     def _failed_read(self) -> None:
         self._error()
         self._counters.fail_open_reads += 1
@@ -291,18 +308,3 @@ class Guard:
     def _error(self) -> None:
         self._counters.errors += 1
         self._metrics.error(self._attrs)
-
-
-async def _within(
-    seconds: float | None, name: str, op: Callable[..., Awaitable[R]], args: tuple[Any, ...]
-) -> R:
-    """``op(*args)`` within ``seconds`` (None: no deadline); past it, CacheUnavailable."""
-    if seconds is None:
-        return await op(*args)
-    try:
-        async with asyncio.timeout(seconds):
-            return await op(*args)
-    except TimeoutError:
-        raise CacheUnavailable(
-            f"no answer from the cache server within {name} ({seconds:g} s)"
-        ) from None

@@ -1,0 +1,80 @@
+"""Deadlines for many concurrent calls, on one timer (the guard's read and write timeouts).
+
+Usage (what :class:`~cachewright.cache._guard.Guard` does)::
+
+    deadlines = Deadlines()
+    value = await deadlines.run(0.5, backend.get, ("shop:user:1",))  # TimeoutError past 0.5 s
+
+``asyncio.timeout`` schedules and cancels a loop timer per call: measured here at as
+much as the rest of a cached read's own work. Here a call only registers itself; one
+timer sweeps the calls in flight every ``tick`` seconds while there are any, cancels
+those past their deadline and turns that cancellation into ``TimeoutError``, as
+``asyncio.timeout`` does (a cancellation from anywhere else passes through as is). A
+deadline fires at most one tick late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+__all__ = ["Deadlines"]
+
+R = TypeVar("R")
+
+
+class _Call:
+    __slots__ = ("cancelling", "deadline", "expired", "task")
+
+    def __init__(self, deadline: float, task: asyncio.Task[Any]) -> None:
+        self.deadline = deadline
+        self.task = task
+        self.cancelling = task.cancelling()
+        self.expired = False
+
+
+class Deadlines:
+    """The calls in flight of one component and the timer that expires them."""
+
+    __slots__ = ("_calls", "_loop", "_timer", "tick")
+
+    def __init__(self, tick: float = 0.01) -> None:
+        self.tick = tick
+        self._calls: set[_Call] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def run(
+        self, seconds: float, op: Callable[..., Awaitable[R]], args: tuple[Any, ...]
+    ) -> R:
+        """``op(*args)``, cancelled and turned into ``TimeoutError`` past ``seconds``."""
+        task = asyncio.current_task()
+        if task is None:  # pragma: no cover - always called from a task
+            return await op(*args)
+        loop = asyncio.get_running_loop()
+        call = _Call(loop.time() + seconds, task)
+        self._calls.add(call)
+        if self._timer is None or self._loop is not loop:
+            self._loop = loop
+            self._timer = loop.call_at(loop.time() + self.tick, self._sweep)
+        try:
+            return await op(*args)
+        except asyncio.CancelledError:
+            if call.expired and task.uncancel() <= call.cancelling:
+                raise TimeoutError from None
+            raise
+        finally:
+            self._calls.discard(call)
+
+    def _sweep(self) -> None:
+        self._timer = None
+        loop = self._loop
+        if not self._calls or loop is None or loop.is_closed():
+            return
+        now = loop.time()
+        for call in self._calls:
+            if not call.expired and call.deadline <= now:
+                call.expired = True
+                call.task.cancel()
+        self._timer = loop.call_at(now + self.tick, self._sweep)
