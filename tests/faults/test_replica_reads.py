@@ -90,7 +90,7 @@ async def _read_where_the_replica_is_frozen(
         # Each client learns the topology before the freeze (a cluster client may ask
         # the frozen node first, and that wait would eat the read's whole deadline).
         assert await primary.get("k", int) == 1
-        assert await local.get("k", int) == 1
+        assert await local.get("other", int) is None  # not "k": it would be kept locally
         replica = replica_of(f"{namespace}:k")
         with frozen(replica):
             await replicas.set("k", 2, ttl=300)  # writes go to the primary
