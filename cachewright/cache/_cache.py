@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from cachewright._metrics import NOOP, Metrics, otel_metrics
 from cachewright._redact import redact_url
-from cachewright.cache._breaker import CircuitBreaker
+from cachewright.cache._breakers import Breakers
 from cachewright.cache._expiry import Ttl
 from cachewright.cache._fences import WriteWatcher
 from cachewright.cache._guard import Guard
@@ -38,7 +38,7 @@ from cachewright.cache._serializer import Lease, Serializer
 from cachewright.cache._setup import backend_for, codec_from
 from cachewright.cache._stats import CacheStats, Counters
 from cachewright.cache._writes import DEFAULT, WritePath
-from cachewright.cache.backends.base import Backend, SharesClient
+from cachewright.cache.backends.base import Backend, ReplicaReads, SharesClient, Topology
 from cachewright.cache.codecs import Codec
 from cachewright.cache.entry import Entry
 from cachewright.cache.health import Health, probe
@@ -83,6 +83,7 @@ class Cache:
         "_local",
         "_mattrs",
         "_metrics",
+        "_reader",
         "_reads",
         "_serializer",
         "_settings",
@@ -123,7 +124,14 @@ class Cache:
         self._metrics: Metrics = metrics or NOOP
         self._mattrs = self._metrics.attributes(namespace=self._keys.namespace)
         self._guard = Guard(
-            CircuitBreaker(settings.breaker_threshold, settings.breaker_reset),
+            # One breaker per server node; the backend's topology (Cluster slots, the
+            # Sentinel primary) says which node serves a key, and is looked up again
+            # while a breaker is open, so keys follow a failover.
+            Breakers(
+                settings.breaker_threshold,
+                settings.breaker_reset,
+                topology=backend if isinstance(backend, Topology) else None,
+            ),
             self._counters,
             self._metrics,
             self._mattrs,
@@ -132,6 +140,10 @@ class Cache:
             write_timeout=settings.write_timeout,
             check=getattr(backend, "check_server", None),  # capabilities (Redis)
         )
+        # The local tier decided below; without one, reads may go to replicas.
+        local = local or LocalTier.from_settings(settings)
+        reader = backend.replica_reader() if isinstance(backend, ReplicaReads) else None
+        self._reader: Backend = backend if reader is None or local is not None else reader
         self._reads = ReadPath(
             self._keys,
             backend,
@@ -140,6 +152,7 @@ class Cache:
             self._counters,
             self._metrics,
             self._mattrs,
+            reader=self._reader,
         )
         self._writes = WritePath(
             self._keys, backend, self._serializer, self._guard, self._counters, settings.default_ttl
@@ -148,7 +161,6 @@ class Cache:
         # consults; ``_coherence`` tells the other processes what writes changed.
         self._local: LocalStore | None = None
         self._coherence: Coherence | None = None
-        local = local or LocalTier.from_settings(settings)
         if local is not None:
             self._local = LocalStore(local, self._reads.decode_local)
             self._coherence = Coherence(
@@ -212,6 +224,7 @@ class Cache:
         """Release the backend's connections (and the invalidation channel). Idempotent."""
         if not self._closed:
             self._closed = True
+            await self._guard.breakers.close()
             if self._coherence is not None:
                 await self._coherence.close()
             await self._backend.close()
@@ -297,11 +310,13 @@ class Cache:
 
     async def exists(self, key: str) -> bool:
         """Whether ``key`` holds an entry (fails open to False)."""
-        return await self._guard.read(False, self._backend.exists, self._keys.entry(key))
+        physical = self._keys.entry(key)
+        return await self._guard.read(False, self._reader.exists, physical, at=physical)
 
     async def ttl(self, key: str) -> float | None:
         """Seconds left; ``math.inf`` for no expiry; None for a missing key."""
-        left = await self._guard.read(None, self._backend.pttl, self._keys.entry(key))
+        physical = self._keys.entry(key)
+        left = await self._guard.read(None, self._reader.pttl, physical, at=physical)
         if left is None:
             return None
         return math.inf if left < 0 else left / 1000
@@ -498,7 +513,7 @@ class Cache:
         return await probe(
             self._backend,
             timeout=timeout,
-            breaker=self._guard.breaker.state.value,
+            breaker=self._guard.breakers.state.value,
             label=self._url,
             channel=None if self._coherence is None else self._coherence.channel.state,
         )
@@ -509,10 +524,11 @@ class Cache:
         info: Mapping[str, Any] = {}
         if server:
             info = await self._guard.read({}, self._backend.info)
-        breaker = self._guard.breaker
+        breakers = self._guard.breakers
         return self._counters.snapshot(
-            circuit_state=breaker.state.value,
-            circuit_opens=breaker.opens,
+            circuit_state=breakers.state.value,
+            circuit_opens=breakers.opens,
+            circuit_nodes=breakers.states(),
             backend=self._url,
             namespace=self.namespace,
             server=info,

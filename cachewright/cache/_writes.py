@@ -16,7 +16,7 @@ to this process's readers in flight (``fences``: read-your-writes). Leases, fill
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -25,7 +25,7 @@ from cachewright.cache._fences import WriteFences
 from cachewright.cache._guard import Guard
 from cachewright.cache._serializer import Lease, Serializer
 from cachewright.cache._stats import Counters
-from cachewright.cache.backends.base import Backend
+from cachewright.cache.backends.base import Backend, SetItem
 from cachewright.cache.envelope import LEASE, entry_tags, pack
 from cachewright.cache.keys import KeyBuilder
 from cachewright.cache.local import Coherence, Notice
@@ -34,6 +34,7 @@ from cachewright.errors import CacheUnavailable, ConfigurationError, InvalidKey
 __all__ = ["DEFAULT", "WritePath"]
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class _Default:
@@ -89,9 +90,37 @@ class WritePath:
         notice: Notice | None = None,
         bulk: bool = False,
         fence: bool = True,
+        at: str | None = None,
+    ) -> R:
+        """``op(*args)`` under the breaker of the node serving ``at`` (every node's
+        when None); an outage raises or, with fail-open writes, returns ``default``."""
+        return await self._settle(
+            default, notice, self._guard.write(op, *args, bulk=bulk, at=at), fence
+        )
+
+    async def guarded_many(
+        self,
+        default: R,
+        op: Callable[..., Awaitable[R]],
+        items: Sequence[T],
+        key_of: Callable[[T], str],
+        *args: Any,
+        notice: Notice,
+        combine: Callable[[list[R]], R],
+    ) -> R:
+        """``op(items, *args)`` split by node (:meth:`Guard.write_many`), the results
+        combined; a node that fails raises (or is dropped) after the others wrote."""
+
+        async def split() -> R:
+            return combine(await self._guard.write_many(op, items, key_of, *args))
+
+        return await self._settle(default, notice, split(), True)
+
+    async def _settle(
+        self, default: R, notice: Notice | None, call: Awaitable[R], fence: bool
     ) -> R:
         try:
-            result = await self._guard.write(op, *args, bulk=bulk)
+            result = await call
         except CacheUnavailable as exc:
             self._forget(notice, fence)
             return self._guard.write_failed(default, exc)
@@ -161,6 +190,7 @@ class WritePath:
             expiry.ttl_ms,
             tag_keys,
             notice=Notice(keys=(key,)),
+            at=physical,
         )
         self._counters.sets += 1
 
@@ -187,8 +217,14 @@ class WritePath:
         ]
         if not batch:
             return
-        await self.guarded(
-            None, self._backend.set_many, batch, tag_keys, notice=Notice(keys=list(items))
+        await self.guarded_many(
+            None,
+            self._backend.set_many,
+            batch,
+            _first,
+            tag_keys,
+            notice=Notice(keys=list(items)),
+            combine=_nothing,
         )
         self._counters.sets += len(batch)
 
@@ -196,8 +232,9 @@ class WritePath:
         """Remove ``key``; True if it existed."""
         # Announced even when nothing was there: a peer may still hold a copy of an
         # entry Redis evicted, and a delete must remove it everywhere.
+        physical = self._keys.entry(key)
         removed = await self.guarded(
-            False, self._backend.delete, self._keys.entry(key), notice=Notice(keys=(key,))
+            False, self._backend.delete, physical, notice=Notice(keys=(key,)), at=physical
         )
         self._counters.deletes += 1
         return removed
@@ -208,8 +245,13 @@ class WritePath:
         physical = self._keys.entries(user_keys)
         if not physical:
             return 0
-        removed = await self.guarded(
-            0, self._backend.delete_many, physical, notice=Notice(keys=user_keys)
+        removed = await self.guarded_many(
+            0,
+            self._backend.delete_many,
+            physical,
+            _itself,
+            notice=Notice(keys=user_keys),
+            combine=sum,
         )
         self._counters.deletes += len(physical)
         return removed
@@ -254,7 +296,7 @@ class WritePath:
         physical = self._keys.entry(key)
         # A tagged entry's index deadlines must move with its life, or trimming would
         # orphan it (G3): read its tags first (touch is rare; reads are cheap).
-        raw = await self._guard.read(None, self._backend.get, physical)
+        raw = await self._guard.read(None, self._backend.get, physical, at=physical)
         tag_keys = self._keys.tags(entry_tags(raw)) if raw else []
         # A new life may be shorter than what a local copy was given: drop the copies.
         return await self.guarded(
@@ -265,6 +307,7 @@ class WritePath:
             tag_keys,
             notice=Notice(keys=(key,), only_if_changed=True),
             fence=False,
+            at=physical,
         )
 
     async def incr(self, key: str, amount: int | float = 1) -> int | float:
@@ -273,12 +316,14 @@ class WritePath:
             raise ConfigurationError(f"incr amount must be an int or float, not {amount!r}")
         # Counters are never kept locally (see LocalStore.fill), so peers hold nothing
         # to drop; only this process may hold an envelope the INCR is about to fail on.
+        physical = self._keys.entry(key)
         return await self.guarded(
             amount,
             self._backend.incr,
-            self._keys.entry(key),
+            physical,
             amount,
             notice=Notice(keys=(key,), publish=False),
+            at=physical,
         )
 
     async def try_lease(
@@ -304,6 +349,7 @@ class WritePath:
             self._keys.tags(tags),
             notice=Notice(keys=(key,), publish=False, only_if_changed=True),
             fence=False,
+            at=physical,
         )
         return Lease(data, now + ttl_ms) if added else None
 
@@ -336,6 +382,7 @@ class WritePath:
             self._keys.tags(tags),
             notice=Notice(keys=(key,), only_if_changed=True),
             fence=False,
+            at=physical,
         )
         if stored:
             self._counters.sets += 1
@@ -348,3 +395,15 @@ def _tag_names(tags: Iterable[str] | str | None) -> tuple[str, ...]:
     if isinstance(tags, str):
         return (tags,)
     return tuple(dict.fromkeys(tags))
+
+
+def _first(item: SetItem) -> str:
+    return item[0]
+
+
+def _itself(key: str) -> str:
+    return key
+
+
+def _nothing(results: list[None]) -> None:
+    return None

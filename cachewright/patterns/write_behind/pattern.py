@@ -72,7 +72,7 @@ from typing import Any, Generic, Self, TypeVar
 
 from cachewright._logs import Throttle
 from cachewright.cache import Cache
-from cachewright.errors import CacheError, CachewrightError, QueueClosed
+from cachewright.errors import CachewrightError, NotReplicated, QueueClosed
 from cachewright.patterns._checks import StoreChecks
 from cachewright.patterns._fill import ExpiresAt, FillPolicy, ReadThrough, expiry_options
 from cachewright.patterns._key_locks import KeyLocks
@@ -91,6 +91,7 @@ from cachewright.patterns.write_behind._types import (
 from cachewright.patterns.write_behind.queues.base import (
     DELETE,
     SET,
+    OpKind,
     QueuedOp,
     ReplayResult,
     WriteQueue,
@@ -314,7 +315,7 @@ class WriteBehind(Generic[K, V]):
         # process: two racing sets cannot leave the cache on the older value. Across
         # processes (a shared Redis queue) only ``strict`` gives that guarantee.
         async with self._locks.hold(queue_key):
-            await self._queue.put(queue_key, SET, data, self._put_timeout)
+            await self._put(queue_key, SET, data, cache_key)
             await self._update_cache({cache_key: value})
         self._written(1)
 
@@ -325,7 +326,7 @@ class WriteBehind(Generic[K, V]):
         cache_key = self._keys.cache_key(key)
         await self._before_write()
         async with self._locks.hold(queue_key):
-            await self._queue.put(queue_key, DELETE, None, self._put_timeout)
+            await self._put(queue_key, DELETE, None, cache_key)
             await self._update_cache({cache_key: None})
         self._written(1)
 
@@ -347,12 +348,21 @@ class WriteBehind(Generic[K, V]):
             accepted: dict[str, V] = {}
             try:
                 for queue_key, cache_key, value, data in encoded:
-                    await self._queue.put(queue_key, SET, data, self._put_timeout)
+                    await self._put(queue_key, SET, data, cache_key)
                     accepted[cache_key] = value
             finally:
                 if accepted:
                     await self._update_cache(accepted)
                     self._written(len(accepted))
+
+    async def _put(self, queue_key: str, op: OpKind, data: bytes | None, cache_key: str) -> None:
+        try:
+            await self._queue.put(queue_key, op, data, self._put_timeout)
+        except NotReplicated:
+            # Not acknowledged, yet on the primary: it may still reach the store, so
+            # the cache must not keep serving the value it replaces.
+            await self._cache_failed_quietly([cache_key])
+            raise
 
     async def _before_write(self) -> None:
         if self._closed:
@@ -397,20 +407,25 @@ class WriteBehind(Generic[K, V]):
                 )
             if drops:
                 await self._cache.delete_many(drops)
-        except CacheError as exc:
+        except CachewrightError as exc:
+            # Whatever the cache raised, the write is accepted: never report it failed.
             await self._cache_failed(list(values), exc)
 
-    async def _cache_failed(self, cache_keys: list[str], exc: CacheError) -> None:
+    async def _cache_failed(self, cache_keys: list[str], exc: CachewrightError) -> None:
         # The write is queued (it will reach the store); the cache may still hold the
         # old value. Drop it so reads fall through to the queue; if even that fails
         # (server down) reads fail open to the queue anyway, and the ttl bounds the rest.
         self._counters.cache_errors += 1
         throttled.warning("cache write failed after the write was queued: %s", exc)
+        await self._cache_failed_quietly(cache_keys)
+
+    async def _cache_failed_quietly(self, cache_keys: list[str]) -> None:
+        """Drop the entries (three tries); a cache that stays down fails reads open."""
         for _ in range(3):
             try:
                 await self._cache.delete_many(cache_keys)
                 return
-            except CacheError:
+            except CachewrightError:
                 continue
 
     async def _invalidate_dead(self, op: QueuedOp) -> None:

@@ -25,7 +25,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Mapping, Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from cachewright.errors import ConfigurationError, QueueClosed, QueueFull, WriteBehindError
 from cachewright.patterns.write_behind.queues._partitions import (
@@ -35,7 +35,11 @@ from cachewright.patterns.write_behind.queues._partitions import (
     unpack,
 )
 from cachewright.patterns.write_behind.queues._redis_link import Link
+from cachewright.patterns.write_behind.queues._redis_replication import Replication
 from cachewright.patterns.write_behind.queues.base import DELETE, SET, OpKind, QueuedOp
+
+if TYPE_CHECKING:
+    from redis.typing import EncodableT
 
 __all__ = ["Ops"]
 
@@ -43,10 +47,26 @@ _PUT_BACKOFF = (0.002, 0.25)  # first and longest wait while a partition is full
 
 
 class Ops:
-    __slots__ = ("_all_ops", "_closing", "_limit", "_link", "_max_pending", "_queue_limit")
+    __slots__ = (
+        "_all_ops",
+        "_closing",
+        "_limit",
+        "_link",
+        "_max_pending",
+        "_queue_limit",
+        "_replication",
+    )
 
-    def __init__(self, link: Link, *, max_pending: int, closing: asyncio.Event) -> None:
+    def __init__(
+        self,
+        link: Link,
+        *,
+        max_pending: int,
+        closing: asyncio.Event,
+        replication: Replication | None = None,
+    ) -> None:
         self._link = link
+        self._replication = replication  # None: the fast default, no WAIT
         self._max_pending = max_pending
         partitions = link.layout.partitions
         if link.cluster:
@@ -109,28 +129,27 @@ class Ops:
     async def _put_once(self, part: Partition, key: str, op: OpKind, value: bytes | None) -> int:
         """The new version, or -1 if the partition is full."""
         now_ms = int(time.time() * 1000)
+        keys = [part.ops, part.flight, part.stream, part.meta, part.dead_latest, *self._all_ops]
+        args: list[EncodableT] = [
+            key,
+            op_code(op),
+            value or b"",
+            now_ms,
+            self._limit,
+            GROUP,
+            self._queue_limit if self._all_ops else 0,
+        ]
         try:
             with self._link.calls():
+                if self._replication is not None:
+                    # The deadline of a put, plus the WAIT's own bound.
+                    deadline = self._link.write_timeout
+                    if deadline is not None:
+                        deadline += self._replication.timeout
+                    async with asyncio.timeout(deadline):
+                        return await self._replication.put(part, keys, args)
                 async with asyncio.timeout(self._link.write_timeout):
-                    version = await self._link.scripts.put(
-                        keys=[
-                            part.ops,
-                            part.flight,
-                            part.stream,
-                            part.meta,
-                            part.dead_latest,
-                            *self._all_ops,
-                        ],
-                        args=[
-                            key,
-                            op_code(op),
-                            value or b"",
-                            now_ms,
-                            self._limit,
-                            GROUP,
-                            self._queue_limit if self._all_ops else 0,
-                        ],
-                    )
+                    version = await self._link.scripts.put(keys=keys, args=args)
         except WriteBehindError:
             if self._closing.is_set():  # closed under our feet: say so, not "unavailable"
                 raise QueueClosed("the write queue closed during a put") from None

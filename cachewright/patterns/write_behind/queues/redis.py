@@ -31,6 +31,17 @@ unacknowledged is ever trimmed. While a batch is held, its entries' idle time is
 reset every ``claim_idle / 3`` seconds, so only a flusher that stopped loses them;
 ``claim_idle`` must exceed the longest pause a live flusher can take.
 
+Durability (G16): Redis replicates asynchronously. With the default
+``durability="fast"`` a put is acknowledged once its primary ran it; a primary that
+dies before its replica received the write (replication lag: usually under a
+millisecond, unbounded while a replica is slow or cut off) loses it at the failover.
+With ``durability="replicated"`` each put is followed by ``WAIT replicas timeout`` on
+the same connection; unless ``replicas`` replicas confirm it within
+``replication_timeout``, the put raises :class:`~cachewright.errors.NotReplicated` and
+is not acknowledged (it stays queued on the primary and may still reach the store).
+A promoted replica then holds every acknowledged write, as long as no more than
+``replicas - 1`` of the confirming replicas are lost with it.
+
 Limits: ``max_pending`` bounds the keys pending in the whole queue; the put beyond
 it waits for room, then raises ``QueueFull``. On a standalone or Sentinel server the
 put script counts every partition (exact). On Cluster, partitions on different nodes
@@ -70,10 +81,15 @@ from cachewright.patterns.write_behind.queues._partitions import (
     Partition,
     parse_receipt,
 )
+from cachewright.patterns.write_behind.queues._redis_answered import until_answered
 from cachewright.patterns.write_behind.queues._redis_claim import RELEASED, Claimer
 from cachewright.patterns.write_behind.queues._redis_dead import DeadLetters
 from cachewright.patterns.write_behind.queues._redis_link import Link
 from cachewright.patterns.write_behind.queues._redis_ops import Ops
+from cachewright.patterns.write_behind.queues._redis_replication import (
+    Replication,
+    replication_for,
+)
 from cachewright.patterns.write_behind.queues.base import (
     Batch,
     DeadLetter,
@@ -116,6 +132,7 @@ class RedisWriteQueue:
         "_opened",
         "_ops",
         "_owns_client",
+        "_replication",
     )
 
     def __init__(
@@ -129,6 +146,9 @@ class RedisWriteQueue:
         claim_idle: float = 30.0,
         consumer: str | None = None,
         close_client: bool = False,
+        durability: str = "fast",
+        replicas: int = 1,
+        replication_timeout: float | None = None,
     ) -> None:
         if max_pending < 1:
             raise ValueError(f"max_pending must be at least 1, got {max_pending}")
@@ -151,7 +171,15 @@ class RedisWriteQueue:
             closing=self._closing,
         )
         self._dead = DeadLetters(self._link)
-        self._ops = Ops(self._link, max_pending=max_pending, closing=self._closing)
+        self._replication: Replication | None = replication_for(
+            self._link, durability, replicas, replication_timeout
+        )
+        self._ops = Ops(
+            self._link,
+            max_pending=max_pending,
+            closing=self._closing,
+            replication=self._replication,
+        )
         self._claims = 0
 
     @classmethod
@@ -166,7 +194,8 @@ class RedisWriteQueue:
         """A queue on its own client for ``url`` (closed with the queue).
 
         ``options`` are the constructor's (``name``, ``partitions``, ``max_pending``,
-        ``claim_idle``, ``consumer``). The socket timeout is at least 5 s: blocking
+        ``claim_idle``, ``consumer``, ``durability``, ``replicas``,
+        ``replication_timeout``). The socket timeout is at least 5 s: blocking
         reads and batch scripts take longer than cache reads.
         """
         settings = settings or Settings()
@@ -321,10 +350,17 @@ class RedisWriteQueue:
 
         async def end(index: int, args: list[Any]) -> None:
             part = parts[index]
-            await script(keys=[part.ops, part.flight, part.stream], args=[GROUP, *extra, *args])
 
-        with self._link.calls():
-            await asyncio.gather(*(end(index, args) for index, args in by_partition.items()))
+            async def once() -> None:
+                with self._link.calls():
+                    await script(
+                        keys=[part.ops, part.flight, part.stream], args=[GROUP, *extra, *args]
+                    )
+
+            # Idempotent: made again once Redis answers (a failover), within claim_idle.
+            await until_answered(once, within=self._claim_idle, closing=self._closing)
+
+        await asyncio.gather(*(end(index, args) for index, args in by_partition.items()))
 
     async def dead_letter(self, batch: Batch, op: QueuedOp, error: BaseException) -> str:
         await self._link.ready()
@@ -402,6 +438,8 @@ class RedisWriteQueue:
             if not len(self._leases):
                 await self._claimer.leave()
         finally:
+            if self._replication is not None:
+                await self._replication.close()
             if self._owns_client:
                 self._link.closed = True
                 if self._opened is not None:
