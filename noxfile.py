@@ -39,17 +39,17 @@ OLDEST_PYTHON = "3.11"
 NEWEST_PYTHONS = ["3.12", "3.13"]
 EXTRAS = ".[sql,cli,otel,docs,test]"
 
-# One suite per seam, each run over every implementation of it.
+HERE = Path(__file__).resolve().parent
+# One suite per seam, each run over every implementation of it: every test_*contract*.py
+# (backend, cache with and without the local tier, stores, their sync mirrors), and the
+# two users of the write-queue suite (tests/patterns/_queue_contract.py).
+QUEUE_CONTRACT_USERS = ["tests/patterns/test_queue_memory.py", "tests/patterns/test_redis_queue.py"]
 CONTRACT = [
-    "tests/cache/backends/test_contract.py",
-    "tests/cache/test_cache_contract.py",
-    "tests/cache/test_local_contract.py",
-    "tests/stores/test_contract.py",
-    "tests/patterns/test_queue_memory.py",
-    "tests/patterns/test_redis_queue.py",
+    *sorted(path.relative_to(HERE).as_posix() for path in HERE.glob("tests/**/test_*contract*.py")),
+    *QUEUE_CONTRACT_USERS,
 ]
-# The same, less the store suite, which never talks to Redis.
-SERVER_CONTRACT = [path for path in CONTRACT if not path.startswith("tests/stores/")]
+# The same, less the store suites, which never talk to Redis.
+SERVER_CONTRACT = [path for path in CONTRACT if "stores" not in path]
 # A worker SIGKILLed mid-batch, its claimed entries taken over by another process.
 CRASH_SMOKE = ["tests/patterns/test_crash.py::test_worker_sigkilled_mid_batch_is_taken_over"]
 PYTEST = ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"]
