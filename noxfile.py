@@ -37,7 +37,7 @@ nox.options.sessions = ["oldest", "newest", "servers"]
 
 OLDEST_PYTHON = "3.11"
 NEWEST_PYTHONS = ["3.12", "3.13"]
-EXTRAS = ".[sql,cli,otel,docs,test]"
+EXTRAS = ".[all]"
 
 HERE = Path(__file__).resolve().parent
 # One suite per seam, each run over every implementation of it: every test_*contract*.py
