@@ -81,6 +81,7 @@ from cachewright.patterns.aside._fill import Filler
 from cachewright.patterns.aside._loader import Loader, LoaderSource
 from cachewright.patterns.aside._lock_wait import wait_for_fill
 from cachewright.patterns.aside._refresh import LoadTimer, Refresher, refresh_early
+from cachewright.patterns.aside._shared_read import SharedRead
 from cachewright.patterns.aside._singleflight import SingleFlight
 from cachewright.patterns.aside._stats import AsideCounters, CacheAsideStats
 from cachewright.patterns.aside._warming import ChunkResult, Progress, WarmupReport, run_warmup
@@ -144,6 +145,7 @@ class CacheAside(Generic[K, V]):
         "_mattrs",
         "_max_concurrency",
         "_read_type",
+        "_reads",
         "_refresher",
         "_timer",
     )
@@ -201,6 +203,7 @@ class CacheAside(Generic[K, V]):
         self._early = early_refresh
         self._max_concurrency = max_concurrency
         self._flights: SingleFlight[Entry[V | None]] = SingleFlight()
+        self._reads: SharedRead[Entry[Any] | Lease | None] = SharedRead()
         self._refresher = Refresher(limit=max_concurrency)
         self._timer = LoadTimer()
         self._batches: BatchLoader[K, V] = BatchLoader(
@@ -275,10 +278,28 @@ class CacheAside(Generic[K, V]):
     async def get_entry(self, key: K) -> Entry[V | None]:
         """Like :meth:`get`, with the entry's metadata; ``stale`` marks a stale serve."""
         cache_key = self._key(key)
+        if not self._flights.running(cache_key):
+            # The hit path: one cache read (shared by the callers of this key that
+            # arrive meanwhile) and a freshness check; no task, no lock. A miss or a
+            # stale entry goes on to the single flight below.
+            found, own = await self._reads.run(
+                cache_key, lambda: self._cache.lookup(cache_key, self._read_type)
+            )
+            if isinstance(found, Entry) and not found.stale and not self._due(found):
+                return cast("Entry[V | None]", found)  # a string: no typing objects per call
+            if own:  # the flight starts from this read rather than reading again
+                return await self._flights.run(
+                    cache_key, lambda: self._answer(key, cache_key, found)
+                )
         return await self._flights.run(cache_key, lambda: self._resolve(key, cache_key))
 
     async def _resolve(self, key: K, cache_key: str) -> Entry[V | None]:
         found = await self._cache.lookup(cache_key, self._read_type)
+        return await self._answer(key, cache_key, found)
+
+    async def _answer(
+        self, key: K, cache_key: str, found: Entry[Any] | Lease | None
+    ) -> Entry[V | None]:
         if isinstance(found, Entry):
             await self._on_hit(key, cache_key, found)
             return found
@@ -290,6 +311,10 @@ class CacheAside(Generic[K, V]):
             await self._refresh_later(key, cache_key, entry.version)
         elif self._early is not None and self._due_early(entry):
             await self._refresh_later(key, cache_key, entry.version)
+
+    def _due(self, entry: Entry[Any]) -> bool:
+        """Whether a fresh entry is due for an early refresh (never without one)."""
+        return self._early is not None and self._due_early(entry)
 
     def _due_early(self, entry: Entry[Any]) -> bool:
         assert self._early is not None
@@ -385,6 +410,7 @@ class CacheAside(Generic[K, V]):
         """
         cache_key = self._key(key)
         self._flights.forget(cache_key)
+        self._reads.forget(cache_key)
         await self._filler.write(cache_key, value)
 
     async def invalidate(self, key: K) -> bool:
@@ -395,6 +421,7 @@ class CacheAside(Generic[K, V]):
         """
         cache_key = self._key(key)
         self._flights.forget(cache_key)
+        self._reads.forget(cache_key)
         return await self._cache.delete(cache_key)
 
     async def invalidate_many(self, keys: Iterable[K]) -> int:
@@ -402,6 +429,7 @@ class CacheAside(Generic[K, V]):
         cache_keys = [self._key(key) for key in keys]
         for cache_key in cache_keys:
             self._flights.forget(cache_key)
+            self._reads.forget(cache_key)
         return await self._cache.delete_many(cache_keys)
 
     async def refresh(self, key: K) -> V | None:
