@@ -25,7 +25,9 @@ Guarantees (docs/guarantees.md):
   load, fill), so 1,000 concurrent misses cost one loader call and three cache
   round trips (GET, the lease's SET NX, the compare-and-set script). A failure
   reaches every caller waiting at that moment; the next call retries. A cancelled
-  caller does not cancel the shared load.
+  caller does not cancel the shared load. A hit is one cache read (shared by the
+  callers of that key arriving while it is in flight) and a freshness check: it
+  starts no task and takes no lock; only misses and stale entries enter the flight.
 - G7, processes (``lock=True``): the lease a miss puts on the key is a lock with a
   random token and a timeout (``lock_ttl``): other processes wait for the entry,
   polling with exponential backoff (20 ms doubling to 100 ms, jittered), and take
