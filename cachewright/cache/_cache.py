@@ -305,8 +305,7 @@ class Cache:
     async def get_many(self, keys: Iterable[str], type: Any) -> dict[str, Any]: ...
     async def get_many(self, keys: Iterable[str], type: Any = None) -> dict[str, Any]:
         """The fresh hits among ``keys`` (misses are absent); one round trip per node (G2)."""
-        entries = await self._reads.many(keys, type)
-        return {key: entry.value for key, entry in entries.items() if not entry.stale}
+        return await self._reads.values(keys, type)
 
     async def exists(self, key: str) -> bool:
         """Whether ``key`` holds an entry (fails open to False)."""

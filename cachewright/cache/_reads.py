@@ -6,6 +6,7 @@ Usage (what :class:`~cachewright.cache.Cache` does)::
     reads.attach(local, coherence)                 # with a local tier
     found = await reads.lookup("user:1", User)     # Entry | Lease | None
     entries = await reads.many(["user:1", "user:2"], User)
+    values = await reads.values(["user:1", "user:2"], User)   # get_many: fresh values
 
 Every read outcome is counted here (hits, misses, stale hits, corrupt entries, type
 mismatches); sliding entries are extended on read (G4) with their tag indexes (G3).
@@ -19,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from cachewright._metrics import Metrics
+from cachewright.cache._bulk import split, validate
 from cachewright.cache._expiry import now_ms
 from cachewright.cache._guard import Guard
 from cachewright.cache._serializer import Corrupt, Lease, Serializer, sliding_life
@@ -159,6 +161,48 @@ class ReadPath:
             False, self._backend.touch_if, physical, raw[:HEADER_SIZE], life, tag_keys, at=physical
         )
 
+    async def values(self, keys: Iterable[str], type: Any) -> dict[str, Any]:
+        """The fresh values of the hits among ``keys``: what ``Cache.get_many`` returns.
+
+        Without a local tier and with the JSON codec, the plain entries of the batch
+        are validated in one pydantic call (see :mod:`._bulk`); the batch goes entry by
+        entry, as single reads do, only if one of them fails.
+        """
+        if self._local is not None or not self._serializer.plain_json:
+            entries = await self.many(keys, type)
+            return {key: entry.value for key, entry in entries.items() if not entry.stale}
+        user_keys = self._keys.unique(keys)
+        if not user_keys:
+            return {}
+        physical = self._keys.prefixed(user_keys)  # checked by unique() above
+        raws = await self._guard.read_many(physical, self._reader.get_many)
+        now = now_ms()
+        plain, payloads, other = split(raws, now)
+        values = validate(payloads, type) if payloads else []
+        if values is None:  # one of them did not validate: entry by entry, as a get would
+            entries = await self._decode(user_keys, physical, raws, type, now, 0)
+            return {key: entry.value for key, entry in entries.items() if not entry.stale}
+        found = len(plain)
+        self._counters.hits += found
+        self._metrics.hit(self._mattrs, found)
+        missed = len(raws) - found - len(other)
+        self._counters.misses += missed
+        self._metrics.miss(self._mattrs, missed)
+        if not other:
+            return dict(zip([user_keys[i] for i in plain], values, strict=True))
+        # Some hits need the per-entry path (tags, a sliding window, a stale grace, ...);
+        # the result keeps the asked order.
+        rest = await self._decode(
+            [user_keys[i] for i in other], [physical[i] for i in other],
+            [raws[i] for i in other], type, now, 0,
+        )  # fmt: skip
+        by_index: dict[int, Any] = dict(zip(plain, values, strict=True))
+        for i in other:
+            entry = rest.get(user_keys[i])
+            if entry is not None and not entry.stale:
+                by_index[i] = entry.value
+        return {user_keys[i]: by_index[i] for i in sorted(by_index)}
+
     async def many(self, keys: Iterable[str], type: Any) -> dict[str, Entry[Any]]:
         """Entries (stale ones included) for the hits among ``keys``."""
         user_keys = self._keys.unique(keys)
@@ -184,9 +228,25 @@ class ReadPath:
         if not physical:
             return {}
         raws = await self._guard.read_many(physical, self._reader.get_many)
-        now = now_ms()
+        hits.update(await self._decode(remote, physical, raws, type, now_ms(), ticket))
+        if local is not None and len(hits) > 1:
+            return {key: hits[key] for key in user_keys if key in hits}  # the asked order
+        return hits
+
+    async def _decode(
+        self,
+        user_keys: list[str],
+        physical: list[str],
+        raws: list[bytes | None],
+        type: Any,
+        now: int,
+        ticket: int,
+    ) -> dict[str, Entry[Any]]:
+        """Entry by entry: decode, count, slide, and fill the local tier (if any)."""
+        hits: dict[str, Entry[Any]] = {}
+        local = self._local
         sliding: list[tuple[str, bytes, Entry[Any], int]] = []
-        for user_key, key, raw in zip(remote, physical, raws, strict=True):
+        for user_key, key, raw in zip(user_keys, physical, raws, strict=True):
             if raw is None:
                 self._counters.misses += 1
                 self._metrics.miss(self._mattrs)
@@ -201,6 +261,4 @@ class ReadPath:
                     local.fill(user_key, raw, type, found, ticket)
         if sliding:  # rare: only sliding entries cost a second round trip
             await asyncio.gather(*(self.slide(*touch) for touch in sliding))
-        if local is not None and len(hits) > 1:
-            return {key: hits[key] for key in user_keys if key in hits}  # the asked order
         return hits

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from cachewright.cache._expiry import Expiry
-from cachewright.cache.codecs import Codec, CorruptPayload, adapter_for
+from cachewright.cache.codecs import Codec, CorruptPayload, JsonCodec, adapter_for
 from cachewright.cache.entry import Entry
 from cachewright.cache.envelope import (
     COMPRESSED,
@@ -83,6 +83,12 @@ class Serializer:
         self._compress_threshold = compress_threshold
         self._max_bytes = max_bytes
         self._mismatch = on_type_mismatch
+
+    @property
+    def plain_json(self) -> bool:
+        """Whether entries are plain JSON (the JSON codec itself), which batch reads
+        may validate in one call."""
+        return type(self._codec) is JsonCodec
 
     def encode(self, value: object, expiry: Expiry, tags: tuple[str, ...], tp: Any = None) -> bytes:
         payload = self._codec.encode(value, tp)

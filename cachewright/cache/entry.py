@@ -104,7 +104,7 @@ class Entry(Generic[T]):
 
         Raises ``OverflowError`` for a time beyond year 9999 (a corrupt header)."""
         if min(expires_ms, fresh_ms, written_ms) < 0 or (
-            max(expires_ms, fresh_ms, written_ms) >= _MAX_MS
+            max(expires_ms, fresh_ms, written_ms) >= MAX_MS
         ):
             raise OverflowError("a time of the entry is out of range")
         entry: Entry[T] = cls.__new__(cls)
@@ -157,4 +157,5 @@ class Entry(Generic[T]):
         )
 
 
-_MAX_MS = int((datetime(9999, 12, 31, tzinfo=UTC) - _EPOCH).total_seconds() * 1000)
+#: entry times from this one on (the last day of year 9999) read as a corrupt header
+MAX_MS = int((datetime(9999, 12, 31, tzinfo=UTC) - _EPOCH).total_seconds() * 1000)

@@ -85,7 +85,23 @@ class KeyBuilder:
         """Validated keys of a collection, duplicates dropped, order kept."""
         if isinstance(keys, str | bytes) or not hasattr(keys, "__iter__"):
             raise InvalidKey("expected a collection of keys, not a single key")
-        return [self.check(key) for key in dict.fromkeys(keys)]
+        found = list(dict.fromkeys(keys))
+        # The common batch, checked as a whole in C: all str (join refuses anything
+        # else), all ASCII (so lengths are byte lengths), none empty, none too long.
+        # Anything else goes key by key, for the error that names the culprit.
+        try:
+            joined = "".join(found)
+        except TypeError:
+            joined = None
+        if (
+            joined is not None
+            and joined.isascii()
+            and found
+            and min(map(len, found)) > 0
+            and max(map(len, found)) <= self.max_length
+        ):
+            return found
+        return [self.check(key) for key in found]
 
     def user_key(self, physical: str) -> str:
         return physical[len(self._entry_prefix) :]

@@ -52,10 +52,21 @@ end
 #: starts with prefix; 'touch' only re-times (PEXPIRE, or PERSIST for '') under the
 #: same condition as 'cas'. An empty prefix only asks that the key exists.
 #: Returns the number of entries written.
+#:
+#: The bookkeeping of an index costs a PTTL and the ZADDs, no more, in the common
+#: case (a key re-written with a ttl). Expired members are trimmed only when the
+#: index grows (a ZADD added a member), so it never holds more than its live members
+#: and the ones just added. Its expiry is pushed forward only when a new deadline
+#: passes it, and then with some slack (SLACK below), so that a stream of writes does
+#: not move it once per write: an index outlives its longest-lived member (never an
+#: orphan, G3) by at most that slack (bounded, G3). An index that holds only what this
+#: call wrote gets the exact deadline; one without expiry (a member has none) is
+#: settled exactly.
 WRITE = Script(
     "write",
     _PRELUDE
     + """
+local SLACK = 1000  -- ms an index may outlive its longest-lived member, at most
 local mode, prefix, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local written = {}
 for i = 1, n do
@@ -83,11 +94,39 @@ for i = 1, n do
 end
 if #KEYS > n and #written > 0 then
   local now = now_ms()
-  for j = n + 1, #KEYS do
-    for _, i in ipairs(written) do
-      redis.call('ZADD', KEYS[j], deadline(now, ARGV[3 + 2 * i]), KEYS[i])
+  -- the latest deadline written; forever: one of them has no expiry
+  local latest, forever = 0, false
+  for _, i in ipairs(written) do
+    local ttl = ARGV[3 + 2 * i]
+    if ttl == '' then
+      forever = true
+    elseif now + tonumber(ttl) > latest then
+      latest = now + tonumber(ttl)
     end
-    settle(KEYS[j], now)
+  end
+  for j = n + 1, #KEYS do
+    local idx = KEYS[j]
+    local left = redis.call('PTTL', idx)  -- -2: no index yet, -1: no expiry
+    local grew = 0
+    for _, i in ipairs(written) do
+      grew = grew + redis.call('ZADD', idx, deadline(now, ARGV[3 + 2 * i]), KEYS[i])
+    end
+    -- alone: the index holds nothing but what this call wrote
+    local alone = left == -2
+    if grew > 0 and not alone then
+      redis.call('ZREMRANGEBYSCORE', idx, '-inf', string.format('%.0f', now))
+      alone = redis.call('ZCARD', idx) == grew
+    end
+    if forever then
+      if left >= 0 then redis.call('PERSIST', idx) end
+    elseif alone then
+      redis.call('PEXPIREAT', idx, string.format('%.0f', latest))
+    elseif left == -1 then
+      settle(idx, now)
+    elseif now + left < latest then
+      local slack = math.min(SLACK, latest - now)
+      redis.call('PEXPIREAT', idx, string.format('%.0f', latest + slack))
+    end
   end
 end
 return #written

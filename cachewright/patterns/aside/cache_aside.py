@@ -25,7 +25,9 @@ Guarantees (docs/guarantees.md):
   load, fill), so 1,000 concurrent misses cost one loader call and three cache
   round trips (GET, the lease's SET NX, the compare-and-set script). A failure
   reaches every caller waiting at that moment; the next call retries. A cancelled
-  caller does not cancel the shared load.
+  caller does not cancel the shared load. A hit is one cache read (shared by the
+  callers of that key arriving while it is in flight) and a freshness check: it
+  starts no task and takes no lock; only misses and stale entries enter the flight.
 - G7, processes (``lock=True``): the lease a miss puts on the key is a lock with a
   random token and a timeout (``lock_ttl``): other processes wait for the entry,
   polling with exponential backoff (20 ms doubling to 100 ms, jittered), and take
@@ -81,6 +83,7 @@ from cachewright.patterns.aside._fill import Filler
 from cachewright.patterns.aside._loader import Loader, LoaderSource
 from cachewright.patterns.aside._lock_wait import wait_for_fill
 from cachewright.patterns.aside._refresh import LoadTimer, Refresher, refresh_early
+from cachewright.patterns.aside._shared_read import SharedRead
 from cachewright.patterns.aside._singleflight import SingleFlight
 from cachewright.patterns.aside._stats import AsideCounters, CacheAsideStats
 from cachewright.patterns.aside._warming import ChunkResult, Progress, WarmupReport, run_warmup
@@ -148,6 +151,7 @@ class CacheAside(Generic[K, V]):
         "_mattrs",
         "_max_concurrency",
         "_read_type",
+        "_reads",
         "_refresher",
         "_timer",
     )
@@ -211,9 +215,11 @@ class CacheAside(Generic[K, V]):
         self._early = early_refresh
         self._max_concurrency = max_concurrency
         self._flights: SingleFlight[Entry[V | None]] = SingleFlight()
+        self._reads: SharedRead[Entry[Any] | Lease | None] = SharedRead()
         # Read-your-writes: a write to a key, through any pattern or the cache itself,
         # stops new readers from joining a load of it that began before the write.
         cache.watch_writes(self._flights)
+        cache.watch_writes(self._reads)  # nor a cache read in flight from before it
         self._refresher = Refresher(limit=max_concurrency)
         self._timer = LoadTimer()
         self._batches: BatchLoader[K, V] = BatchLoader(
@@ -288,10 +294,28 @@ class CacheAside(Generic[K, V]):
     async def get_entry(self, key: K) -> Entry[V | None]:
         """Like :meth:`get`, with the entry's metadata; ``stale`` marks a stale serve."""
         cache_key = self._key(key)
+        if not self._flights.running(cache_key):
+            # The hit path: one cache read (shared by the callers of this key that
+            # arrive meanwhile) and a freshness check; no task, no lock. A miss or a
+            # stale entry goes on to the single flight below.
+            found, own = await self._reads.run(
+                cache_key, lambda: self._cache.lookup(cache_key, self._read_type)
+            )
+            if isinstance(found, Entry) and not found.stale and not self._due(found):
+                return cast("Entry[V | None]", found)  # a string: no typing objects per call
+            if own:  # the flight starts from this read rather than reading again
+                return await self._flights.run(
+                    cache_key, lambda: self._answer(key, cache_key, found)
+                )
         return await self._flights.run(cache_key, lambda: self._resolve(key, cache_key))
 
     async def _resolve(self, key: K, cache_key: str) -> Entry[V | None]:
         found = await self._cache.lookup(cache_key, self._read_type)
+        return await self._answer(key, cache_key, found)
+
+    async def _answer(
+        self, key: K, cache_key: str, found: Entry[Any] | Lease | None
+    ) -> Entry[V | None]:
         if isinstance(found, Entry):
             await self._on_hit(key, cache_key, found)
             return found
@@ -303,6 +327,10 @@ class CacheAside(Generic[K, V]):
             await self._refresh_later(key, cache_key, entry.version)
         elif self._early is not None and self._due_early(entry):
             await self._refresh_later(key, cache_key, entry.version)
+
+    def _due(self, entry: Entry[Any]) -> bool:
+        """Whether a fresh entry is due for an early refresh (never without one)."""
+        return self._early is not None and self._due_early(entry)
 
     def _due_early(self, entry: Entry[Any]) -> bool:
         assert self._early is not None
@@ -398,6 +426,7 @@ class CacheAside(Generic[K, V]):
         """
         cache_key = self._key(key)
         self._flights.forget(cache_key)
+        self._reads.forget(cache_key)
         await self._filler.write(cache_key, value)
 
     async def invalidate(self, key: K) -> bool:
@@ -408,6 +437,7 @@ class CacheAside(Generic[K, V]):
         """
         cache_key = self._key(key)
         self._flights.forget(cache_key)
+        self._reads.forget(cache_key)
         return await self._cache.delete(cache_key)
 
     async def invalidate_many(self, keys: Iterable[K]) -> int:
@@ -415,6 +445,7 @@ class CacheAside(Generic[K, V]):
         cache_keys = [self._key(key) for key in keys]
         for cache_key in cache_keys:
             self._flights.forget(cache_key)
+            self._reads.forget(cache_key)
         return await self._cache.delete_many(cache_keys)
 
     async def refresh(self, key: K) -> V | None:
