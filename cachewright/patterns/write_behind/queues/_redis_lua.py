@@ -113,8 +113,9 @@ return version
 # KEYS: ops, flight, stream
 # ARGV: group, consumer, count, released consumer, reclaim min idle ms, reclaim cursor
 #       ('' to skip reclaiming this time)
-# Returns {next reclaim cursor, reclaimed count, last id ('' unless nothing came),
-#          {entry, key, packed, entry, key, packed, ...}}
+# Returns {next reclaim cursor ('' if XAUTOCLAIM did not run this time: released ops
+#          filled the count, or reclaiming was skipped), reclaimed count,
+#          last id ('' unless nothing came), {entry, key, packed, entry, key, packed, ...}}
 _CLAIM = """
 local group, consumer, want = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out, taken, reclaimed = {}, 0, 0
@@ -148,7 +149,7 @@ for _, pending in ipairs(released) do
 end
 
 -- 2. entries a silent (crashed) flusher held longer than the min idle time
-local cursor = '0-0'
+local cursor = ''
 if ARGV[6] ~= '' and taken < want then
   local r = redis.call('XAUTOCLAIM', KEYS[3], group, consumer, ARGV[5], ARGV[6],
                        'COUNT', want - taken)
