@@ -127,7 +127,7 @@ class BatchWriter(Generic[K, V]):
         run = _Round(batch)
         self._counters.batches += 1
         try:
-            items = await self._decode(run)
+            items = await self._still_held(run, await self._decode(run))
             if items:
                 await self._write_group(run, items, retry=True)
         except StoreDown:
@@ -151,6 +151,24 @@ class BatchWriter(Generic[K, V]):
                 continue
             items.append(_Item(op, key, value))
         return items
+
+    async def _still_held(self, run: _Round, items: list[_Item[K, V]]) -> list[_Item[K, V]]:
+        """Drop the ops another flusher took over while this one was paused past the
+        claim timeout: it may have written a newer value already."""
+        if not items:
+            return items
+        held = {op.receipt for op in await self._queue.confirm(run.batch, [i.op for i in items])}
+        lost = [item for item in items if item.op.receipt not in held]
+        for item in lost:
+            del run.open[item.op.key]  # not ours to end any more
+        if lost:
+            log.warning(
+                "batch %s: %d ops were taken over by another flusher (this one paused"
+                " past the claim timeout); left to it",
+                run.batch.id,
+                len(lost),
+            )
+        return [item for item in items if item.op.receipt in held]
 
     async def _write_group(self, run: _Round, items: list[_Item[K, V]], *, retry: bool) -> None:
         try:
