@@ -42,6 +42,7 @@ from cachewright.errors import (
 )
 from cachewright.patterns import (
     CacheAside,
+    Failure,
     FlushWorker,
     MemoryWriteQueue,
     RedisWriteQueue,
@@ -52,6 +53,7 @@ from cachewright.patterns import (
     WriteQueue,
     WriteThrough,
     cached,
+    classify_failure,
 )
 from cachewright.settings import Settings
 
@@ -67,6 +69,7 @@ __all__ = [
     "CircuitOpen",
     "ConfigurationError",
     "Entry",
+    "Failure",
     "FlushWorker",
     "InvalidKey",
     "JsonCodec",
@@ -97,5 +100,6 @@ __all__ = [
     "WriteThrough",
     "__version__",
     "cached",
+    "classify_failure",
     "otel_metrics",
 ]

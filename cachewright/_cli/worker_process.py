@@ -22,7 +22,14 @@ from typing import Any
 
 from cachewright._cli.loading import import_object
 from cachewright.errors import ConfigurationError
-from cachewright.patterns import FlushWorker, RedisWriteQueue, RetryPolicy, WorkerStats
+from cachewright.patterns import (
+    FlushWorker,
+    RedisWriteQueue,
+    RetryPolicy,
+    WorkerStats,
+    classify_failure,
+)
+from cachewright.patterns.write_behind import Classify
 from cachewright.settings import Settings
 from cachewright.stores import DataStore
 
@@ -70,6 +77,7 @@ async def run_worker(
     wait: float = 1.0,
     claim_idle: float = 30.0,
     retry: RetryPolicy | None = None,
+    classify: Classify | str = classify_failure,
     settings: Settings | None = None,
     handle_signals: bool = True,
 ) -> WorkerStats:
@@ -78,8 +86,12 @@ async def run_worker(
 
     ``store_factory`` is ``"package.module:factory"`` (or the callable): called with
     no argument, it returns a ``DataStore`` (or an awaitable of one). ``type`` and
-    ``key_type`` may be given the same way, as ``"package.module:Name"``.
+    ``key_type`` may be given the same way, as ``"package.module:Name"``, and
+    ``classify`` (what a failed store write means) as ``"package.module:function"``.
     """
+    classifier: Classify = (
+        _resolve(classify, "failure classifier") if isinstance(classify, str) else classify
+    )
     if isinstance(type, str):
         type = _resolve(type, "value type")
     if isinstance(key_type, str):
@@ -106,6 +118,7 @@ async def run_worker(
                 batch_size=batch_size,
                 wait=wait,
                 retry=retry,
+                classify=classifier,
             )
             if handle_signals:
                 for signum in (signal.SIGTERM, signal.SIGINT):

@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cachewright.patterns.write_behind import FlushWorker, RetryPolicy, WorkerStats
+from cachewright.patterns.write_behind import (
+    Classify,
+    FlushWorker,
+    RetryPolicy,
+    WorkerStats,
+    classify_failure,
+)
 from cachewright.settings import Settings
 
 __all__ = ["FlushWorker", "WorkerStats", "run_worker"]
@@ -28,6 +34,7 @@ async def run_worker(
     wait: float = 1.0,
     claim_idle: float = 30.0,
     retry: RetryPolicy | None = None,
+    classify: Classify | str = classify_failure,
     settings: Settings | None = None,
     handle_signals: bool = True,
 ) -> WorkerStats:
@@ -36,7 +43,8 @@ async def run_worker(
 
     ``store_factory`` is ``"package.module:factory"`` (or the callable): called with
     no argument, it returns a ``DataStore`` (or an awaitable of one). ``type`` and
-    ``key_type`` may be given the same way, as ``"package.module:Name"``.
+    ``key_type`` may be given the same way, as ``"package.module:Name"``, and
+    ``classify`` (what a failed store write means) as ``"package.module:function"``.
     """
     # The public entry point of a worker process; its plumbing is the CLI's (imported
     # when called, so importing the patterns never loads the CLI layer).
@@ -54,6 +62,7 @@ async def run_worker(
         wait=wait,
         claim_idle=claim_idle,
         retry=retry,
+        classify=classify,
         settings=settings,
         handle_signals=handle_signals,
     )

@@ -11,15 +11,18 @@ Usage (what ``WriteBehind`` does)::
     await flusher.stop(grace=5)
 
 A batch goes to the store as one ``set_many`` (sets) and one ``delete_many``
-(deletes), under the retry policy. If it keeps failing:
+(deletes). A failure is classified (``classify``, see :mod:`._failures`):
 
-- the store is *down* (``policy.unavailable``): the whole batch is released back to
-  the queue and ``StoreDown`` is raised; the next round tries again. Nothing is
-  dead-lettered for an outage.
-- the store *rejects* something: the batch is split in halves, each tried once, the
-  failing halves split again, until single items are left; a single item gets the
-  full retry policy and, if it still fails, goes to the dead letters with its error.
-  k poison items in n cost O(k log n) store calls, not n.
+- the store is *down* (``Failure.DOWN``): retried under the retry policy, then the
+  whole batch is released back to the queue and ``StoreDown`` is raised; the next
+  round tries again. Nothing is dead-lettered for an outage.
+- the store *rejects* something for good (``Failure.PERMANENT``): no retry; the batch
+  is split in halves, each tried once, the failing halves split again, until the
+  failing item is alone, and it goes to the dead letters with its error in the same
+  round. Good rows are written once; k poison items in n cost O(k log n) store calls.
+- anything that may pass (``Failure.TRANSIENT``): retried with backoff first; a batch
+  still failing is split the same way, and a single item gets the full policy again
+  before it is dead-lettered.
 
 Compared with peers: Hazelcast falls back to one store call per entry when a batch
 fails and re-queues failures forever (one poison entry retries without end); Redisson
@@ -41,6 +44,7 @@ from tenacity import RetryCallState
 from cachewright._metrics import NOOP, Attributes, Metrics
 from cachewright.errors import CachewrightError, StoreUnavailable
 from cachewright.patterns._keys import KeyMapper, ValueCodec
+from cachewright.patterns.write_behind._failures import Classify, Failure, classify_failure
 from cachewright.patterns.write_behind._retry import RetryPolicy
 from cachewright.patterns.write_behind._types import FlushReport, WriteBehindCounters
 from cachewright.patterns.write_behind.queues.base import SET, Batch, QueuedOp, WriteQueue
@@ -85,6 +89,7 @@ class BatchWriter(Generic[K, V]):
     """Writes claimed batches to the store and ends every op of each batch."""
 
     __slots__ = (
+        "_classify",
         "_counters",
         "_keys",
         "_mattrs",
@@ -107,7 +112,9 @@ class BatchWriter(Generic[K, V]):
         on_dead: Callable[[QueuedOp], Awaitable[None]],
         metrics: Metrics = NOOP,
         metric_attributes: Attributes | None = None,
+        classify: Classify = classify_failure,
     ) -> None:
+        self._classify = classify
         self._metrics = metrics
         self._mattrs = metric_attributes or metrics.attributes()
         self._queue = queue
@@ -173,21 +180,27 @@ class BatchWriter(Generic[K, V]):
     async def _write_group(self, run: _Round, items: list[_Item[K, V]], *, retry: bool) -> None:
         try:
             if retry:
-                await self._policy.call(lambda: self._store_write(items), self._count_retry)
+                await self._policy.call(
+                    lambda: self._store_write(items), self._retryable, self._count_retry
+                )
             else:
                 await self._store_write(items)
         except Exception as exc:
-            if self._policy.unavailable(exc):
+            kind = self._classify(exc)
+            if kind is Failure.DOWN:
                 raise StoreDown(f"store unavailable: {type(exc).__name__}: {exc}") from exc
             if len(items) > 1:
+                # Permanent, or transient past the policy: split to isolate the item;
+                # each half is tried once.
                 middle = len(items) // 2
                 await self._write_group(run, items[:middle], retry=False)
                 await self._write_group(run, items[middle:], retry=False)
-            elif not retry:
+            elif kind is Failure.TRANSIENT and not retry:
                 # Isolated by splitting after one try: give it the full policy before
                 # deciding it is poison, so a passing glitch dead-letters nothing.
                 await self._write_group(run, items, retry=True)
             else:
+                # Permanent: dead-lettered in this round, never retried.
                 await self._dead(run, items[0].op, exc)
             return
         ops = [item.op for item in items]
@@ -234,6 +247,9 @@ class BatchWriter(Generic[K, V]):
         await self._queue.release(run.batch, ops)
         run.released += len(ops)
         self._counters.released += len(ops)
+
+    def _retryable(self, exc: BaseException) -> bool:
+        return self._classify(exc) is not Failure.PERMANENT
 
     def _count_retry(self, state: RetryCallState) -> None:
         self._counters.retries += 1
