@@ -63,7 +63,8 @@ batch but not written.
 from __future__ import annotations
 
 import logging
-import time
+import warnings
+import weakref
 from collections.abc import Callable, Hashable, Iterable
 from datetime import timedelta
 from types import TracebackType
@@ -76,6 +77,7 @@ from cachewright.patterns._keys import KeyMapper
 from cachewright.patterns.aside._batch import BatchLoader
 from cachewright.patterns.aside._fill import Filler
 from cachewright.patterns.aside._loader import Loader, LoaderSource
+from cachewright.patterns.aside._loads import Loads
 from cachewright.patterns.aside._lock_wait import wait_for_fill
 from cachewright.patterns.aside._refresh import LoadTimer, Refresher, refresh_early
 from cachewright.patterns.aside._singleflight import SingleFlight
@@ -127,6 +129,7 @@ class CacheAside(Generic[K, V]):
     """
 
     __slots__ = (
+        "__weakref__",
         "_batches",
         "_cache",
         "_closed",
@@ -136,6 +139,7 @@ class CacheAside(Generic[K, V]):
         "_flights",
         "_key",
         "_loader",
+        "_loads",
         "_lock",
         "_lock_wait",
         "_mattrs",
@@ -211,7 +215,12 @@ class CacheAside(Generic[K, V]):
             batch_fill=batch_fill,
         )
         self._mattrs = cache.metrics.attributes(namespace=cache.namespace, pattern="cache_aside")
+        self._loads: Loads[K, V] = Loads(
+            self._loader, self._filler, self._counters, self._timer, cache.metrics, self._mattrs
+        )
         self._closed = False
+        # Never closed: when collected, cancel the refreshes still running, say so once.
+        weakref.finalize(self, _abandon, self._refresher, repr(self))
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -479,27 +488,30 @@ class CacheAside(Generic[K, V]):
     # -- loading and filling -----------------------------------------------------------
 
     async def _load(self, key: K, *, release: str | None = None) -> V | None:
-        """Call the loader; on failure free the lease at ``release`` and raise LoaderError."""
-        self._counters.loads += 1
-        started = time.perf_counter()
-        try:
-            value = await self._loader.one(key)
-        except BaseException as exc:
-            if release is not None:
-                # Waiters elsewhere retry at once instead of waiting out lock_ttl.
-                await self._filler.discard(release)
-            if not isinstance(exc, Exception):
-                raise
-            self._counters.load_errors += 1
-            raise LoaderError(f"the loader failed for {key!r} ({type(exc).__name__})") from exc
-        self._timer.observe(time.perf_counter() - started)
-        self._cache.metrics.loader(started, self._mattrs)
-        return value
+        return await self._loads.one(key, release=release)
 
     async def _refresh_later(self, key: K, cache_key: str, version: bytes) -> None:
-        async def job() -> None:
-            value = await self._load(key)
-            await self._filler.fill(cache_key, value, version)
+        # The job holds the parts it needs, not the CacheAside: one dropped unclosed is
+        # collected (and its finalizer cancels the job) even while a refresh runs.
+        loads, filler = self._loads, self._filler
 
-        if await self._refresher.schedule(cache_key, job):
+        async def job() -> None:
+            value = await loads.one(key)
+            await filler.fill(cache_key, value, version)
+
+        if self._refresher.schedule(cache_key, job):
             self._counters.refreshes += 1
+
+
+def _abandon(refresher: Refresher, name: str) -> None:
+    """The finalizer of a CacheAside collected without ``close()``."""
+    if refresher.closed:
+        return
+    cancelled = refresher.abandon()
+    if cancelled:
+        warnings.warn(
+            f"{name} was never closed: {cancelled} background refresh(es) cancelled;"
+            " use `async with` or `await aside.close()`",
+            ResourceWarning,
+            stacklevel=1,
+        )
