@@ -26,7 +26,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
-from cachewright import RetryPolicy, WriteQueue
+from cachewright import Failure, RetryPolicy, WriteQueue, classify_failure
 from cachewright import WriteBehind as AsyncWriteBehind
 from cachewright.sync._adapt import store_recipe
 from cachewright.sync._twin import WRITE_BEHIND, Twin
@@ -68,6 +68,7 @@ class WriteBehind(Generic[K, V]):
         put_timeout: float | None = 5.0,
         close_timeout: float = 30.0,
         retry: RetryPolicy | None = None,
+        classify: Callable[[BaseException], Failure] = classify_failure,
         queue: Callable[[], WriteQueue] | None = None,
         queue_name: str | None = None,
         flusher: bool = True,
@@ -91,6 +92,7 @@ class WriteBehind(Generic[K, V]):
                 put_timeout=put_timeout,
                 close_timeout=close_timeout,
                 retry=retry,
+                classify=classify,
                 queue=None if queue is None else queue(),
                 queue_name=queue_name,
                 flusher=flusher,
