@@ -113,15 +113,18 @@ class Refresher:
         if self._tasks.get(key) is task:
             del self._tasks[key]
 
-    async def close(self) -> None:
-        """Cancel the refreshes still running, wait for them, and stop accepting new
-        ones. Idempotent."""
+    async def close(self, timeout: float = 1.0) -> None:  # noqa: ASYNC109
+        """Cancel the refreshes still running, wait for them (up to ``timeout``
+        seconds: a loader may ignore its cancellation), and stop accepting new ones.
+        Idempotent."""
         self._closed = True
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+            _, stuck = await asyncio.wait(tasks, timeout=timeout)
+            if stuck:
+                log.warning("%d background refreshes ignored their cancellation", len(stuck))
 
     def abandon(self) -> int:
         """Cancel what is running without waiting (the owner is gone unclosed);

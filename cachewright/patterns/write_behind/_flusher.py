@@ -200,7 +200,8 @@ class BatchWriter(Generic[K, V]):
                 # deciding it is poison, so a passing glitch dead-letters nothing.
                 await self._write_group(run, items, retry=True)
             else:
-                # Permanent: dead-lettered in this round, never retried.
+                # Permanent (never retried, so in this round), or transient past the
+                # full policy: a dead letter.
                 await self._dead(run, items[0].op, exc)
             return
         ops = [item.op for item in items]
