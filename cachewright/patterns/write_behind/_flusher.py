@@ -205,12 +205,15 @@ class BatchWriter(Generic[K, V]):
                 await self._dead(run, items[0].op, exc)
             return
         ops = [item.op for item in items]
+        # Counted as written now, before the acknowledgement: if that fails part way
+        # (Redis restarting), some partitions' ops are done without a reply, and the
+        # others are taken over and written (and counted) again, at least once.
+        self._counters.flushed += len(ops)
+        self._metrics.flushed(len(ops), self._mattrs)
         await self._queue.complete(run.batch, ops)
         for op in ops:
             del run.open[op.key]
         run.written += len(ops)
-        self._counters.flushed += len(ops)
-        self._metrics.flushed(len(ops), self._mattrs)
 
     async def _store_write(self, items: list[_Item[K, V]]) -> None:
         sets: dict[K, V] = {}
