@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 from cachewright.errors import QueueUnavailable
-from cachewright.patterns.write_behind.queues import SET, QueueStats
+from cachewright.patterns.write_behind.queues import QueueStats
 from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
 from cachewright.stores import SQLStore
 from tests._servers import RedisCluster, RedisServer, need, redis_binary, wait_until_async
@@ -33,6 +33,7 @@ from tests.patterns._crash_scripts.harness import (
     progressing,
     read_acks,
 )
+from tests.patterns._crash_scripts.writer import put
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
@@ -82,7 +83,7 @@ async def write_all(queue: RedisWriteQueue, total: int, keys: int) -> dict[int, 
 
     async def task(first: int) -> None:
         for i in range(first, total, 16):
-            await queue.put(str(i % keys), SET, str(i).encode(), 30.0)
+            await put(queue, i % keys, i)
             acks[i % keys] = i
 
     await asyncio.gather(*(task(first) for first in range(16)))
