@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     )
     from cachewright.patterns import (
         CacheAside,
+        Failure,
         FlushWorker,
         MemoryWriteQueue,
         RedisWriteQueue,
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
         WriteQueue,
         WriteThrough,
         cached,
+        classify_failure,
     )
     from cachewright.settings import Settings
 
@@ -79,6 +81,7 @@ __all__ = [
     "CircuitOpen",
     "ConfigurationError",
     "Entry",
+    "Failure",
     "FlushWorker",
     "Health",
     "InvalidKey",
@@ -111,6 +114,7 @@ __all__ = [
     "WriteThrough",
     "__version__",
     "cached",
+    "classify_failure",
     "escape_glob",
     "otel_metrics",
 ]
@@ -133,6 +137,7 @@ _LAZY: dict[str, str] = {
     "PickleCodec": "cachewright.cache",
     "escape_glob": "cachewright.cache",
     "CacheAside": "cachewright.patterns",
+    "Failure": "cachewright.patterns",
     "FlushWorker": "cachewright.patterns",
     "MemoryWriteQueue": "cachewright.patterns",
     "RedisWriteQueue": "cachewright.patterns",
@@ -143,6 +148,7 @@ _LAZY: dict[str, str] = {
     "WriteQueue": "cachewright.patterns",
     "WriteThrough": "cachewright.patterns",
     "cached": "cachewright.patterns",
+    "classify_failure": "cachewright.patterns",
     "Settings": "cachewright.settings",
 }
 _SUBPACKAGES = frozenset({"cache", "cli", "errors", "patterns", "settings", "stores", "sync"})

@@ -19,8 +19,15 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
-from cachewright._cli.loading import import_type, open_store
-from cachewright.patterns import FlushWorker, RedisWriteQueue, RetryPolicy, WorkerStats
+from cachewright._cli.loading import import_object, import_type, open_store
+from cachewright.patterns import (
+    FlushWorker,
+    RedisWriteQueue,
+    RetryPolicy,
+    WorkerStats,
+    classify_failure,
+)
+from cachewright.patterns.write_behind import Classify
 from cachewright.patterns.write_behind.queues.redis import queue_name_for
 from cachewright.settings import Settings
 from cachewright.stores import DataStore
@@ -42,6 +49,7 @@ async def run_worker(
     wait: float = 1.0,
     claim_idle: float = 30.0,
     retry: RetryPolicy | None = None,
+    classify: Classify | str = classify_failure,
     settings: Settings | None = None,
     handle_signals: bool = True,
 ) -> WorkerStats:
@@ -53,8 +61,12 @@ async def run_worker(
     the end. ``type`` and ``key_type`` are types or their names, as the command takes
     them: ``"int"``, ``"str"``, ``"json"`` (plain JSON) or ``"package.module:Name"``.
     The queue is ``name`` if given, else the one ``WriteBehind(key=key)`` names
-    after its key format (``"profile:{}"`` -> ``"profile"``).
+    after its key format (``"profile:{}"`` -> ``"profile"``). ``classify`` (what a
+    failed store write means) is a callable or ``"package.module:function"``.
     """
+    classifier: Classify = (
+        import_object(classify, "classify") if isinstance(classify, str) else classify
+    )
     type = import_type(type, "type")
     key_type = import_type(key_type, "key_type")
     settings = settings or Settings()  # read here, at the top, and passed down
@@ -78,6 +90,7 @@ async def run_worker(
                 batch_size=batch_size,
                 wait=wait,
                 retry=retry,
+                classify=classifier,
             )
             if handle_signals:
                 for signum in (signal.SIGTERM, signal.SIGINT):

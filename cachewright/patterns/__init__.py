@@ -23,12 +23,14 @@ from cachewright.patterns.worker import run_worker
 from cachewright.patterns.write_behind import (
     CloseReport,
     FailedWrite,
+    Failure,
     FlushReport,
     FlushWorker,
     RetryPolicy,
     WorkerStats,
     WriteBehind,
     WriteBehindStats,
+    classify_failure,
 )
 from cachewright.patterns.write_through import WriteThrough, WriteThroughStats
 
@@ -40,6 +42,7 @@ __all__ = [
     "CloseReport",
     "DeadLetter",
     "FailedWrite",
+    "Failure",
     "FlushReport",
     "FlushWorker",
     "MemoryWriteQueue",
@@ -57,5 +60,6 @@ __all__ = [
     "WriteThrough",
     "WriteThroughStats",
     "cached",
+    "classify_failure",
     "run_worker",
 ]

@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cachewright.patterns.write_behind import FlushWorker, RetryPolicy, WorkerStats
+from cachewright.patterns.write_behind import (
+    Classify,
+    FlushWorker,
+    RetryPolicy,
+    WorkerStats,
+    classify_failure,
+)
 from cachewright.settings import Settings
 from cachewright.stores.base import DataStore
 
@@ -30,6 +36,7 @@ async def run_worker(
     wait: float = 1.0,
     claim_idle: float = 30.0,
     retry: RetryPolicy | None = None,
+    classify: Classify | str = classify_failure,
     settings: Settings | None = None,
     handle_signals: bool = True,
 ) -> WorkerStats:
@@ -42,6 +49,8 @@ async def run_worker(
     them: ``"int"``, ``"str"``, ``"json"`` (plain JSON) or ``"package.module:Name"``.
     The queue is ``name`` if given, else the one ``WriteBehind(key=key)`` names after
     its key format (``"profile:{}"`` -> ``"profile"``), so the two always agree.
+    ``classify`` (what a failed store write means) is a callable or
+    ``"package.module:function"``.
     """
     # The public entry point of a worker process; its plumbing is the CLI's (imported
     # when called, so importing the patterns never loads the CLI layer).
@@ -60,6 +69,7 @@ async def run_worker(
         wait=wait,
         claim_idle=claim_idle,
         retry=retry,
+        classify=classify,
         settings=settings,
         handle_signals=handle_signals,
     )

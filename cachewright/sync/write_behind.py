@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
-from cachewright import RetryPolicy, WriteQueue
+from cachewright import Failure, RetryPolicy, WriteQueue, classify_failure
 from cachewright import WriteBehind as AsyncWriteBehind
 from cachewright.sync._adapt import ready, store_recipe
 from cachewright.sync._twin import WRITE_BEHIND, Twin
@@ -71,6 +71,7 @@ class WriteBehind(Generic[K, V]):
         put_timeout: float | None = 5.0,
         close_timeout: float = 30.0,
         retry: RetryPolicy | None = None,
+        classify: Callable[[BaseException], Failure] = classify_failure,
         queue: Callable[[], WriteQueue] | None = None,
         queue_name: str | None = None,
         flusher: bool = True,
@@ -96,6 +97,7 @@ class WriteBehind(Generic[K, V]):
                 put_timeout=put_timeout,
                 close_timeout=close_timeout,
                 retry=retry,
+                classify=classify,
                 queue=None if queue is None else queue(),
                 queue_name=queue_name,
                 flusher=flusher,

@@ -88,6 +88,16 @@ class WriteQueueContract:
         stats = await queue.stats()
         assert (stats.pending, stats.in_flight) == (0, 0)
 
+    async def test_confirm_keeps_what_the_flusher_holds(self, make_queue: QueueFactory) -> None:
+        queue = await make_queue()
+        for key in "abc":
+            await queue.put(key, SET, b"x", 1.0)
+        batch = await queue.claim(10, 0)
+        assert await queue.confirm(batch, batch.ops) == list(batch.ops)
+        await queue.complete(batch, batch.ops[:1])
+        assert await queue.confirm(batch, batch.ops) == list(batch.ops[1:]), "ended: not held"
+        await queue.complete(batch, batch.ops[1:])
+
     async def test_release_requeues_at_the_head(self, make_queue: QueueFactory) -> None:
         queue = await make_queue()
         for key in "abcd":

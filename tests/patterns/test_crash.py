@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import signal
+import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -21,11 +22,18 @@ import pytest
 import sqlalchemy as sa
 
 from cachewright.errors import QueueUnavailable
-from cachewright.patterns.write_behind.queues import SET, QueueStats
+from cachewright.patterns.write_behind.queues import QueueStats
 from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
 from cachewright.stores import SQLStore
 from tests._servers import RedisCluster, RedisServer, need, redis_binary, wait_until_async
-from tests.patterns._crash_scripts.harness import Processes, Setup, check_store, read_acks
+from tests.patterns._crash_scripts.harness import (
+    Processes,
+    Setup,
+    check_store,
+    progressing,
+    read_acks,
+)
+from tests.patterns._crash_scripts.writer import put
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
@@ -75,23 +83,54 @@ async def write_all(queue: RedisWriteQueue, total: int, keys: int) -> dict[int, 
 
     async def task(first: int) -> None:
         for i in range(first, total, 16):
-            await queue.put(str(i % keys), SET, str(i).encode(), 30.0)
+            await put(queue, i % keys, i)
             acks[i % keys] = i
 
     await asyncio.gather(*(task(first) for first in range(16)))
     return acks
 
 
-async def drained(queue: RedisWriteQueue, within: float = 60.0) -> None:
+async def drained(queue: RedisWriteQueue) -> None:
+    """Wait until nothing is pending; fail if the pending count stops going down."""
+    fewest: list[int] = []
+
     async def empty() -> bool:
         try:
             stats = await queue.stats()
         except QueueUnavailable:
             return False  # Redis restarting
         assert stats.dead_letters == 0
+        if not fewest or stats.pending < fewest[0]:
+            fewest[:] = [stats.pending]
         return stats.pending == 0
 
-    await wait_until_async(empty, timeout=within, interval=0.05)
+    async def least_pending() -> int | None:
+        return fewest[0] if fewest else None
+
+    await progressing(empty, least_pending, what=f"draining {queue!r}")
+
+
+async def moving(queue: RedisWriteQueue) -> tuple[int, int]:
+    """What changes while a worker works: the pending and in-flight counts."""
+    stats = await queue.stats()
+    return stats.pending, stats.in_flight
+
+
+async def finished(procs: Processes, writer: subprocess.Popen[bytes], acks: Path) -> int:
+    """The writer's exit code, once it exits; fail if its acks stop growing."""
+
+    async def exited() -> bool:
+        return writer.poll() is not None
+
+    async def written() -> int:
+        return acked_count(acks)
+
+    try:
+        await progressing(exited, written, what="the writer")
+    except TimeoutError as exc:
+        exc.add_note(procs.log_of(writer))
+        raise
+    return writer.wait()
 
 
 async def rows(store: SQLStore[int, int], keys: int) -> dict[int, int]:
@@ -130,7 +169,10 @@ async def test_writer_sigkilled_mid_50k_writes_loses_no_acknowledged_write(
             assert writer.poll() is None, procs.log_of(writer)
             return acked_count(acks) >= 20_000
 
-        await wait_until_async(halfway, timeout=60, interval=0.01)
+        async def written() -> int:
+            return acked_count(acks)
+
+        await progressing(halfway, written, what="the writer", interval=0.01)
         writer.send_signal(signal.SIGKILL)
         assert await procs.exited(writer) == -signal.SIGKILL
         assert 20_000 <= acked_count(acks) < 50_000, "killed in the middle"
@@ -152,7 +194,7 @@ async def test_worker_sigkilled_mid_batch_is_taken_over(
     async with Processes(tmp_path) as procs, queue_for(setup) as queue:
         acks = await write_all(queue, 20_000, setup.keys)
         doomed = procs.start("worker", setup.worker_env(crash_after_rows=1200))
-        assert await procs.exited(doomed) == -signal.SIGKILL
+        assert await procs.exited(doomed, progress=lambda: moving(queue)) == -signal.SIGKILL
         stranded = await queue.stats()
         assert stranded.in_flight > 0, "the dead worker's batch is still claimed"
         assert 0 < len(await rows(pg_store, setup.keys)) < setup.keys
@@ -179,7 +221,7 @@ async def test_many_workers_at_once_one_sigkilled(
         doomed = procs.start("worker", setup.worker_env(crash_after_rows=200))
         others = [procs.start("worker", setup.worker_env()) for _ in range(workers - 1)]
         writer = procs.start("writer", setup.writer_env(total=20_000, acks=acks))
-        assert await procs.exited(writer) == 0, procs.log_of(writer)
+        assert await finished(procs, writer, acks) == 0, procs.log_of(writer)
         assert await procs.exited(doomed) == -signal.SIGKILL
         await drained(queue)
         stats = [await procs.stop(worker) for worker in others]

@@ -289,6 +289,71 @@ async def test_a_live_flushers_batch_is_not_taken_over(redis_url: str, namespace
         assert (await other.stats()).pending == 0
 
 
+async def test_a_paused_flushers_late_write_is_followed_by_the_latest_value(
+    redis_url: str, namespace: str
+) -> None:
+    """A flusher paused past claim_idle loses its batch to another one. If it wakes up,
+    writes its older value over the newer one and completes while the other still
+    holds the key, the key is queued again: the store ends at the latest value."""
+    async with (
+        # Renews every 20 s: as good as paused for the other one's 0.3 s claim_idle.
+        RedisWriteQueue.from_url(redis_url, namespace=namespace, claim_idle=60) as paused,
+        RedisWriteQueue.from_url(redis_url, namespace=namespace, claim_idle=0.3) as rescuer,
+    ):
+        store: dict[str, bytes | None] = {}
+        await paused.put("k", SET, b"v1", 1.0)
+        old = await paused.claim(10, 0)
+        await paused.put("k", SET, b"v2", 1.0)  # a newer write while v1 is in flight
+        taken: list[QueuedOp] = []
+
+        async def reclaimed() -> bool:
+            taken.extend((await rescuer.claim(10, 0.05)).ops)
+            return bool(taken)
+
+        await wait_until_async(reclaimed, timeout=10)
+        assert [op.value for op in taken] == [b"v2"]
+        store["k"] = taken[0].value  # the rescuer writes v2,
+        store["k"] = old.ops[0].value  # then the paused one wakes and writes v1 over it
+        await paused.complete(old, old.ops)
+        await rescuer.complete(Batch("b"), taken)
+        again = await rescuer.claim(10, 0)
+        assert [op.value for op in again.ops] == [b"v2"], "queued again after the late write"
+        store["k"] = again.ops[0].value
+        await rescuer.complete(again, again.ops)
+        assert store == {"k": b"v2"}
+        stats = await rescuer.stats()
+        assert (stats.pending, stats.in_flight) == (0, 0)
+
+
+async def test_a_paused_flusher_does_not_write_what_was_taken_over(
+    redis_url: str, namespace: str
+) -> None:
+    """The check right before a store write: a flusher that paused past claim_idle
+    finds the keys taken over and leaves them to the other flusher."""
+    async with (
+        # Renews every 20 s: as good as paused for the other one's 0.3 s claim_idle.
+        RedisWriteQueue.from_url(redis_url, namespace=namespace, claim_idle=60) as paused,
+        RedisWriteQueue.from_url(redis_url, namespace=namespace, claim_idle=0.3) as rescuer,
+    ):
+        for key in "ab":
+            await paused.put(key, SET, b"v1", 1.0)
+        old = await paused.claim(10, 0)
+        await paused.put("a", SET, b"v2", 1.0)
+        taken: list[QueuedOp] = []
+
+        async def reclaimed() -> bool:
+            taken.extend((await rescuer.claim(10, 0.05)).ops)
+            return len(taken) == 2
+
+        await wait_until_async(reclaimed, timeout=10)
+        assert await paused.confirm(old, old.ops) == []
+        assert paused.held == 0, "lost entries are no longer renewed"
+        assert await rescuer.confirm(Batch("b"), taken) == taken
+        await rescuer.complete(Batch("b"), taken)
+        stats = await rescuer.stats()
+        assert (stats.pending, stats.in_flight) == (0, 0)
+
+
 async def test_concurrent_flushers_never_share_a_key_and_keep_order(
     redis_url: str, namespace: str
 ) -> None:

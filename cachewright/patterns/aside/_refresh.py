@@ -3,20 +3,22 @@
 Usage::
 
     refresher = Refresher(limit=32)
-    await refresher.schedule("user:1", lambda: reload_user(1))  # False if one is running
-    await refresher.close()                                     # cancels what is left
+    refresher.schedule("user:1", lambda: reload_user(1))  # False if one is running
+    await refresher.close()                               # cancels what is left
 
-    if refresh_early(expiry_at, delta=0.05, beta=1.0):          # XFetch
-        await refresher.schedule(...)
+    if refresh_early(expiry_at, delta=0.05, beta=1.0):    # XFetch
+        refresher.schedule(...)
 
-Jobs run on an ``aiojobs.Scheduler`` created on first use, so nothing starts at
-construction and a CacheAside built outside an event loop is fine. A failing refresh
-is logged and leaves the entry as it was: the stale value keeps being served until
-its grace ends.
+Refreshes are tasks owned by the refresher (so by its CacheAside): nothing starts at
+construction, so a CacheAside built outside an event loop is fine, and nothing is
+left pending once they end. A failing refresh is logged and leaves the entry as it
+was: the stale value keeps being served until its grace ends.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
 import random
@@ -24,8 +26,6 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
-
-import aiojobs
 
 from cachewright._logs import Throttle
 
@@ -68,33 +68,43 @@ class LoadTimer:
 
 
 class Refresher:
-    """At most one background refresh per key, on an aiojobs scheduler."""
+    """At most one background refresh per key and ``limit`` in all, as plain tasks.
 
-    __slots__ = ("_closed", "_limit", "_running", "_scheduler")
+    Not an ``aiojobs.Scheduler``: its helper task stays pending from the first job
+    until ``close()``, so a loop closed without ``asyncio.run`` reports it destroyed;
+    and jobs over its limit wait in a queue that starts them when running ones end,
+    which at ``asyncio.run``'s exit (everything being cancelled) starts tasks nobody
+    cancels. Here nothing is pending while idle, a refresh over the limit is skipped
+    (the stale value keeps being served and the next read asks again), and
+    :meth:`abandon` is the synchronous cleanup for an owner that was never closed.
+    """
+
+    __slots__ = ("_closed", "_limit", "_tasks")
 
     def __init__(self, *, limit: int) -> None:
         self._limit = limit
-        self._running: set[str] = set()
-        self._scheduler: aiojobs.Scheduler | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closed = False
 
     @property
     def running(self) -> frozenset[str]:
         """Keys being refreshed now."""
-        return frozenset(self._running)
+        return frozenset(self._tasks)
 
-    async def schedule(self, key: str, job: Callable[[], Awaitable[Any]]) -> bool:
-        """Start ``job()`` in the background unless ``key`` is being refreshed already."""
-        if self._closed or key in self._running:
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def schedule(self, key: str, job: Callable[[], Awaitable[Any]]) -> bool:
+        """Start ``job()`` in the background; False if ``key`` is being refreshed
+        already, ``limit`` refreshes are running, or the refresher is closed."""
+        if self._closed or key in self._tasks or len(self._tasks) >= self._limit:
             return False
-        if self._scheduler is None:
-            self._scheduler = aiojobs.Scheduler(limit=self._limit, close_timeout=1.0)
-        self._running.add(key)
-        try:
-            await self._scheduler.spawn(self._run(key, job), name=f"cachewright refresh {key}")
-        except BaseException:
-            self._running.discard(key)
-            raise
+        task = asyncio.get_running_loop().create_task(
+            self._run(key, job), name=f"cachewright refresh {key}"
+        )
+        self._tasks[key] = task
+        task.add_done_callback(lambda done: self._finished(key, done))
         return True
 
     async def _run(self, key: str, job: Callable[[], Awaitable[Any]]) -> None:
@@ -102,12 +112,31 @@ class Refresher:
             await job()
         except Exception as exc:
             throttled.warning("background refresh of %r failed: %r", key, exc)
-        finally:
-            self._running.discard(key)
 
-    async def close(self) -> None:
-        """Cancel the refreshes still running and stop accepting new ones. Idempotent."""
+    def _finished(self, key: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(key) is task:
+            del self._tasks[key]
+
+    async def close(self, timeout: float = 1.0) -> None:  # noqa: ASYNC109
+        """Cancel the refreshes still running, wait for them (up to ``timeout``
+        seconds: a loader may ignore its cancellation), and stop accepting new ones.
+        Idempotent."""
         self._closed = True
-        scheduler, self._scheduler = self._scheduler, None
-        if scheduler is not None:
-            await scheduler.close()
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=timeout)
+            if stuck:
+                log.warning("%d background refreshes ignored their cancellation", len(stuck))
+
+    def abandon(self) -> int:
+        """Cancel what is running without waiting (the owner is gone unclosed);
+        returns how many were cancelled. Safe once the loop is closed."""
+        self._closed = True
+        cancelled = 0
+        for task in list(self._tasks.values()):
+            # RuntimeError: its loop is closed, so nothing can run it any more.
+            with contextlib.suppress(RuntimeError):
+                cancelled += task.cancel()
+        return cancelled

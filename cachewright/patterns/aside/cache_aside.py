@@ -67,7 +67,8 @@ batch but not written.
 from __future__ import annotations
 
 import logging
-import time
+import warnings
+import weakref
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import timedelta
 from types import TracebackType
@@ -81,6 +82,7 @@ from cachewright.patterns._notes import add_note
 from cachewright.patterns.aside._batch import BatchLoader
 from cachewright.patterns.aside._fill import Filler
 from cachewright.patterns.aside._loader import Loader, LoaderSource
+from cachewright.patterns.aside._loads import Loads, load_note
 from cachewright.patterns.aside._lock_wait import wait_for_fill
 from cachewright.patterns.aside._refresh import LoadTimer, Refresher, refresh_early
 from cachewright.patterns.aside._shared_read import SharedRead
@@ -146,6 +148,7 @@ class CacheAside(Generic[K, V]):
         "_flights",
         "_key",
         "_loader",
+        "_loads",
         "_lock",
         "_lock_wait",
         "_mattrs",
@@ -233,7 +236,18 @@ class CacheAside(Generic[K, V]):
             batch_fill=batch_fill,
         )
         self._mattrs = cache.metrics.attributes(namespace=cache.namespace, pattern="cache_aside")
+        self._loads: Loads[K, V] = Loads(
+            self._loader,
+            self._filler,
+            self._counters,
+            self._timer,
+            cache.metrics,
+            self._mattrs,
+            self._key,
+        )
         self._closed = False
+        # Never closed: when collected, cancel the refreshes still running, say so once.
+        weakref.finalize(self, _abandon, self._refresher, repr(self))
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -527,35 +541,19 @@ class CacheAside(Generic[K, V]):
     # -- loading and filling -----------------------------------------------------------
 
     async def _load(self, key: K, *, release: str | None = None) -> V | None:
-        """Call the loader; on failure free the lease at ``release`` and re-raise the
-        loader's exception as it was, with a note naming the key."""
-        self._counters.loads += 1
-        started = time.perf_counter()
-        try:
-            value = await self._loader.one(key)
-        except BaseException as exc:
-            if release is not None:
-                # Waiters elsewhere retry at once instead of waiting out lock_ttl.
-                await self._filler.discard(release)
-            if isinstance(exc, Exception):
-                self._counters.load_errors += 1
-                add_note(exc, _load_note(key, self._key(key)))
-            raise
-        self._timer.observe(time.perf_counter() - started)
-        self._cache.metrics.loader(started, self._mattrs)
-        return value
+        return await self._loads.one(key, release=release)
 
     async def _refresh_later(self, key: K, cache_key: str, version: bytes) -> None:
+        # The job holds the parts it needs, not the CacheAside: one dropped unclosed is
+        # collected (and its finalizer cancels the job) even while a refresh runs.
+        loads, filler = self._loads, self._filler
+
         async def job() -> None:
-            value = await self._load(key)
-            await self._filler.fill(cache_key, value, version)
+            value = await loads.one(key)
+            await filler.fill(cache_key, value, version)
 
-        if await self._refresher.schedule(cache_key, job):
+        if self._refresher.schedule(cache_key, job):
             self._counters.refreshes += 1
-
-
-def _load_note(key: object, cache_key: str) -> str:
-    return f"cachewright: while loading key {key!r} (cache key {cache_key!r})"
 
 
 def _first_failure(
@@ -563,7 +561,7 @@ def _first_failure(
 ) -> Exception:
     """The first failure of a batch load, noted with its key and the other failures."""
     (first_key, first), *others = failed.items()
-    add_note(first, _load_note(first_key, cache_keys[first_key]))
+    add_note(first, load_note(first_key, cache_keys[first_key]))
     if others:
         shown = ", ".join(repr(key) for key, _ in others[:10])
         more = f" and {len(others) - 10} more" if len(others) > 10 else ""
@@ -573,3 +571,17 @@ def _first_failure(
             f"{shown}{more}); the keys that loaded were cached",
         )
     return first
+
+
+def _abandon(refresher: Refresher, name: str) -> None:
+    """The finalizer of a CacheAside collected without ``close()``."""
+    if refresher.closed:
+        return
+    cancelled = refresher.abandon()
+    if cancelled:
+        warnings.warn(
+            f"{name} was never closed: {cancelled} background refresh(es) cancelled;"
+            " use `async with` or `await aside.close()`",
+            ResourceWarning,
+            stacklevel=1,
+        )

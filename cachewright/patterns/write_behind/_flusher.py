@@ -11,15 +11,18 @@ Usage (what ``WriteBehind`` does)::
     await flusher.stop(grace=5)
 
 A batch goes to the store as one ``set_many`` (sets) and one ``delete_many``
-(deletes), under the retry policy. If it keeps failing:
+(deletes). A failure is classified (``classify``, see :mod:`._failures`):
 
-- the store is *down* (``policy.unavailable``): the whole batch is released back to
-  the queue and ``StoreDown`` is raised; the next round tries again. Nothing is
-  dead-lettered for an outage.
-- the store *rejects* something: the batch is split in halves, each tried once, the
-  failing halves split again, until single items are left; a single item gets the
-  full retry policy and, if it still fails, goes to the dead letters with its error.
-  k poison items in n cost O(k log n) store calls, not n.
+- the store is *down* (``Failure.DOWN``): retried under the retry policy, then the
+  whole batch is released back to the queue and ``StoreDown`` is raised; the next
+  round tries again. Nothing is dead-lettered for an outage.
+- the store *rejects* something for good (``Failure.PERMANENT``): no retry; the batch
+  is split in halves, each tried once, the failing halves split again, until the
+  failing item is alone, and it goes to the dead letters with its error in the same
+  round. Good rows are written once; k poison items in n cost O(k log n) store calls.
+- anything that may pass (``Failure.TRANSIENT``): retried with backoff first; a batch
+  still failing is split the same way, and a single item gets the full policy again
+  before it is dead-lettered.
 
 Compared with peers: Hazelcast falls back to one store call per entry when a batch
 fails and re-queues failures forever (one poison entry retries without end); Redisson
@@ -42,6 +45,7 @@ from cachewright._logs import Throttle
 from cachewright._metrics import NOOP, Attributes, Metrics
 from cachewright.errors import AccessDenied, CachewrightError, ConfigurationError, StoreUnavailable
 from cachewright.patterns._keys import KeyMapper, ValueCodec
+from cachewright.patterns.write_behind._failures import Classify, Failure, classify_failure
 from cachewright.patterns.write_behind._retry import RetryPolicy
 from cachewright.patterns.write_behind._types import FlushReport, WriteBehindCounters
 from cachewright.patterns.write_behind.queues.base import SET, Batch, QueuedOp, WriteQueue
@@ -86,6 +90,7 @@ class BatchWriter(Generic[K, V]):
     """Writes claimed batches to the store and ends every op of each batch."""
 
     __slots__ = (
+        "_classify",
         "_counters",
         "_keys",
         "_mattrs",
@@ -108,7 +113,9 @@ class BatchWriter(Generic[K, V]):
         on_dead: Callable[[QueuedOp], Awaitable[None]],
         metrics: Metrics = NOOP,
         metric_attributes: Attributes | None = None,
+        classify: Classify = classify_failure,
     ) -> None:
+        self._classify = classify
         self._metrics = metrics
         self._mattrs = metric_attributes or metrics.attributes()
         self._queue = queue
@@ -128,7 +135,7 @@ class BatchWriter(Generic[K, V]):
         run = _Round(batch)
         self._counters.batches += 1
         try:
-            items = await self._decode(run)
+            items = await self._still_held(run, await self._decode(run))
             if items:
                 await self._write_group(run, items, retry=True)
         except StoreDown:
@@ -153,33 +160,61 @@ class BatchWriter(Generic[K, V]):
             items.append(_Item(op, key, value))
         return items
 
+    async def _still_held(self, run: _Round, items: list[_Item[K, V]]) -> list[_Item[K, V]]:
+        """Drop the ops another flusher took over while this one was paused past the
+        claim timeout: it may have written a newer value already."""
+        if not items:
+            return items
+        held = {op.receipt for op in await self._queue.confirm(run.batch, [i.op for i in items])}
+        lost = [item for item in items if item.op.receipt not in held]
+        for item in lost:
+            del run.open[item.op.key]  # not ours to end any more
+        if lost:
+            log.warning(
+                "batch %s: %d ops were taken over by another flusher (this one paused"
+                " past the claim timeout); left to it",
+                run.batch.id,
+                len(lost),
+            )
+        return [item for item in items if item.op.receipt in held]
+
     async def _write_group(self, run: _Round, items: list[_Item[K, V]], *, retry: bool) -> None:
         try:
             if retry:
-                await self._policy.call(lambda: self._store_write(items), self._count_retry)
+                await self._policy.call(
+                    lambda: self._store_write(items), self._retryable, self._count_retry
+                )
             else:
                 await self._store_write(items)
         except Exception as exc:
-            if self._policy.unavailable(exc):
+            kind = self._classify(exc)
+            if kind is Failure.DOWN:
                 raise StoreDown(f"store unavailable: {type(exc).__name__}: {exc}") from exc
             if len(items) > 1:
+                # Permanent, or transient past the policy: split to isolate the item;
+                # each half is tried once.
                 middle = len(items) // 2
                 await self._write_group(run, items[:middle], retry=False)
                 await self._write_group(run, items[middle:], retry=False)
-            elif not retry:
+            elif kind is Failure.TRANSIENT and not retry:
                 # Isolated by splitting after one try: give it the full policy before
                 # deciding it is poison, so a passing glitch dead-letters nothing.
                 await self._write_group(run, items, retry=True)
             else:
+                # Permanent (never retried, so in this round), or transient past the
+                # full policy: a dead letter.
                 await self._dead(run, items[0].op, exc)
             return
         ops = [item.op for item in items]
+        # Counted as written now, before the acknowledgement: if that fails part way
+        # (Redis restarting), some partitions' ops are done without a reply, and the
+        # others are taken over and written (and counted) again, at least once.
+        self._counters.flushed += len(ops)
+        self._metrics.flushed(len(ops), self._mattrs)
         await self._queue.complete(run.batch, ops)
         for op in ops:
             del run.open[op.key]
         run.written += len(ops)
-        self._counters.flushed += len(ops)
-        self._metrics.flushed(len(ops), self._mattrs)
 
     async def _store_write(self, items: list[_Item[K, V]]) -> None:
         sets: dict[K, V] = {}
@@ -217,6 +252,9 @@ class BatchWriter(Generic[K, V]):
         await self._queue.release(run.batch, ops)
         run.released += len(ops)
         self._counters.released += len(ops)
+
+    def _retryable(self, exc: BaseException) -> bool:
+        return self._classify(exc) is not Failure.PERMANENT
 
     def _count_retry(self, state: RetryCallState) -> None:
         self._counters.retries += 1

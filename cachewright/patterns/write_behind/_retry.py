@@ -6,12 +6,12 @@ Usage::
     RetryPolicy(stop=stop_after_attempt(10) | stop_after_delay(60))
     RetryPolicy(wait=wait_exponential_jitter(multiplier=0.01, max=0.5, jitter=0.01))
     RetryPolicy.once()                              # no retry at all
-    RetryPolicy(unavailable=lambda exc: isinstance(exc, MyDbDown))
 
 ``stop`` and ``wait`` are tenacity strategies and compose the tenacity way
-(``stop_after_attempt(5) | stop_after_delay(30)``). ``unavailable`` tells a store that
-is down (retry the whole batch later, never dead-letter it) from a store that rejects
-some items (split the batch to isolate them).
+(``stop_after_attempt(5) | stop_after_delay(30)``). Which errors are retried at all,
+and what happens once the policy gives up, is the classifier's call (``classify=``
+on ``WriteBehind`` and ``FlushWorker``, see :mod:`._failures`): a permanent error is
+never retried.
 """
 
 from __future__ import annotations
@@ -33,20 +33,9 @@ from tenacity import (
 from tenacity.stop import StopBaseT
 from tenacity.wait import WaitBaseT
 
-from cachewright.errors import StoreUnavailable
-
-__all__ = ["RetryPolicy", "is_unavailable"]
+__all__ = ["RetryPolicy"]
 
 T = TypeVar("T")
-
-
-def is_unavailable(exc: BaseException) -> bool:
-    """The default test for "the store is down": connection and timeout errors.
-
-    ``StoreUnavailable`` is a ``ConnectionError``; a store that raises raw
-    ``OSError``/``TimeoutError`` counts as down too.
-    """
-    return isinstance(exc, StoreUnavailable | ConnectionError | TimeoutError | OSError)
 
 
 def _any_exception(exc: BaseException) -> bool:
@@ -63,8 +52,6 @@ class RetryPolicy:
     wait: WaitBaseT = field(
         default_factory=lambda: wait_exponential(multiplier=0.1, max=5.0) + wait_random(0, 0.1)
     )
-    retry_on: Callable[[BaseException], bool] = _any_exception
-    unavailable: Callable[[BaseException], bool] = is_unavailable
 
     @classmethod
     def once(cls) -> RetryPolicy:
@@ -74,13 +61,19 @@ class RetryPolicy:
     async def call(
         self,
         fn: Callable[[], Awaitable[T]],
+        retryable: Callable[[BaseException], bool],
         on_retry: Callable[[RetryCallState], None] | None = None,
     ) -> T:
-        """Await ``fn()`` under this policy; the last error is raised as itself."""
+        """Await ``fn()`` under this policy, retrying the errors ``retryable`` accepts
+        (never a cancellation); the last error is raised as itself."""
+
+        def worth_it(exc: BaseException) -> bool:
+            return _any_exception(exc) and retryable(exc)
+
         retrying = AsyncRetrying(
             stop=self.stop,
             wait=self.wait,
-            retry=retry_if_exception(self.retry_on),
+            retry=retry_if_exception(worth_it),
             reraise=True,
             before_sleep=on_retry,
         )

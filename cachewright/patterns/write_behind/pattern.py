@@ -18,9 +18,13 @@ written to the cache. The queue keeps the latest op per key, so a burst on one k
 reaches the store as its last value and a set then a delete leaves the row deleted.
 The flusher (an aiojobs job) writes batches with ``set_many``/``delete_many``
 every ``flush_interval`` seconds, or at once when ``batch_size`` writes are waiting;
-retries follow ``retry`` (tenacity: attempts and time caps, exponential backoff
-with jitter). Items the store keeps rejecting are isolated by splitting the batch and
-kept as dead letters, readable and replayable; an outage keeps everything queued.
+a failed store write is classified by ``classify`` (``classify_failure`` by default:
+down, transient or permanent). Down and transient ones are retried following
+``retry`` (tenacity: attempts and time caps, exponential backoff with jitter); a
+permanent one (a constraint, a value the store refuses) is not: the batch is split at
+once to isolate the item, the rest is written once, and the item is kept as a dead
+letter, readable and replayable, in the same flush round. An outage keeps everything
+queued.
 
 Nothing is acknowledged that cannot be kept (G15): a store that declares what it can
 keep (``cachewright.stores.CheckedStore``, as ``SQLStore`` does) is asked at ``set``,
@@ -78,6 +82,7 @@ from cachewright.patterns._fill import ExpiresAt, FillPolicy, ReadThrough, expir
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keys import KeyFormat, KeyMapper, ValueCodec
 from cachewright.patterns.write_behind._dead_letters import failed_write, replay
+from cachewright.patterns.write_behind._failures import Classify, classify_failure
 from cachewright.patterns.write_behind._flusher import BatchWriter, Flusher
 from cachewright.patterns.write_behind._reads import PendingReads
 from cachewright.patterns.write_behind._retry import RetryPolicy
@@ -131,6 +136,7 @@ class WriteBehind(Generic[K, V]):
         put_timeout: float | None = 5.0,
         close_timeout: float = 30.0,
         retry: RetryPolicy | None = None,
+        classify: Classify = classify_failure,
         queue: WriteQueue | None = None,
         queue_name: str | None = None,
         flusher: bool = True,
@@ -183,6 +189,7 @@ class WriteBehind(Generic[K, V]):
             on_dead=self._invalidate_dead,
             metrics=cache.metrics,
             metric_attributes=self._mattrs,
+            classify=classify,
         )
         self._pending_reads: PendingReads[K, V] = PendingReads(
             cache, store, self._queue, self._keys, self._values, self._reads

@@ -22,8 +22,10 @@ queue=queue, flusher=False)``; workers need the same namespace, queue name and
 partition count, and the same value type.
 
 Each batch goes through the write-behind batch writer: one ``set_many`` and one
-``delete_many`` under the retry policy (tenacity), a batch the store keeps rejecting
-split to isolate the poison item (dead-lettered with its error), the rest completed.
+``delete_many``; a failure is classified (``classify``): down and transient errors
+are retried under the retry policy (tenacity), a permanent one (a constraint, a
+refused value) splits the batch at once to isolate the poison item (dead-lettered
+with its error), the rest completed.
 A store that is down postpones the batch (released, retried after a backoff); a Redis
 that is down or restarting makes the worker wait and reconnect; neither stops it.
 A server that refuses the credentials or cannot run the queue (a command missing:
@@ -53,6 +55,7 @@ from cachewright.errors import (
 )
 from cachewright.patterns._backoff import Pauses, wait_scaled
 from cachewright.patterns._keys import KeyFormat, KeyMapper, ValueCodec
+from cachewright.patterns.write_behind._failures import Classify, classify_failure
 from cachewright.patterns.write_behind._flusher import BatchWriter, StoreDown
 from cachewright.patterns.write_behind._retry import RetryPolicy
 from cachewright.patterns.write_behind._types import WriteBehindCounters
@@ -131,6 +134,7 @@ class FlushWorker(Generic[K, V]):
         batch_size: int = 500,
         wait: float = 1.0,
         retry: RetryPolicy | None = None,
+        classify: Classify = classify_failure,
         cache: Cache | None = None,
         key: KeyFormat = "{}",
         backoff: tuple[float, float] = (0.05, 2.0),
@@ -153,6 +157,7 @@ class FlushWorker(Generic[K, V]):
             retry or RetryPolicy(),
             self._counters,
             on_dead=self._invalidate_dead,
+            classify=classify,
         )
         first, longest = backoff
         # Exponential waits with jitter: restarted workers do not stampede.

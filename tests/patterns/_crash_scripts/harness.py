@@ -8,17 +8,24 @@ Usage::
         worker = procs.start("worker", setup.worker_env(crash_after_rows=3000))
         ...
         stats = await procs.stop(worker)      # SIGTERM, wait, the worker's JSON counters
+        await progressing(writer_done, acks_written, what="the writer")
     check_store(rows, read_acks(path), keys=setup.keys)
+
+Waits on phases whose length is the machine's throughput (a writer's 20,000 puts, a
+queue draining) are ``progressing``: they fail when the work stops moving for ``stall``
+seconds, not after a fixed time, so a busy machine makes them slower, never red,
+while a real stall (a lost wake-up, a lease nobody ends) still fails.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -26,7 +33,7 @@ from typing import Any, Self
 
 from tests._servers import wait_until_async
 
-__all__ = ["Processes", "Setup", "check_store", "read_acks"]
+__all__ = ["Processes", "Setup", "check_store", "progressing", "read_acks"]
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -118,11 +125,23 @@ class Processes:
                 return log.read_text(errors="replace")[-4000:]
         return ""
 
-    async def exited(self, proc: subprocess.Popen[bytes], within: float = 60.0) -> int:
+    async def exited(
+        self,
+        proc: subprocess.Popen[bytes],
+        within: float = 60.0,
+        *,
+        progress: Callable[[], Awaitable[object]] | None = None,
+    ) -> int:
+        """The exit code once ``proc`` exits: within ``within`` seconds, or, given
+        ``progress``, as long as ``progress()`` keeps changing (see ``progressing``)."""
+
         async def done() -> bool:
             return proc.poll() is not None
 
-        await wait_until_async(done, timeout=within, interval=0.05)
+        if progress is None:
+            await wait_until_async(done, timeout=within, interval=0.05)
+        else:
+            await progressing(done, progress, what=f"process {proc.args!r}")
         return proc.wait()
 
     async def stop(self, proc: subprocess.Popen[bytes], within: float = 60.0) -> dict[str, Any]:
@@ -133,6 +152,28 @@ class Processes:
         assert code == 0, f"worker exited with {code}: {self.log_of(proc)}"
         stats: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
         return stats
+
+
+async def progressing(
+    done: Callable[[], Awaitable[bool]],
+    progress: Callable[[], Awaitable[object]],
+    *,
+    what: str,
+    stall: float = 30.0,
+    interval: float = 0.05,
+) -> None:
+    """Poll ``done()`` until true; fail when ``progress()`` (a count, a tuple) has not
+    changed for ``stall`` seconds. No budget for the whole: only a standstill fails."""
+    loop = asyncio.get_running_loop()
+    last = await progress()
+    moved = loop.time()
+    while not await done():
+        await asyncio.sleep(interval)
+        now = await progress()
+        if now != last:
+            last, moved = now, loop.time()
+        elif loop.time() - moved > stall:
+            raise TimeoutError(f"{what}: no progress for {stall}s, stuck at {last!r}")
 
 
 def read_acks(path: Path) -> dict[int, int]:

@@ -8,7 +8,9 @@ Write ``i`` (0 <= i < total) sets key ``i % keys`` to ``i``. Task ``t`` makes th
 written by one task, in order: its values grow by ``keys`` each time. After ``put``
 returns (the write is accepted), ``"key value\\n"`` is appended to the acks file with
 one unbuffered ``write``: a SIGKILL loses at most the acks of puts in progress, never
-an ack of a write that was not accepted.
+an ack of a write that was not accepted. A put that raises ``QueueUnavailable`` was
+not accepted (a connection timed out on a starved machine, say): the writer tries it
+again, as an application would, and acknowledges it only once it is accepted.
 """
 
 from __future__ import annotations
@@ -16,8 +18,21 @@ from __future__ import annotations
 import asyncio
 import os
 
+from cachewright.errors import QueueUnavailable
 from cachewright.patterns.write_behind.queues import SET
 from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
+
+
+async def put(queue: RedisWriteQueue, key: int, value: int) -> None:
+    """Put until accepted; each failure was a write not taken (retrying is safe)."""
+    pause = 0.01
+    while True:
+        try:
+            await queue.put(str(key), SET, str(value).encode(), 30.0)
+            return
+        except QueueUnavailable:
+            await asyncio.sleep(pause)  # a backoff timer, not synchronisation
+            pause = min(pause * 2, 0.5)
 
 
 async def main() -> None:
@@ -34,7 +49,7 @@ async def main() -> None:
     async def write(task: int) -> None:
         for i in range(task, total, tasks):
             key = i % keys
-            await queue.put(str(key), SET, str(i).encode(), 30.0)
+            await put(queue, key, i)
             os.write(acks, f"{key} {i}\n".encode())
 
     try:

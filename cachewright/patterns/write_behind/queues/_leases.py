@@ -68,8 +68,13 @@ class Leases:
                 await task
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         while True:
-            await asyncio.sleep(self._interval)  # a timer, not synchronisation
+            # A timer on a fixed cadence (start to start), not synchronisation: the
+            # renewals' own round trips, slow on a busy server, do not stretch the gap.
+            await asyncio.sleep(max(0.0, started + self._interval - loop.time()))
+            started = loop.time()
             held = {partition: sorted(entries) for partition, entries in self._held.items()}
             results = await asyncio.gather(
                 *(self._renew(partition, entries) for partition, entries in held.items()),

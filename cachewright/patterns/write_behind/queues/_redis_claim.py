@@ -147,7 +147,10 @@ class Claimer:
         return "0-0" if time.monotonic() >= self._next_scan[index] else ""
 
     def _scan_step(self, index: int, next_cursor: str) -> bool:
-        """Follow the cursor; True when a full pass just ended."""
+        """Follow the cursor; True when a full pass just ended. ``""``: XAUTOCLAIM did
+        not run (released ops filled the claim), so the pass stays where it was."""
+        if not next_cursor:
+            return False
         if next_cursor != "0-0":
             self._cursors[index] = next_cursor
             return False

@@ -63,8 +63,19 @@ end
 
 -- The flight of (key, version, entry) ends: the op is gone if nothing newer came,
 -- else the newer op gets a fresh entry (claimable again). Returns 1 if the key left.
-local function end_flight(ops, flight, stream, group, key, version, entry)
+-- meta: given when the ending flusher wrote its op to the store (complete).
+local function end_flight(ops, flight, stream, group, key, version, entry, meta)
   if redis.call('HGET', flight, key) ~= version .. ':' .. entry then
+    -- Not ours any more: this flusher paused past claim_idle and another took the key
+    -- over. Our write may have landed after the newer holder's, so a newer pending op
+    -- gets a new version: whoever completes it then queues it again, and it is
+    -- written once more, after ours.
+    local current = meta and redis.call('HGET', ops, key)
+    if current and tonumber(version_of(current)) > tonumber(version) then
+      local colon = string.find(current, ':', 1, true)
+      local fresh = redis.call('HINCRBY', meta, 'seq', 1)
+      redis.call('HSET', ops, key, fresh .. string.sub(current, colon))
+    end
     return 0
   end
   redis.call('HDEL', flight, key)
@@ -125,8 +136,9 @@ return version
 # KEYS: ops, flight, stream
 # ARGV: group, consumer, count, released consumer, reclaim min idle ms, reclaim cursor
 #       ('' to skip reclaiming this time)
-# Returns {next reclaim cursor, reclaimed count, last id ('' unless nothing came),
-#          {entry, key, packed, entry, key, packed, ...}}
+# Returns {next reclaim cursor ('' if XAUTOCLAIM did not run this time: released ops
+#          filled the count, or reclaiming was skipped), reclaimed count,
+#          last id ('' unless nothing came), {entry, key, packed, entry, key, packed, ...}}
 _CLAIM = """
 local group, consumer, want = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out, taken, reclaimed = {}, 0, 0
@@ -160,7 +172,7 @@ for _, pending in ipairs(released) do
 end
 
 -- 2. entries a silent (crashed) flusher held longer than the min idle time
-local cursor = '0-0'
+local cursor = ''
 if ARGV[6] ~= '' and taken < want then
   local r = redis.call('XAUTOCLAIM', KEYS[3], group, consumer, ARGV[5], ARGV[6],
                        'COUNT', want - taken)
@@ -195,18 +207,18 @@ end
 return {cursor, reclaimed, last, out}
 """
 
-# KEYS: ops, flight, stream ; ARGV: group, key, version, entry, key, version, entry, ...
+# KEYS: ops, flight, stream, meta ; ARGV: group, key, version, entry, key, version, entry, ...
 # Returns the number of keys that left the queue.
 _COMPLETE = """
 local freed = 0
 for i = 2, #ARGV, 3 do
   freed = freed + end_flight(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[i], ARGV[i + 1],
-                             ARGV[i + 2])
+                             ARGV[i + 2], KEYS[4])
 end
 return freed
 """
 
-# KEYS: ops, flight, stream
+# KEYS: ops, flight, stream (meta, unused)
 # ARGV: group, released consumer, key, version, entry, since_ms, ...
 # The entry stays unacknowledged under the released consumer, keeping its id (place).
 _RELEASE = """
@@ -335,15 +347,16 @@ return {redis.call('HLEN', KEYS[1]), redis.call('HLEN', KEYS[2]), redis.call('XL
 # KEYS: stream ; ARGV: group, consumer, entry, entry, ...
 # Resets the idle time of the entries this consumer still owns (a lease renewal), so
 # a live flusher's work is not reclaimed; entries another flusher took are left alone.
+# Returns the entries still owned.
 _TOUCH = """
-local n = 0
+local owned = {}
 for i = 3, #ARGV do
   if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2]) > 0 then
     redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
-    n = n + 1
+    owned[#owned + 1] = ARGV[i]
   end
 end
-return n
+return owned
 """
 
 # KEYS: stream ; ARGV: group, min idle ms, consumer that must go if idle-free ('' none)

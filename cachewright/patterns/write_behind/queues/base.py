@@ -194,6 +194,17 @@ class WriteQueue(Protocol):
         """
         ...
 
+    async def confirm(self, batch: Batch, ops: Sequence[QueuedOp]) -> list[QueuedOp]:
+        """Confirm the claim on ``ops`` (from ``batch``) right before they are written
+        to the store: those this flusher still holds, in order.
+
+        On a shared queue a flusher that paused past the claim timeout loses its ops
+        to another flusher, which may already have written a newer value: the ops it
+        lost must not be written by it (nor ended: they are not its own any more).
+        A durable queue renews the claim of those it returns.
+        """
+        ...
+
     async def complete(self, batch: Batch, ops: Iterable[QueuedOp]) -> None:
         """Record that ``ops`` (from ``batch``) reached the store.
 

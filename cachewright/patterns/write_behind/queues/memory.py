@@ -213,6 +213,10 @@ class MemoryWriteQueue:
             except TimeoutError:
                 return
 
+    async def confirm(self, batch: Batch, ops: Sequence[QueuedOp]) -> list[QueuedOp]:
+        # One process, nothing reclaimed: an op is held until it is ended.
+        return [op for op in ops if self._in_flight.get(op.key) == op.version]
+
     async def complete(self, batch: Batch, ops: Iterable[QueuedOp]) -> None:
         freed = 0
         for op in ops:

@@ -29,7 +29,12 @@ removes each op only if its version is unchanged, else gives the key a fresh ent
 then acknowledges (``XACK``) and only then deletes (``XDEL``) the entry: nothing
 unacknowledged is ever trimmed. While a batch is held, its entries' idle time is
 reset every ``claim_idle / 3`` seconds, so only a flusher that stopped loses them;
-``claim_idle`` must exceed the longest pause a live flusher can take.
+``claim_idle`` must exceed the longest pause a live flusher can take. A flusher paused
+longer (a frozen VM, a process starved of CPU) loses its batch to another one, and
+both may write it: when the paused one completes after its write, a newer pending op
+of the key is queued again so that it is written after the paused one's older value;
+only if the other flusher completed first can the older value stay in the store
+until the key's next write (fencing that needs the store's help).
 
 Durability (G16): Redis replicates asynchronously. With the default
 ``durability="fast"`` a put is acknowledged once its primary ran it; a primary that
@@ -74,7 +79,6 @@ from cachewright._redis.errors import QueueErrors
 from cachewright._redis.url import Opened, open_client, parse_url
 from cachewright.cache import Cache
 from cachewright.errors import ConfigurationError
-from cachewright.patterns.write_behind.queues._leases import Leases
 from cachewright.patterns.write_behind.queues._partitions import (
     GROUP,
     Layout,
@@ -84,6 +88,7 @@ from cachewright.patterns.write_behind.queues._partitions import (
 from cachewright.patterns.write_behind.queues._redis_answered import until_answered
 from cachewright.patterns.write_behind.queues._redis_claim import RELEASED, Claimer
 from cachewright.patterns.write_behind.queues._redis_dead import DeadLetters
+from cachewright.patterns.write_behind.queues._redis_holds import Holds
 from cachewright.patterns.write_behind.queues._redis_link import Link
 from cachewright.patterns.write_behind.queues._redis_ops import Ops
 from cachewright.patterns.write_behind.queues._redis_replication import (
@@ -126,6 +131,7 @@ class RedisWriteQueue:
         "_closing",
         "_consumer",
         "_dead",
+        "_holds",
         "_leases",
         "_link",
         "_max_pending",
@@ -162,7 +168,8 @@ class RedisWriteQueue:
         self._consumer = consumer or _consumer_name()
         self._closed = False
         self._closing = asyncio.Event()
-        self._leases = Leases(self._renew, interval=claim_idle / 3)
+        self._holds = Holds(self._link, self._consumer, claim_idle=claim_idle)
+        self._leases = self._holds.leases
         self._claimer = Claimer(
             self._link,
             self._consumer,
@@ -322,6 +329,12 @@ class RedisWriteQueue:
         self._claims += 1
         return Batch(f"{self._consumer}#{self._claims}", tuple(ops))
 
+    async def confirm(self, batch: Batch, ops: Sequence[QueuedOp]) -> list[QueuedOp]:
+        """See the protocol: one renewal per partition, which also says which entries
+        are still this consumer's; lost ones stop being renewed."""
+        await self._link.ready()
+        return await self._holds.confirm(ops)
+
     async def complete(self, batch: Batch, ops: Iterable[QueuedOp]) -> None:
         await self._end(
             ops, self._link.scripts.complete, lambda op, entry: [op.key, op.version, entry]
@@ -353,9 +366,8 @@ class RedisWriteQueue:
 
             async def once() -> None:
                 with self._link.calls():
-                    await script(
-                        keys=[part.ops, part.flight, part.stream], args=[GROUP, *extra, *args]
-                    )
+                    keys = [part.ops, part.flight, part.stream, part.meta]  # release ignores meta
+                    await script(keys=keys, args=[GROUP, *extra, *args])
 
             # Idempotent: made again once Redis answers (a failover), within claim_idle.
             await until_answered(once, within=self._claim_idle, closing=self._closing)
@@ -414,16 +426,6 @@ class RedisWriteQueue:
             coalesced=sum(int(row[3]) for row in rows),
             oldest_pending_age=0.0 if oldest is None else max(0.0, time.time() - oldest / 1000),
         )
-
-    async def _renew(self, index: int, entries: list[str]) -> None:
-        """Reset the idle time of entries this consumer still holds (a lease renewal)."""
-        part = self.partitions[index]
-        for start in range(0, len(entries), 1000):
-            with self._link.calls():
-                await self._link.scripts.touch(
-                    keys=[part.stream],
-                    args=[GROUP, self._consumer, *entries[start : start + 1000]],
-                )
 
     async def close(self) -> None:
         """Stop accepting puts (waiting writers get ``QueueClosed``), stop renewing

@@ -1,0 +1,72 @@
+"""Holding claimed entries of the Redis write queue: lease renewals and the check a
+flusher makes right before it writes.
+
+Usage (what ``RedisWriteQueue`` does)::
+
+    holds = Holds(link, consumer, claim_idle=30.0)
+    holds.leases.hold(3, ["1700000000000-0"])        # after a claim: renewed from now on
+    kept = await holds.confirm(batch.ops)             # before the store write
+
+A renewal (``_TOUCH``) resets the idle time of the entries this consumer still owns
+and says which those are. An entry it no longer owns was taken over by another
+flusher after this one paused past ``claim_idle``: ``confirm`` leaves it out, so the
+paused flusher does not write over what the other one may have written already, and
+stops renewing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Sequence
+
+from cachewright.patterns.write_behind.queues._leases import Leases
+from cachewright.patterns.write_behind.queues._partitions import GROUP, parse_receipt
+from cachewright.patterns.write_behind.queues._redis_link import Link
+from cachewright.patterns.write_behind.queues.base import QueuedOp
+
+__all__ = ["Holds"]
+
+_CHUNK = 1000  # entries per renewal call
+
+
+class Holds:
+    """The entries one queue object holds, renewed every ``claim_idle / 3`` seconds."""
+
+    __slots__ = ("_consumer", "_link", "leases")
+
+    def __init__(self, link: Link, consumer: str, *, claim_idle: float) -> None:
+        self._link = link
+        self._consumer = consumer
+        self.leases = Leases(self.renew, interval=claim_idle / 3)
+
+    async def renew(self, index: int, entries: list[str]) -> list[str]:
+        """Reset the idle time of ``entries`` of partition ``index`` that this consumer
+        still owns; returns those."""
+        part = self._link.layout.partitions[index]
+        owned: list[str] = []
+        for start in range(0, len(entries), _CHUNK):
+            with self._link.calls():
+                found: list[bytes] = await self._link.scripts.touch(
+                    keys=[part.stream],
+                    args=[GROUP, self._consumer, *entries[start : start + _CHUNK]],
+                )
+            owned.extend(entry.decode() for entry in found)
+        return owned
+
+    async def confirm(self, ops: Sequence[QueuedOp]) -> list[QueuedOp]:
+        """Renew ``ops`` and return those still held, in order (see the module doc)."""
+        entries: dict[int, list[str]] = defaultdict(list)
+        for op in ops:
+            receipt = parse_receipt(op.receipt)
+            if receipt is not None:
+                entries[receipt[0]].append(receipt[1])
+        owned = await asyncio.gather(
+            *(self.renew(index, names) for index, names in entries.items())
+        )
+        kept = {
+            (index, entry) for index, names in zip(entries, owned, strict=True) for entry in names
+        }
+        for index, names in entries.items():
+            self.leases.drop(index, [entry for entry in names if (index, entry) not in kept])
+        return [op for op in ops if parse_receipt(op.receipt) in kept]
