@@ -10,8 +10,8 @@ Usage::
     await backend.close()
 
 Single-key operations are one plain command (GET, SET, UNLINK, ...). On one node
-they go through a lane (:mod:`._redis_lane`): alone, on a kept connection; issued
-together, as one MGET and one pipeline. Batches and tag bookkeeping go to a
+they go through a lane (:mod:`cachewright._redis.lane`): alone, on a kept connection;
+issued together, as one MGET and one pipeline. Batches and tag bookkeeping go to a
 topology strategy: :mod:`._redis_standalone` (one server, one command per batch)
 or :mod:`._redis_cluster` (one round trip per node, sent concurrently). Every
 redis-py error leaves as :class:`~cachewright.errors.CacheError` or
@@ -279,7 +279,7 @@ class RedisBackend:
         self._closed = True
         with self._errors:
             if self._lane is not None:
-                await self._lane.close()  # the kept connection goes back to the pool
+                await self._lane.close()  # waits for its request in flight, closes its connection
             if not self._close_client:
                 return
             if self._opened is not None:
