@@ -291,7 +291,10 @@ class RedisBackend:
 def _describe(client: Redis | RedisCluster, kwargs: Mapping[str, Any]) -> tuple[Mode, str]:
     """The mode and a password-free label of a client built elsewhere."""
     if isinstance(client, RedisCluster):
-        nodes = ",".join(f"{node.host}:{node.port}" for node in client.startup_nodes)
+        # RedisCluster.startup_nodes is recent (redis-py 7); its NodesManager has them in all
+        nodes = ",".join(
+            f"{node.host}:{node.port}" for node in client.nodes_manager.startup_nodes.values()
+        )
         return "cluster", f"redis+cluster://{nodes}"
     pool = client.connection_pool
     if isinstance(pool, SentinelConnectionPool):
