@@ -36,9 +36,13 @@ disconnect between attempts), it reports to redis-py's observability recorder wh
 installed redis-py has one (8.x: OpenTelemetry metrics, a request named by its command,
 or ``PIPELINE``), and a connection the server closed while idle (a restart, the
 server's ``timeout``) is noticed before sending and reconnected, as the pool's
-checkout does. An error reply fails only its own command; a connection error or a
-timeout that outlasts the retry policy fails the request it hit (every caller of it
-sees the error), and the connection reconnects on the next call.
+checkout does (checked after a pause of :data:`IDLE_CHECK`, not between calls that
+follow each other: a close that lands in the middle of a stream of calls fails the
+call it hits, like a request in flight, and is for the retry policy).
+
+An error reply fails only its own command; a connection error or a timeout that
+outlasts the retry policy fails the request it hit (every caller of it sees the
+error), and the connection reconnects on the next call.
 
 Other clients (Sentinel, whose pool follows failovers, or a pool capped at one
 connection) keep redis-py's path: the lane still batches, through the client's own
@@ -73,7 +77,12 @@ if TYPE_CHECKING:
     from redis.asyncio.connection import AbstractConnection
     from redis.typing import EncodableT
 
-__all__ = ["Lane"]
+__all__ = ["IDLE_CHECK", "Lane"]
+
+#: seconds without a request after which the kept connection is checked before use
+#: (redis-py before 8 checks by trying a read, which costs about as much as the rest of
+#: a call: paid only after a pause, never in a stream of calls)
+IDLE_CHECK = 0.001
 
 Command = tuple["EncodableT", ...]
 Reader = Callable[["AbstractConnection", int], Awaitable[Any]]
@@ -93,6 +102,7 @@ class Lane:
         "_pack",
         "_tasks",
         "_timeout",
+        "_used",
     )
 
     def __init__(self, client: Redis) -> None:
@@ -108,6 +118,7 @@ class Lane:
         encoding = str(kwargs.get("encoding", "utf-8")).lower().replace("-", "")
         self._pack: Callable[..., bytes] | None = _hiredis_pack if encoding == "utf8" else None
         self._conn: AbstractConnection | None = None
+        self._used = 0.0  # time.monotonic() when the kept connection last answered
         self._busy = False
         # clear while a request uses the kept connection: what close() waits for
         self._idle = asyncio.Event()
@@ -205,7 +216,11 @@ class Lane:
             async def attempt() -> Any:
                 try:
                     async with asyncio.timeout(limit):
-                        if conn.is_connected and await _closed_while_idle(conn):
+                        if (
+                            conn.is_connected
+                            and time.monotonic() - self._used >= IDLE_CHECK
+                            and await _closed_while_idle(conn)
+                        ):
                             await conn.disconnect()
                         await conn.send_packed_command(packed)
                         return await read(conn, count)
@@ -242,6 +257,7 @@ class Lane:
             )
             return reply
         finally:
+            self._used = time.monotonic()
             self._idle.set()
 
     def _connect(self) -> AbstractConnection:

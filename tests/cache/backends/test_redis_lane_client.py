@@ -10,6 +10,7 @@ sending; redis-py's own OpenTelemetry metrics count the lane's commands.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import AbstractBackoff
 
+from cachewright._redis.lane import IDLE_CHECK
 from cachewright.cache.backends.redis import RedisBackend
 from cachewright.errors import CacheUnavailable
 from tests._servers import RedisServer, wait_until_async
@@ -107,6 +109,9 @@ async def test_a_connection_closed_while_idle_is_reconnected_without_a_retry_pol
             assert await admin.client_kill_filter(_type="normal", skipme=True) >= 1
             # gone on the server's side: its end of the socket is closed
             await wait_until_async(lambda: _others(admin), expect=0)
+        # The scenario is a connection left idle (the lane checks one that has not been
+        # used for IDLE_CHECK): this pause is the idleness, not a synchronisation.
+        await asyncio.sleep(2 * IDLE_CHECK)
         assert await backend.get(names.key("k")) == b"v"
         assert await backend.exists(names.key("k"))
     finally:
@@ -126,6 +131,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from redis.observability.config import MetricGroup, OTelConfig
 from redis.observability.providers import get_observability_instance
 
+from cachewright._redis.lane import IDLE_CHECK
 from cachewright.cache.backends.redis import RedisBackend
 
 reader = InMemoryMetricReader()
