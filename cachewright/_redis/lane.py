@@ -68,7 +68,7 @@ except ImportError:  # pragma: no cover - hiredis comes with cachewright
 
 try:  # redis-py 8: the recorder behind its OpenTelemetry metrics, and its switch
     from redis.asyncio.observability import recorder as _recorder
-    from redis.observability.providers import get_observability_instance as _observability
+    from redis.observability import get_observability_instance as _observability
 except ImportError:  # pragma: no cover - older redis-py has nothing to report to
     _recorder = None  # type: ignore[assignment]
 

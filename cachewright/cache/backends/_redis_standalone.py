@@ -8,10 +8,13 @@ Usage (what :class:`~cachewright.cache.backends.redis.RedisBackend` does)::
 
 Every batch is one command on the wire: MGET, UNLINK, or one Lua call that writes
 the values and their tag indexes atomically, so no entry is ever outside its index.
-A command on one entry goes through the backend's :class:`~cachewright._redis.lane.Lane`
-(pipelined with whatever else is in flight); anything larger (a batch, a tag
-invalidation, SCAN, INFO) goes through the client's pool, on another connection, so
-it never holds up the single-key calls queued behind the lane's request.
+A command on up to :data:`LANE_KEYS` entries goes through the backend's
+:class:`~cachewright._redis.lane.Lane`, pipelined with whatever else is in flight: the
+lane's own batches are MGETs of as many keys as there are concurrent callers, so a
+batch of that size costs a get queued behind it no more than they do. Anything larger
+(a big batch, the pop of a tag invalidation, SCAN, INFO) goes through the client's
+pool, on another connection, so it never holds up the single-key calls behind the
+lane's request.
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.typing import EncodableT
 
-__all__ = ["SCAN_COUNT", "UNLINK_BATCH", "Standalone"]
+__all__ = ["LANE_KEYS", "SCAN_COUNT", "UNLINK_BATCH", "Standalone"]
+
+#: batches of up to this many keys ride the lane; larger ones go through the pool
+LANE_KEYS = 100
 
 #: keys asked of each SCAN step; keys removed by one UNLINK
 SCAN_COUNT = 1000
@@ -47,7 +53,8 @@ class Standalone:
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if len(keys) == 1:
             return [cast("bytes | None", await self._lane.get(keys[0]))]
-        return cast("list[bytes | None]", await self._client.mget(keys))
+        runner = self._lane if len(keys) <= LANE_KEYS else self._client
+        return cast("list[bytes | None]", await runner.execute_command("MGET", *keys))
 
     async def write(
         self, mode: str, items: Sequence[SetItem], tags: Sequence[str], prefix: bytes = b""
@@ -59,7 +66,7 @@ class Standalone:
         for _, value, ttl_ms in items:
             args.append(value)
             args.append("" if ttl_ms is None else ttl_ms)
-        runner = self._lane if len(items) == 1 else self._client
+        runner = self._lane if len(items) <= LANE_KEYS else self._client
         return int(await call(runner, WRITE, keys, args))
 
     async def delete_many(self, keys: Sequence[str]) -> int:
@@ -90,7 +97,7 @@ class Standalone:
     async def _unlink(self, keys: Sequence[str | bytes]) -> int:
         if not keys:
             return 0
-        if len(keys) == 1:
+        if len(keys) <= LANE_KEYS:
             return int(await self._lane.command("UNLINK", *keys))
         if len(keys) <= UNLINK_BATCH:
             return int(await self._client.unlink(*keys))

@@ -128,8 +128,7 @@ import asyncio, json, sys
 from opentelemetry import metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from redis.observability.config import MetricGroup, OTelConfig
-from redis.observability.providers import get_observability_instance
+from redis.observability import MetricGroup, OTelConfig, get_observability_instance
 
 from cachewright._redis.lane import IDLE_CHECK
 from cachewright.cache.backends.redis import RedisBackend
