@@ -1,74 +1,128 @@
-"""One connection for single-key commands: no pool round trip alone, auto-pipelined in a crowd.
+"""One connection for single-key commands: alone, one command; in a crowd, one round trip.
 
 Usage (what :class:`~cachewright.cache.backends.redis.RedisBackend` does)::
 
     lane = Lane(client)
     value = await lane.get("shop:user:1")                 # GET, or part of one MGET
     reply = await lane.command("SET", "shop:a", b"..", "PX", 60_000)
-    await lane.close()                                    # gives the connection back
+    await lane.close()                                    # waits for the request in flight
 
 A call that finds nothing in flight is sent at once: a lone call costs one command
-and one round trip, on a connection the lane keeps, so it skips the pool's checkout
-and release (that is most of redis-py's per-call work). Calls that arrive while a
-request is in flight wait for it to return, then leave together in one write: the
-GETs among them as one MGET, the other commands pipelined behind it. No timer: the
-batch is whatever queued during the previous round trip, so under load it grows to
-the number of concurrent callers, and a lone call is never delayed.
+and one round trip. Calls that arrive while a request is in flight wait for it to
+return, then leave together in one write: the GETs among them as one MGET, the other
+commands pipelined behind it. No timer: the batch is whatever queued during the
+previous round trip, so under load it grows to the number of concurrent callers, and
+a lone call is never delayed. Nothing is sent earlier than it would have been alone,
+and each caller's commands stay in the order it awaited them (read-your-writes holds).
 
-Nothing is sent earlier than it would have been alone, and each caller's commands
-stay in the order it awaited them, so read-your-writes holds as with plain calls.
-An error reply fails only its own command; a connection error or a timeout fails
-the batch it hit (every caller of it sees the error), and the connection reconnects
-on the next call. Timeouts are the client's ``socket_timeout``, per read.
+The lane is for short single-key commands. A large MGET, a tag invalidation or a SCAN
+goes through the client's pool on another connection (the backend sends them there),
+so it never becomes the one request in flight that every concurrent ``get`` waits on.
 
-Only a standalone client with a pool of two connections or more gets the kept
-connection; for others (Sentinel, a one-connection pool) the lane still batches,
-through the client's own ``execute_command`` and pipelines.
+**The kept connection.** On a plain or blocking pool of two connections or more, the
+lane keeps one connection of its own, built like the pool's (``connection_class`` with
+the pool's ``connection_kwargs``), and talks to it through redis-py's public
+``Connection`` API only: ``send_packed_command``, ``read_response``, ``disconnect``,
+``can_read`` (``can_read_destructive`` before redis-py 8). It skips the pool's
+checkout and release per call, which is most of what ``execute_command`` costs. The
+connection is built without a socket timeout; the lane bounds each round trip itself
+with ``asyncio.timeout(socket_timeout)`` and raises redis-py's ``TimeoutError``, as a
+socket timeout would. (redis-py's ``send_packed_command`` with a socket timeout wraps
+every write in ``asyncio.wait_for``, a task per write on Python 3.11.)
+
+What ``execute_command`` does around a command, the lane does around each request:
+it runs under the client's retry policy (``connection.retry.call_with_retry``, with a
+disconnect between attempts), it reports to redis-py's observability recorder when the
+installed redis-py has one (8.x: OpenTelemetry metrics, a request named by its command,
+or ``PIPELINE``), and a connection the server closed while idle (a restart, the
+server's ``timeout``) is noticed before sending and reconnected, as the pool's
+checkout does (checked after a pause of :data:`IDLE_CHECK`, not between calls that
+follow each other: a close that lands in the middle of a stream of calls fails the
+call it hits, like a request in flight, and is for the retry policy).
+
+An error reply fails only its own command; a connection error or a timeout that
+outlasts the retry policy fails the request it hit (every caller of it sees the
+error), and the connection reconnects on the next call.
+
+Other clients (Sentinel, whose pool follows failovers, or a pool capped at one
+connection) keep redis-py's path: the lane still batches, through the client's own
+``execute_command`` and ``pipeline(transaction=False)``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio.connection import BlockingConnectionPool, ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 try:  # hiredis packs a command in C: 10x faster than redis-py's packer on a batch
     from hiredis import pack_command as _hiredis_pack
 except ImportError:  # pragma: no cover - hiredis comes with cachewright
     _hiredis_pack = None  # type: ignore[assignment]
 
+try:  # redis-py 8: the recorder behind its OpenTelemetry metrics, and its switch
+    from redis.asyncio.observability import recorder as _recorder
+    from redis.observability import get_observability_instance as _observability
+except ImportError:  # pragma: no cover - older redis-py has nothing to report to
+    _recorder = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.asyncio.connection import AbstractConnection
     from redis.typing import EncodableT
 
-__all__ = ["Lane"]
+__all__ = ["IDLE_CHECK", "Lane"]
+
+#: seconds without a request after which the kept connection is checked before use
+#: (redis-py before 8 checks by trying a read, which costs about as much as the rest of
+#: a call: paid only after a pause, never in a stream of calls)
+IDLE_CHECK = 0.001
 
 Command = tuple["EncodableT", ...]
+Reader = Callable[["AbstractConnection", int], Awaitable[Any]]
 
 
 class Lane:
     """Single-key commands of one standalone client, one request in flight at a time."""
 
-    __slots__ = ("_busy", "_client", "_cmds", "_conn", "_direct", "_gets", "_pack", "_tasks")
+    __slots__ = (
+        "_busy",
+        "_client",
+        "_cmds",
+        "_conn",
+        "_direct",
+        "_gets",
+        "_idle",
+        "_pack",
+        "_tasks",
+        "_timeout",
+        "_used",
+    )
 
     def __init__(self, client: Redis) -> None:
         self._client = client
-        # Sentinel pools hand out connections that follow failovers: leave them to
-        # redis-py. Plain and blocking pools (what from_url builds) get the kept one,
-        # unless keeping one would leave the pool nothing for SCAN and pipelines.
         pool = client.connection_pool
         self._direct = (
             type(pool) in (ConnectionPool, BlockingConnectionPool) and pool.max_connections >= 2
         )
+        kwargs = pool.connection_kwargs
+        self._timeout: float | None = kwargs.get("socket_timeout")
+        # hiredis encodes str as UTF-8 like redis-py's default; another encoding
+        # configured on the client keeps redis-py's own packer.
+        encoding = str(kwargs.get("encoding", "utf-8")).lower().replace("-", "")
+        self._pack: Callable[..., bytes] | None = _hiredis_pack if encoding == "utf8" else None
         self._conn: AbstractConnection | None = None
-        # hiredis' packer, or None for redis-py's (kept for a non-UTF-8 encoding)
-        self._pack: Callable[..., bytes] | None = None
+        self._used = 0.0  # time.monotonic() when the kept connection last answered
         self._busy = False
+        # clear while a request uses the kept connection: what close() waits for
+        self._idle = asyncio.Event()
+        self._idle.set()
         # key -> futures of every caller waiting for it (one key is asked once)
         self._gets: dict[str, list[asyncio.Future[Any]]] = {}
         self._cmds: list[tuple[Command, asyncio.Future[Any]]] = []
@@ -90,7 +144,7 @@ class Lane:
         return await future
 
     async def command(self, *args: EncodableT) -> Any:
-        """The raw reply (as redis-py's ``execute_command`` or the bare parser gives it)."""
+        """The reply: raw on the kept connection, through response callbacks otherwise."""
         if not self._busy:
             self._busy = True
             try:
@@ -105,49 +159,22 @@ class Lane:
     execute_command = command
 
     async def close(self) -> None:
-        """Give the kept connection back to the pool (idempotent); later calls use the pool."""
+        """Wait for the request on the kept connection, then close it (idempotent).
+
+        Calls made from now on go through the client's pool.
+        """
         self._direct = False
+        await self._idle.wait()
         conn, self._conn = self._conn, None
         if conn is not None:
-            await self._client.connection_pool.release(conn)
+            await conn.disconnect()
 
     # -- sending ---------------------------------------------------------------------
-
-    async def _connection(self) -> AbstractConnection:
-        conn = self._conn
-        if conn is None:
-            pool = self._client.connection_pool
-            conn = self._conn = await pool.get_connection()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
-            # hiredis encodes str as UTF-8 like redis-py's default; another encoding
-            # configured on the client keeps redis-py's own packer.
-            utf8 = conn.encoder.encoding.lower().replace("-", "") == "utf8"
-            self._pack = _hiredis_pack if utf8 else None
-        return conn
-
-    async def _ready(self) -> AbstractConnection:
-        """The kept connection, reconnected first if the server closed it while idle."""
-        conn = self._conn
-        if conn is None:
-            return await self._connection()
-        try:
-            stale = await conn.can_read()
-        except (RedisConnectionError, OSError):
-            stale = True
-        if stale:
-            # Closed while idle (a restart, the server's timeout, a proxy): nothing of
-            # ours went out on it since the last reply, so reconnecting cannot run a
-            # command twice, which a blind retry could.
-            await conn.disconnect()
-            await conn.connect()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
-        return conn
 
     async def _one(self, args: Command) -> Any:
         if not self._direct:
             return await self._client.execute_command(*args)  # type: ignore[no-untyped-call]
-        conn = await self._ready()
-        pack = self._pack
-        await _send(conn, pack(args) if pack else conn.pack_command(*args))
-        return await conn.read_response()
+        return await self._request(args[0], [args], _read_one)
 
     async def _many(self, commands: list[Command]) -> list[Any]:
         """Replies in order; an error reply is returned in its place, not raised."""
@@ -161,19 +188,84 @@ class Lane:
                 for args in commands:
                     pipe.execute_command(*args)
                 return list(await pipe.execute(raise_on_error=False))
-        conn = await self._ready()
-        pack = self._pack
-        if pack is None:
-            await _send(conn, conn.pack_commands(commands))
-        else:
-            await _send(conn, b"".join([pack(args) for args in commands]))
-        replies: list[Any] = []
-        for _ in commands:
-            try:
-                replies.append(await conn.read_response())
-            except ResponseError as exc:
-                replies.append(exc)
+        replies: list[Any] = await self._request("PIPELINE", commands, _read_all)
         return replies
+
+    async def _request(self, name: EncodableT, commands: list[Command], read: Reader) -> Any:
+        """Send ``commands`` in one write on the kept connection and ``read`` the replies.
+
+        The round trip runs under the client's retry policy, as ``execute_command``
+        runs a command: an attempt that fails with a connection error or a timeout
+        disconnects, and the retry sends the request again, whole, on a new connection.
+        """
+        self._idle.clear()  # before any await: close() waits for this request
+        try:
+            conn = self._conn
+            if conn is None:
+                conn = self._conn = self._connect()
+            pack = self._pack
+            if pack is None:
+                packed: bytes | list[bytes] = conn.pack_commands(commands)
+            elif len(commands) == 1:
+                packed = pack(commands[0])
+            else:
+                packed = b"".join([pack(args) for args in commands])
+            count, limit = len(commands), self._timeout
+            failures = 0
+
+            async def attempt() -> Any:
+                try:
+                    async with asyncio.timeout(limit):
+                        if (
+                            conn.is_connected
+                            and time.monotonic() - self._used >= IDLE_CHECK
+                            and await _closed_while_idle(conn)
+                        ):
+                            await conn.disconnect()
+                        await conn.send_packed_command(packed)
+                        return await read(conn, count)
+                except ResponseError:
+                    raise  # a whole error reply was read: the connection is in step
+                except TimeoutError as exc:  # the deadline above, not redis-py's
+                    await conn.disconnect(nowait=True)
+                    raise RedisTimeoutError(f"Timeout talking to Redis {_where(conn)}") from exc
+                except BaseException:
+                    # Sent, and maybe part of a reply read: never reuse it as it is.
+                    await conn.disconnect(nowait=True)
+                    raise
+
+            async def failed(error: Exception) -> None:
+                nonlocal failures
+                failures += 1
+                await conn.disconnect()
+
+            retry = conn.retry
+            if _recorder is None or not _observability().is_enabled():
+                return await retry.call_with_retry(attempt, failed)
+            started = time.monotonic()
+            try:
+                reply = await retry.call_with_retry(attempt, failed)
+            except Exception as exc:
+                await _report_error(conn, exc, failures)
+                raise
+            await _recorder.record_operation_duration(
+                command_name=str(name),
+                duration_seconds=time.monotonic() - started,
+                server_address=getattr(conn, "host", None),
+                server_port=getattr(conn, "port", None),
+                db_namespace=str(conn.db),
+            )
+            return reply
+        finally:
+            self._used = time.monotonic()
+            self._idle.set()
+
+    def _connect(self) -> AbstractConnection:
+        """A connection like the pool's, without a socket timeout (the lane bounds it)."""
+        pool = self._client.connection_pool
+        kwargs = {**pool.connection_kwargs, "socket_timeout": None}
+        conn: AbstractConnection = pool.connection_class(**kwargs)
+        return conn
 
     def _next(self) -> None:
         """The request in flight is done: send what queued meanwhile, or go idle."""
@@ -224,29 +316,56 @@ class Lane:
             self._next()
 
 
-async def _send(conn: AbstractConnection, packed: bytes | list[bytes]) -> None:
-    """Write a packed request: at once when the socket takes it, else through redis-py.
+async def _read_one(conn: AbstractConnection, count: int) -> Any:
+    return await conn.read_response()
 
-    With a read timeout set, redis-py's ``send_packed_command`` wraps every write in
-    ``asyncio.wait_for``, which costs a task per command. A write into an empty
-    transport buffer cannot block, so it goes straight to the transport; anything
-    else (not connected, a health check due, a backlog, a closing transport) takes
-    the full path, with its timeout, reconnection and error mapping. The reply is
-    read under the read timeout either way.
+
+async def _read_all(conn: AbstractConnection, count: int) -> list[Any]:
+    replies: list[Any] = []
+    for _ in range(count):
+        try:
+            replies.append(await conn.read_response())
+        except ResponseError as exc:
+            replies.append(exc)
+    return replies
+
+
+async def _closed_while_idle(conn: AbstractConnection) -> bool:
+    """Whether the server closed (or wrote on) the idle connection: the pool's own check.
+
+    Nothing of ours went out on it since the last reply, so reconnecting cannot run a
+    command twice. redis-py 8 names the check ``can_read``; 5.x-7.x
+    ``can_read_destructive`` (deprecated in 8).
     """
-    writer = getattr(conn, "_writer", None)  # redis-py's StreamWriter, when connected
-    if (
-        writer is not None
-        and not conn.health_check_interval
-        and not writer.transport.is_closing()
-        and not writer.transport.get_write_buffer_size()
-    ):
-        if isinstance(packed, bytes):
-            writer.write(packed)
-        else:
-            writer.writelines(packed)
-        return
-    await conn.send_packed_command(packed)
+    check: Callable[[], Awaitable[bool]] | None = getattr(conn, "can_read", None)
+    if check is None:
+        check = conn.can_read_destructive
+    try:
+        return bool(await check())
+    except (RedisConnectionError, OSError):
+        return True
+
+
+async def _report_error(conn: AbstractConnection, exc: Exception, retries: int) -> None:
+    assert _recorder is not None
+    host: Any = getattr(conn, "host", None)  # a unix socket connection has none
+    port: Any = getattr(conn, "port", None)
+    await _recorder.record_error_count(
+        server_address=host,
+        server_port=port,
+        network_peer_address=host,
+        network_peer_port=port,
+        error_type=exc,
+        retry_attempts=retries,
+        is_internal=False,
+    )
+
+
+def _where(conn: AbstractConnection) -> str:
+    path = getattr(conn, "path", None)
+    if path:
+        return f"at {path}"
+    return f"at {getattr(conn, 'host', '?')}:{getattr(conn, 'port', '?')}"
 
 
 def _fail(futures: list[asyncio.Future[Any]], exc: BaseException) -> None:

@@ -8,8 +8,13 @@ Usage (what :class:`~cachewright.cache.backends.redis.RedisBackend` does)::
 
 Every batch is one command on the wire: MGET, UNLINK, or one Lua call that writes
 the values and their tag indexes atomically, so no entry is ever outside its index.
-Those commands go through the backend's :class:`~._redis_lane.Lane` (a kept
-connection, pipelined with whatever else is in flight); SCAN and INFO use the pool.
+A command on up to :data:`LANE_KEYS` entries goes through the backend's
+:class:`~cachewright._redis.lane.Lane`, pipelined with whatever else is in flight: the
+lane's own batches are MGETs of as many keys as there are concurrent callers, so a
+batch of that size costs a get queued behind it no more than they do. Anything larger
+(a big batch, the pop of a tag invalidation, SCAN, INFO) goes through the client's
+pool, on another connection, so it never holds up the single-key calls behind the
+lane's request.
 """
 
 from __future__ import annotations
@@ -26,7 +31,10 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.typing import EncodableT
 
-__all__ = ["SCAN_COUNT", "UNLINK_BATCH", "Standalone"]
+__all__ = ["LANE_KEYS", "SCAN_COUNT", "UNLINK_BATCH", "Standalone"]
+
+#: batches of up to this many keys ride the lane; larger ones go through the pool
+LANE_KEYS = 100
 
 #: keys asked of each SCAN step; keys removed by one UNLINK
 SCAN_COUNT = 1000
@@ -43,7 +51,10 @@ class Standalone:
         self._lane = lane
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
-        return cast("list[bytes | None]", await self._lane.command("MGET", *keys))
+        if len(keys) == 1:
+            return [cast("bytes | None", await self._lane.get(keys[0]))]
+        runner = self._lane if len(keys) <= LANE_KEYS else self._client
+        return cast("list[bytes | None]", await runner.execute_command("MGET", *keys))
 
     async def write(
         self, mode: str, items: Sequence[SetItem], tags: Sequence[str], prefix: bytes = b""
@@ -55,7 +66,8 @@ class Standalone:
         for _, value, ttl_ms in items:
             args.append(value)
             args.append("" if ttl_ms is None else ttl_ms)
-        return int(await call(self._lane, WRITE, keys, args))
+        runner = self._lane if len(items) <= LANE_KEYS else self._client
+        return int(await call(runner, WRITE, keys, args))
 
     async def delete_many(self, keys: Sequence[str]) -> int:
         return await self._unlink(keys)
@@ -72,7 +84,7 @@ class Standalone:
     async def invalidate_tags(self, tags: Sequence[str]) -> int:
         # One atomic pop of every index, then the members go in UNLINK batches: the
         # cost follows the tagged entries, never the size of the keyspace.
-        members = await call(self._lane, POP, tags, ())
+        members = await call(self._client, POP, tags, ())
         return await self._unlink(list(dict.fromkeys(members)))
 
     async def node_info(self) -> list[tuple[Mapping[str, Any], int]]:
@@ -85,8 +97,10 @@ class Standalone:
     async def _unlink(self, keys: Sequence[str | bytes]) -> int:
         if not keys:
             return 0
-        if len(keys) <= UNLINK_BATCH:
+        if len(keys) <= LANE_KEYS:
             return int(await self._lane.command("UNLINK", *keys))
+        if len(keys) <= UNLINK_BATCH:
+            return int(await self._client.unlink(*keys))
         async with self._client.pipeline(transaction=False) as pipe:
             for start in range(0, len(keys), UNLINK_BATCH):
                 pipe.unlink(*keys[start : start + UNLINK_BATCH])

@@ -10,8 +10,8 @@ Usage::
     await backend.close()
 
 Single-key operations are one plain command (GET, SET, UNLINK, ...). On one node
-they go through a lane (:mod:`._redis_lane`): alone, on a kept connection; issued
-together, as one MGET and one pipeline. Batches and tag bookkeeping go to a
+they go through a lane (:mod:`cachewright._redis.lane`): alone, on a kept connection;
+issued together, as one MGET and one pipeline. Batches and tag bookkeeping go to a
 topology strategy: :mod:`._redis_standalone` (one server, one command per batch)
 or :mod:`._redis_cluster` (one round trip per node, sent concurrently). Every
 redis-py error leaves as :class:`~cachewright.errors.CacheError` or
@@ -330,7 +330,7 @@ class RedisBackend:
             await self._reader.close()
         with self._errors:
             if self._lane is not None:
-                await self._lane.close()  # the kept connection goes back to the pool
+                await self._lane.close()  # waits for its request in flight, closes its connection
             if not self._close_client:
                 return
             if self._opened is not None:
@@ -349,7 +349,10 @@ def _flag(value: object) -> bool:
 def _describe(client: Redis | RedisCluster, kwargs: Mapping[str, Any]) -> tuple[Mode, str]:
     """The mode and a password-free label of a client built elsewhere."""
     if isinstance(client, RedisCluster):
-        nodes = ",".join(f"{node.host}:{node.port}" for node in client.startup_nodes)
+        # RedisCluster.startup_nodes is recent (redis-py 7); its NodesManager has them in all
+        nodes = ",".join(
+            f"{node.host}:{node.port}" for node in client.nodes_manager.startup_nodes.values()
+        )
         return "cluster", f"redis+cluster://{nodes}"
     pool = client.connection_pool
     if isinstance(pool, SentinelConnectionPool):

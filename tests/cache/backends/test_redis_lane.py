@@ -3,7 +3,10 @@
 Counted on a private server (``NodeProbe``): a lone GET stays one GET and one round
 trip; 64 GETs issued together cost a handful of round trips, never 64; every caller
 gets its own answer; an error reply fails only its command; a cancelled call leaves
-the lane usable; closing gives the connection back to a client the backend does not own.
+the lane usable. Through a proxy that holds the replies of one connection: a large
+MGET or a tag invalidation in flight does not hold up a ``get`` (they use the pool, not
+the lane), and ``close()`` waits for the request in flight before closing the lane's
+connection, leaving a client the backend does not own working.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from redis.asyncio import Redis
 from cachewright.cache.backends.redis import RedisBackend
 from cachewright.errors import CacheError
 from cachewright.settings import Settings
-from tests._servers import RedisServer
+from tests._servers import RedisServer, wait_until_async
+from tests.cache.backends._marker_proxy import MarkerProxy
 from tests.cache.backends._probe import NodeProbe
 from tests.cache.backends.conftest import Names
 
@@ -110,25 +114,28 @@ async def test_a_cancelled_call_leaves_the_lane_usable(
     assert await standalone.get(slow) is None
 
 
-async def test_close_gives_the_kept_connection_back(fresh_redis: RedisServer, names: Names) -> None:
-    client = Redis(port=fresh_redis.port)
+async def test_close_closes_the_lanes_connection_and_leaves_the_client_working(
+    fresh_redis: RedisServer, names: Names
+) -> None:
+    client = Redis(host="127.0.0.1", port=fresh_redis.port)
     backend = RedisBackend(client)
-    try:
-        await backend.set(names.key("a"), b"1", 60_000)
-        assert await backend.get(names.key("a")) == b"1"
-        await backend.close()
-        pool = client.connection_pool
-        assert not pool._in_use_connections
-        assert await client.get(names.key("a")) == b"1"  # the user's client still works
-    finally:
-        await client.aclose()
+    async with Redis(host="127.0.0.1", port=fresh_redis.port) as admin:
+        try:
+            await backend.set(names.key("a"), b"1", 60_000)
+            assert await backend.get(names.key("a")) == b"1"
+            before = await _clients(admin)
+            await backend.close()
+            await wait_until_async(lambda: _clients(admin), expect=before - 1)
+            assert await client.get(names.key("a")) == b"1"  # the user's client still works
+        finally:
+            await client.aclose()
 
 
 async def test_a_one_connection_pool_is_left_to_redis_py(
     fresh_redis: RedisServer, names: Names
 ) -> None:
-    # Keeping the only connection would starve SCAN and pipelines: the lane batches
-    # through the client instead.
+    # A pool capped at one connection is a cap: the lane opens no second one and
+    # batches through the client instead.
     client = Redis(port=fresh_redis.port, max_connections=1)
     backend = RedisBackend(client)
     try:
@@ -139,4 +146,101 @@ async def test_a_one_connection_pool_is_left_to_redis_py(
         assert await backend.delete_pattern(f"{names.namespace}:*") == 10
     finally:
         await backend.close()
+        await client.aclose()
+
+
+# -- what runs beside the lane, and close() ---------------------------------------------
+
+#: a deadlock guard for calls that must not wait on a held request: not a timing
+#: assertion (a correct run finishes in milliseconds; a wrong one would wait forever)
+NEVER = 20.0
+
+
+async def _clients(admin: Redis) -> int:
+    """Normal client connections on the server, the admin's own excluded."""
+    listed = await admin.client_list(_type="normal")
+    return len(listed) - 1
+
+
+@pytest.fixture
+async def held(fresh_redis: RedisServer, names: Names) -> AsyncIterator[MarkerProxy]:
+    """A proxy that holds every reply on a connection that sent ``names.key("marker")``."""
+    async with MarkerProxy(fresh_redis.port, names.key("marker").encode(), hold=True) as proxy:
+        yield proxy
+
+
+async def test_a_large_mget_in_flight_does_not_hold_up_a_get(
+    held: MarkerProxy, fresh_redis: RedisServer, names: Names
+) -> None:
+    keys = [*names.keys(500), names.key("marker")]
+    async with Redis(host="127.0.0.1", port=fresh_redis.port) as admin:
+        await admin.mset({key: key.encode() for key in keys})
+    backend = RedisBackend.from_url(held.url, settings=Settings(read_timeout=NEVER))
+    try:
+        assert await backend.get(keys[0]) == keys[0].encode()  # the lane is connected
+        bulk = asyncio.create_task(backend.get_many(keys))
+        await held.seen.wait()  # the MGET reached the server; its reply is held
+        async with asyncio.timeout(NEVER):
+            got = await asyncio.gather(backend.get(keys[1]), backend.get(keys[2]))
+        assert list(got) == [keys[1].encode(), keys[2].encode()]
+        assert not bulk.done()  # still held: the gets went past it, not after it
+        held.release()
+        assert await bulk == [key.encode() for key in keys]
+    finally:
+        held.release()
+        await backend.close()
+
+
+async def test_a_tag_invalidation_in_flight_does_not_hold_up_a_get(
+    held: MarkerProxy, fresh_redis: RedisServer, names: Names
+) -> None:
+    tag, plain = names.key("marker"), names.key("plain")  # the tag index is the marker
+    direct = RedisBackend.from_url(fresh_redis.url)
+    try:
+        await direct.set_many([(key, b"v", 60_000) for key in names.keys(300)], [tag])
+        await direct.set(plain, b"p", 60_000)
+    finally:
+        await direct.close()
+    backend = RedisBackend.from_url(held.url, settings=Settings(read_timeout=NEVER))
+    try:
+        assert await backend.get(plain) == b"p"
+        invalidating = asyncio.create_task(backend.invalidate_tags([tag]))
+        await held.seen.wait()
+        async with asyncio.timeout(NEVER):
+            assert await backend.get(plain) == b"p"
+            await backend.set(plain, b"q", 60_000)
+        assert not invalidating.done()
+        held.release()
+        assert await invalidating == 300
+        assert await backend.get(plain) == b"q"
+    finally:
+        held.release()
+        await backend.close()
+
+
+async def test_close_waits_for_the_request_in_flight(
+    held: MarkerProxy, fresh_redis: RedisServer, names: Names
+) -> None:
+    marker = names.key("marker")
+    client = Redis(host="127.0.0.1", port=held.port, socket_timeout=NEVER)
+    backend = RedisBackend(client)
+    finished: list[str] = []
+    try:
+        await backend.set(names.key("warm"), b"w", 60_000)
+        async with Redis(host="127.0.0.1", port=fresh_redis.port) as admin:
+            await admin.set(marker, b"held value")
+        reading = asyncio.create_task(backend.get(marker))
+        reading.add_done_callback(lambda _: finished.append("get"))
+        await held.seen.wait()  # the GET is in flight on the lane's connection
+        closing = asyncio.create_task(backend.close())
+        closing.add_done_callback(lambda _: finished.append("close"))
+        done, _ = await asyncio.wait([closing], timeout=0.2)
+        assert not done  # close() is waiting for the held reply
+        held.release()
+        await closing
+        assert finished == ["get", "close"]
+        assert await reading == b"held value"  # answered whole, not cut by close()
+        assert await client.get(marker) == b"held value"
+    finally:
+        held.release()
         await client.aclose()
