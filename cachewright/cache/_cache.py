@@ -83,7 +83,7 @@ class Cache:
         "_local",
         "_mattrs",
         "_metrics",
-        "_reader",
+        "_read_from",
         "_reads",
         "_serializer",
         "_settings",
@@ -143,7 +143,7 @@ class Cache:
         # The local tier decided below; without one, reads may go to replicas.
         local = local or LocalTier.from_settings(settings)
         reader = backend.replica_reader() if isinstance(backend, ReplicaReads) else None
-        self._reader: Backend = backend if reader is None or local is not None else reader
+        self._read_from: Backend = backend if reader is None or local is not None else reader
         self._reads = ReadPath(
             self._keys,
             backend,
@@ -152,7 +152,7 @@ class Cache:
             self._counters,
             self._metrics,
             self._mattrs,
-            reader=self._reader,
+            reader=self._read_from,
         )
         self._writes = WritePath(
             self._keys, backend, self._serializer, self._guard, self._counters, settings.default_ttl
@@ -310,12 +310,12 @@ class Cache:
     async def exists(self, key: str) -> bool:
         """Whether ``key`` holds an entry (fails open to False)."""
         physical = self._keys.entry(key)
-        return await self._guard.read(False, self._reader.exists, physical, at=physical)
+        return await self._guard.read(False, self._read_from.exists, physical, at=physical)
 
     async def ttl(self, key: str) -> float | None:
         """Seconds left; ``math.inf`` for no expiry; None for a missing key."""
         physical = self._keys.entry(key)
-        left = await self._guard.read(None, self._reader.pttl, physical, at=physical)
+        left = await self._guard.read(None, self._read_from.pttl, physical, at=physical)
         if left is None:
             return None
         return math.inf if left < 0 else left / 1000

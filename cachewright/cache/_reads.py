@@ -47,7 +47,7 @@ class ReadPath:
         "_local",
         "_mattrs",
         "_metrics",
-        "_reader",
+        "_read_from",
         "_serializer",
     )
 
@@ -64,7 +64,7 @@ class ReadPath:
     ) -> None:
         self._keys = keys
         self._backend = backend  # the primary: the touch of a sliding entry
-        self._reader = reader or backend  # gets (replicas, with read_from_replicas)
+        self._read_from = reader or backend  # gets (replicas, with read_from_replicas)
         self._serializer = serializer
         self._guard = guard
         self._counters = counters
@@ -91,7 +91,7 @@ class ReadPath:
                 return hit
             ticket = self.remote_ticket(local)
         physical = self._keys.entry(key)
-        raw = await self._guard.read(None, self._reader.get, physical, at=physical)
+        raw = await self._guard.read(None, self._read_from.get, physical, at=physical)
         if raw is None:
             self._counters.misses += 1
             self._metrics.miss(self._mattrs)
@@ -175,7 +175,7 @@ class ReadPath:
         if not user_keys:
             return {}
         physical = self._keys.prefixed(user_keys)  # checked by unique() above
-        raws = await self._guard.read_many(physical, self._reader.get_many)
+        raws = await self._guard.read_many(physical, self._read_from.get_many)
         now = now_ms()
         plain, payloads, other = split(raws, now)
         values = validate(payloads, type) if payloads else []
@@ -227,7 +227,7 @@ class ReadPath:
         physical = self._keys.prefixed(remote)  # checked by unique() above
         if not physical:
             return {}
-        raws = await self._guard.read_many(physical, self._reader.get_many)
+        raws = await self._guard.read_many(physical, self._read_from.get_many)
         hits.update(await self._decode(remote, physical, raws, type, now_ms(), ticket))
         if local is not None and len(hits) > 1:
             return {key: hits[key] for key in user_keys if key in hits}  # the asked order

@@ -60,7 +60,7 @@ class RedisBackend:
         "_mode",
         "_opened",
         "_ops",
-        "_reader",
+        "_read_from",
     )
 
     def __init__(self, client: Redis | RedisCluster, *, close_client: bool = False) -> None:
@@ -76,7 +76,7 @@ class RedisBackend:
         self._close_client = close_client
         self._closed = False
         self._opened: Opened | None = None
-        self._reader: RedisBackend | None = None  # reads from replicas (from_url)
+        self._read_from: RedisBackend | None = None  # reads from replicas (from_url)
         self._mode, self._label = _describe(client, kwargs)
         self._errors = ErrorMap(kwargs.get("password"), where=self._label)
         # Commands on one node go through a lane: a kept connection when alone, one
@@ -127,7 +127,7 @@ class RedisBackend:
             where=target.redacted,
         )
         if reading is not None:
-            reader = backend._reader = cls(reading.client, close_client=True)
+            reader = backend._read_from = cls(reading.client, close_client=True)
             reader._opened, reader._label, reader._mode = reading, target.redacted, target.mode
             reader._errors = backend._errors
         return backend
@@ -135,7 +135,7 @@ class RedisBackend:
     def replica_reader(self) -> RedisBackend | None:
         """With ``read_from_replicas``: a backend on the same URL whose reads go to
         replicas (stale by the replication lag; closed with this one), else None."""
-        return self._reader
+        return self._read_from
 
     def __repr__(self) -> str:
         return f"RedisBackend({self._label!r}, mode={self._mode!r})"
@@ -326,8 +326,8 @@ class RedisBackend:
         if self._closed:
             return
         self._closed = True
-        if self._reader is not None:
-            await self._reader.close()
+        if self._read_from is not None:
+            await self._read_from.close()
         with self._errors:
             if self._lane is not None:
                 await self._lane.close()  # waits for its request in flight, closes its connection
