@@ -48,6 +48,7 @@ from cachewright.cache.local import (
     LocalTier,
     channel_for,
 )
+from cachewright.events import Events
 from cachewright.settings import Settings
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ class Cache:
         "_closed",
         "_coherence",
         "_counters",
+        "_events",
         "_guard",
         "_keys",
         "_local",
@@ -114,6 +116,7 @@ class Cache:
             on_type_mismatch=settings.on_type_mismatch,
         )
         self._counters = Counters()
+        self._events = Events()
         self._closed = False
         self._url = redact_url(url) if url else type(backend).__name__
         if metrics is None and settings.otel:
@@ -221,6 +224,11 @@ class Cache:
     def metrics(self) -> Metrics:
         """The instruments this cache records to (patterns record to them too)."""
         return self._metrics
+
+    @property
+    def events(self) -> Events:
+        """Subscribe to what this cache's patterns do (see ``cachewright.events``)."""
+        return self._events
 
     @property
     def namespace(self) -> str:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from cachewright import Cache as AsyncCache
 from cachewright import CacheStats, ConfigurationError, Entry, LocalTier, Metrics, Settings
+from cachewright.events import Events
 from cachewright.sync._twin import CACHE, Twin
 
 if TYPE_CHECKING:
@@ -162,6 +163,12 @@ class Cache:
     @property
     def namespace(self) -> str:
         return self._namespace
+
+    @property
+    def events(self) -> Events:
+        """The events of this process's engine cache (``cachewright.events``); the
+        callbacks run on the engine's event loop thread: keep them short."""
+        return self.engine().events
 
     def engine(self) -> AsyncCache:
         """The async ``Cache`` of this process (building it if needed), for code that

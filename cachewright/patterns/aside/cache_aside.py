@@ -40,6 +40,21 @@ Guarantees (docs/guarantees.md):
   one refresh per key at a time; while the loader fails, the stale value keeps being
   served until the grace ends. After that a failing load raises. ``early_refresh``
   (XFetch's beta, 1.0 is a good start) refreshes hot entries before they expire.
+- Loader timeouts (G8): with ``soft_timeout`` (needs ``stale_ttl``), a read that
+  finds a stale entry waits up to ``soft_timeout`` for the refresh, then returns the
+  stale value; without it, the stale value is returned at once (the default). With
+  ``hard_timeout``, a read that has no stale value to fall back on waits up to
+  ``hard_timeout`` for its load, then raises :class:`~cachewright.errors.LoaderTimeout`.
+  Either way the load goes on in the background (one per key; later readers join it)
+  and fills the cache when it ends; ``close()`` cancels the loads still running.
+  A refresh that fails while a stale value exists serves that value (fail-safe).
+- Adaptive caching: the loader may return ``Cached(value, ttl=..., tags=[...])`` or
+  ``Cached.skip(value)`` to choose one value's life, tags, or no caching at all.
+- Conditional refresh: ``refresh_loader(key, stale_entry)`` is called instead of the
+  loader when a cached entry is refreshed (stale, early, or ``soft_timeout``); it
+  returns a new value, or ``NotModified`` to keep the cached value for another ``ttl``.
+- Events: hit, miss, stale, loader_timeout, fail_safe, not_modified, background_fill
+  reach ``cache.events`` subscribers and the ``cachewright.events`` counter.
 - G10: every fill is a compare-and-set against the lease taken at the miss (or
   against the version of the stale entry being refreshed), so a fill that began
   before a write, a delete, or a tag invalidation of the key never overwrites it.
@@ -64,25 +79,30 @@ batch but not written.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Generic, Literal, Optional, Self, TypeVar, cast
 
 from cachewright.cache import Cache, Entry, Lease
 from cachewright.errors import CacheUnavailable, ConfigurationError, LockTimeout
+from cachewright.events import EventKind
 from cachewright.patterns._fill import FillPolicy
 from cachewright.patterns._keys import KeyMapper
 from cachewright.patterns._notes import add_note
+from cachewright.patterns.aside._adaptive import Loaded, NotModified, NotModifiedType, unwrap
 from cachewright.patterns.aside._batch import BatchLoader
 from cachewright.patterns.aside._fill import Filler
 from cachewright.patterns.aside._loader import Loader, LoaderSource
 from cachewright.patterns.aside._lock_wait import wait_for_fill
 from cachewright.patterns.aside._refresh import LoadTimer, Refresher, refresh_early
+from cachewright.patterns.aside._signals import Signals
 from cachewright.patterns.aside._singleflight import SingleFlight
 from cachewright.patterns.aside._stats import AsideCounters, CacheAsideStats
+from cachewright.patterns.aside._timeouts import TimedLoads
 from cachewright.patterns.aside._warming import ChunkResult, Progress, WarmupReport, run_warmup
 
 __all__ = ["CacheAside", "CacheAsideStats"]
@@ -94,6 +114,8 @@ V = TypeVar("V")
 T = TypeVar("T")
 
 Seconds = float | int | timedelta
+#: ``refresh_loader``: the key and the cached entry, to a new value or ``NotModified``
+RefreshLoader = Callable[[K, Entry[V]], Awaitable[Loaded[V] | NotModifiedType]]
 
 
 def _seconds(value: Seconds, what: str) -> float:
@@ -127,6 +149,7 @@ class CacheAside(Generic[K, V]):
       bounds every fill: a load slower than it is returned but not cached.
     - ``max_concurrency``: loader calls and cache commands in flight for one batch.
     - ``batch_fill``: ``"safe"`` or ``"fast"``, see the module docstring.
+    - ``soft_timeout``, ``hard_timeout``, ``refresh_loader``: see the module docstring.
     """
 
     __slots__ = (
@@ -144,7 +167,10 @@ class CacheAside(Generic[K, V]):
         "_mattrs",
         "_max_concurrency",
         "_read_type",
+        "_refresh_loader",
         "_refresher",
+        "_signals",
+        "_timed",
         "_timer",
     )
 
@@ -166,6 +192,9 @@ class CacheAside(Generic[K, V]):
         early_refresh: float | None = None,
         max_concurrency: int = 32,
         batch_fill: Literal["safe", "fast"] = "safe",
+        soft_timeout: Seconds | None = None,
+        hard_timeout: Seconds | None = None,
+        refresh_loader: RefreshLoader[K, V] | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ConfigurationError(f"max_concurrency must be at least 1, not {max_concurrency}")
@@ -177,12 +206,23 @@ class CacheAside(Generic[K, V]):
             raise ConfigurationError("batch_fill='fast' cannot write stale_ttl; use 'safe'")
         if early_refresh is not None and early_refresh <= 0:
             raise ConfigurationError(f"early_refresh must be positive, not {early_refresh!r}")
+        soft = None if soft_timeout is None else _seconds(soft_timeout, "soft_timeout")
+        if soft is not None and stale_ttl is None:
+            raise ConfigurationError("soft_timeout needs a stale_ttl: it serves stale values")
+        self._refresh_loader = refresh_loader
+        self._signals = Signals(cache, source="cache_aside")
+        self._counters = AsideCounters()
+        self._timed: TimedLoads[Entry[V | None]] = TimedLoads(
+            self._counters,
+            self._signals,
+            soft=soft,
+            hard=None if hard_timeout is None else _seconds(hard_timeout, "hard_timeout"),
+        )
         self._cache = cache
         self._loader: Loader[K, V] = Loader(loader, max_concurrency=max_concurrency)
         self._key = KeyMapper[K](key).cache_key
         # A cached None (negative caching) must read back even when ``type`` is a model.
         self._read_type: Any = None if type is None else Optional[type]  # noqa: UP045
-        self._counters = AsideCounters()
         policy = FillPolicy(
             type=type,
             ttl=None if ttl is None else _seconds(ttl, "ttl"),
@@ -239,6 +279,7 @@ class CacheAside(Generic[K, V]):
             return
         self._closed = True
         await self._refresher.close()
+        await self._timed.close()
         await self._flights.close()
 
     def __repr__(self) -> str:
@@ -280,16 +321,22 @@ class CacheAside(Generic[K, V]):
     async def _resolve(self, key: K, cache_key: str) -> Entry[V | None]:
         found = await self._cache.lookup(cache_key, self._read_type)
         if isinstance(found, Entry):
+            self._signals.emit(EventKind.HIT, cache_key)
+            if found.stale and self._timed.soft is not None and not self._closed:
+                reload = functools.partial(self._reload, key, cache_key, found)
+                return await self._timed.stale(cache_key, found, reload)
             await self._on_hit(key, cache_key, found)
             return found
+        self._signals.emit(EventKind.MISS, cache_key)
         return await self._miss(key, cache_key, found)
 
     async def _on_hit(self, key: K, cache_key: str, entry: Entry[Any]) -> None:
         if entry.stale:
             self._counters.stale_served += 1
-            await self._refresh_later(key, cache_key, entry.version)
+            self._signals.emit(EventKind.STALE, cache_key)
+            await self._refresh_later(key, cache_key, entry)
         elif self._early is not None and self._due_early(entry):
-            await self._refresh_later(key, cache_key, entry.version)
+            await self._refresh_later(key, cache_key, entry)
 
     def _due_early(self, entry: Entry[Any]) -> bool:
         assert self._early is not None
@@ -299,6 +346,9 @@ class CacheAside(Generic[K, V]):
         )
 
     async def _miss(self, key: K, cache_key: str, found: Lease | None) -> Entry[V | None]:
+        if self._timed.hard is not None and (running := self._timed.running(cache_key)):
+            # A caller before us gave up waiting on this key's load: join it.
+            return await self._timed.bounded(key, cache_key, running)
         try:
             claim = await self._claim(cache_key, found)
         except CacheUnavailable:
@@ -306,11 +356,20 @@ class CacheAside(Generic[K, V]):
         if isinstance(claim, Entry):
             await self._on_hit(key, cache_key, claim)
             return cast(Entry[V | None], claim)
-        if claim is None:
-            return self._filler.loaded(await self._load(key))
-        value = await self._load(key, release=cache_key)
-        await self._filler.fill(cache_key, value, claim)
-        return self._filler.loaded(value)
+        version = claim
+
+        async def load_and_fill() -> Entry[V | None]:
+            if version is None:
+                return self._filler.loaded(await self._load(key))
+            value = await self._load(key, release=cache_key)
+            await self._filler.fill(cache_key, value, version)
+            return self._filler.loaded(value)
+
+        if self._timed.hard is None or self._closed:
+            return await load_and_fill()
+        return await self._timed.bounded(
+            key, cache_key, self._timed.start(cache_key, load_and_fill)
+        )
 
     async def _claim(self, cache_key: str, found: Lease | None) -> Entry[Any] | bytes | None:
         """Who fills a missing key: us (the version to fill against), another process
@@ -429,7 +488,7 @@ class CacheAside(Generic[K, V]):
         value = await self._load(key, release=cache_key if leased else None)
         if version is not None:
             await self._filler.fill(cache_key, value, version)
-        return value
+        return unwrap(value)
 
     # -- warm-up -----------------------------------------------------------------------
 
@@ -482,13 +541,21 @@ class CacheAside(Generic[K, V]):
 
     # -- loading and filling -----------------------------------------------------------
 
-    async def _load(self, key: K, *, release: str | None = None) -> V | None:
+    async def _load(self, key: K, *, release: str | None = None) -> Loaded[V]:
         """Call the loader; on failure free the lease at ``release`` and re-raise the
         loader's exception as it was, with a note naming the key."""
+        return cast(Loaded[V], await self._call(key, release=release))
+
+    async def _call(
+        self, key: K, *, release: str | None = None, stale: Entry[Any] | None = None
+    ) -> Loaded[V] | NotModifiedType:
         self._counters.loads += 1
         started = time.perf_counter()
         try:
-            value = await self._loader.one(key)
+            if stale is not None and self._refresh_loader is not None:
+                value = await self._refresh_loader(key, stale)
+            else:
+                value = await self._loader.one(key)
         except BaseException as exc:
             if release is not None:
                 # Waiters elsewhere retry at once instead of waiting out lock_ttl.
@@ -501,10 +568,25 @@ class CacheAside(Generic[K, V]):
         self._cache.metrics.loader(started, self._mattrs)
         return value
 
-    async def _refresh_later(self, key: K, cache_key: str, version: bytes) -> None:
+    async def _reload(self, key: K, cache_key: str, entry: Entry[Any]) -> Entry[V | None]:
+        """Refresh a cached entry: through ``refresh_loader`` when given (which may
+        answer ``NotModified``), filled against the entry's version (G10)."""
+        try:
+            result = await self._call(key, stale=entry)
+        except Exception as exc:
+            if entry.stale:
+                self._counters.fail_safe += 1
+                self._signals.emit(EventKind.FAIL_SAFE, cache_key, repr(exc))
+            raise
+        if result is NotModified:
+            self._signals.emit(EventKind.NOT_MODIFIED, cache_key)
+            return await self._filler.extend(cache_key, entry)
+        await self._filler.fill(cache_key, result, entry.version)
+        return self._filler.loaded(result)
+
+    async def _refresh_later(self, key: K, cache_key: str, entry: Entry[Any]) -> None:
         async def job() -> None:
-            value = await self._load(key)
-            await self._filler.fill(cache_key, value, version)
+            await self._reload(key, cache_key, entry)
 
         if await self._refresher.schedule(cache_key, job):
             self._counters.refreshes += 1
