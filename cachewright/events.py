@@ -14,7 +14,9 @@ Kinds (:class:`EventKind`): ``hit``, ``miss``, ``stale`` (a stale value was serv
 ``loader_timeout`` (``soft_timeout`` or ``hard_timeout`` ran out; ``detail`` says
 which), ``fail_safe`` (the loader failed and the stale value stays in service),
 ``not_modified`` (a conditional refresh kept the entry and extended its life),
-``background_fill`` (a load that outlived its caller's timeout wrote its value).
+``background_fill`` (a load that outlived its caller's timeout wrote its value),
+``recovered`` (the cache server answers again and the writes it missed were
+replayed; ``key`` is empty, ``source`` is ``"cache"``).
 
 Callbacks run synchronously, in the task that emits, in subscription order: keep them
 short (hand slow work to a queue). An exception in a callback is logged (throttled)
@@ -47,6 +49,7 @@ class EventKind(enum.StrEnum):
     FAIL_SAFE = "fail_safe"
     NOT_MODIFIED = "not_modified"
     BACKGROUND_FILL = "background_fill"
+    RECOVERED = "recovered"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """The cache layer: typed get/set, many-ops, tags, counters, expiry and stats."""
 
 from cachewright.cache._cache import Cache
+from cachewright.cache._recovery import RecoveryStats
 from cachewright.cache._serializer import Lease
 from cachewright.cache._stats import CacheStats, LocalStats
 from cachewright.cache.backends.base import Backend
@@ -24,5 +25,6 @@ __all__ = [
     "LocalTier",
     "MemoryBackend",
     "PickleCodec",
+    "RecoveryStats",
     "escape_glob",
 ]

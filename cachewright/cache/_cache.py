@@ -33,6 +33,7 @@ from cachewright.cache._breaker import CircuitBreaker
 from cachewright.cache._expiry import Ttl
 from cachewright.cache._guard import Guard
 from cachewright.cache._reads import ReadPath
+from cachewright.cache._recovery import Recovery, RecoveryStats, pinger
 from cachewright.cache._serializer import Lease, Serializer
 from cachewright.cache._setup import backend_for, codec_from
 from cachewright.cache._stats import CacheStats, Counters
@@ -48,7 +49,7 @@ from cachewright.cache.local import (
     LocalTier,
     channel_for,
 )
-from cachewright.events import Events
+from cachewright.events import Event, EventKind, Events
 from cachewright.settings import Settings
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ class Cache:
         "_mattrs",
         "_metrics",
         "_reads",
+        "_recovery",
         "_serializer",
         "_settings",
         "_url",
@@ -145,6 +147,17 @@ class Cache:
         self._writes = WritePath(
             self._keys, backend, self._serializer, self._guard, self._counters, settings.default_ttl
         )
+        # Writes that could not reach the server are replayed when it answers again.
+        self._recovery = Recovery(
+            replay_keys=self._writes.delete_many,
+            replay_tags=self._writes.invalidate_tags,
+            replay_pattern=self.delete_pattern,
+            replay_clear=self._writes.clear,
+            interval=settings.breaker_reset,
+            on_recovered=self._recovered,
+            reachable=pinger(backend, settings.write_timeout),
+        )
+        self._writes.on_lost(self._recovery.remember)
         # The local tier (None: one level). ``_local`` is the store the read path
         # consults; ``_coherence`` tells the other processes what writes changed.
         self._local: LocalStore | None = None
@@ -213,6 +226,7 @@ class Cache:
         """Release the backend's connections (and the invalidation channel). Idempotent."""
         if not self._closed:
             self._closed = True
+            await self._recovery.close()
             if self._coherence is not None:
                 await self._coherence.close()
             await self._backend.close()
@@ -224,6 +238,21 @@ class Cache:
     def metrics(self) -> Metrics:
         """The instruments this cache records to (patterns record to them too)."""
         return self._metrics
+
+    @property
+    def recovery(self) -> RecoveryStats:
+        """Writes lost while the server was unreachable, and their replay (``pending``
+        ones are replayed when it answers again; see docs/guarantees.md)."""
+        return self._recovery.stats()
+
+    def _recovered(self, detail: str) -> None:
+        if self._metrics.enabled:
+            self._metrics.event(
+                self._metrics.attributes(
+                    namespace=self.namespace, pattern="cache", event=EventKind.RECOVERED.value
+                )
+            )
+        self._events.emit(Event(EventKind.RECOVERED, "", "cache", detail))
 
     @property
     def events(self) -> Events:

@@ -52,6 +52,7 @@ class WritePath:
         "_default_ttl",
         "_guard",
         "_keys",
+        "_lost",
         "_serializer",
     )
 
@@ -71,6 +72,11 @@ class WritePath:
         self._counters = counters
         self._default_ttl = default_ttl
         self._coherence: Coherence | None = None
+        self._lost: Callable[[Notice], None] | None = None
+
+    def on_lost(self, remember: Callable[[Notice], None]) -> None:
+        """Hand every write that could not reach the server to ``remember`` (recovery)."""
+        self._lost = remember
 
     def attach(self, coherence: Coherence) -> None:
         """Tell the local tier (here and in peers) what each write changed."""
@@ -88,6 +94,8 @@ class WritePath:
             result = await self._guard.write(op, *args, bulk=bulk)
         except CacheUnavailable as exc:
             self._forget(notice)
+            if notice is not None and self._lost is not None:
+                self._lost(notice)
             return self._guard.write_failed(default, exc)
         except BaseException:
             self._forget(notice)  # failed or cancelled midway

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from cachewright import Cache as AsyncCache
 from cachewright import CacheStats, ConfigurationError, Entry, LocalTier, Metrics, Settings
+from cachewright.cache import RecoveryStats
 from cachewright.events import Events
 from cachewright.sync._twin import CACHE, Twin
 
@@ -163,6 +164,11 @@ class Cache:
     @property
     def namespace(self) -> str:
         return self._namespace
+
+    @property
+    def recovery(self) -> RecoveryStats:
+        """The engine cache's lost writes and their replay (see ``Cache.recovery``)."""
+        return self.engine().recovery
 
     @property
     def events(self) -> Events:
