@@ -18,6 +18,10 @@ which), ``fail_safe`` (the loader failed and the stale value stays in service),
 ``recovered`` (the cache server answers again and the writes it missed were
 replayed; ``key`` is empty, ``source`` is ``"cache"``).
 
+Scope: ``CacheAside.get``/``get_entry`` (and ``@cached`` calls) emit one event per
+shared execution (callers that join a load already running for the key add none);
+``get_many`` and ``warmup`` emit none yet. ``recovered`` comes from the cache layer.
+
 Callbacks run synchronously, in the task that emits, in subscription order: keep them
 short (hand slow work to a queue). An exception in a callback is logged (throttled)
 and never reaches the caller of the cache. With no subscriber an emit costs one
