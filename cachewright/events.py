@@ -24,8 +24,8 @@ shared execution (callers that join a load already running for the key add none)
 
 Callbacks run synchronously, in the task that emits, in subscription order: keep them
 short (hand slow work to a queue). An exception in a callback is logged (throttled)
-and never reaches the caller of the cache. With no subscriber an emit costs one
-truth test. Every event is also counted by the OpenTelemetry counter
+and never reaches the caller of the cache. With no subscriber (and metrics off) an
+event costs about 0.2 us. Every event is also counted by the OpenTelemetry counter
 ``cachewright.events`` (attribute ``cachewright.event``) when metrics are on.
 """
 
