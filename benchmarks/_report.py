@@ -140,6 +140,9 @@ def write_report(data: dict[str, Any], assets_url: str) -> tuple[str, dict[str, 
             lines += section
             charts[name] = svg
     lines += sections.others(data)
+    if data.get("sync"):
+        # The synchronous API's part: benchmarks/sync_api.py's own tables, run by this run.
+        lines += [str(data["sync"]).strip(), ""]
     failures = data.get("failures")
     if failures:
         lines += ["## Parts that failed in this run", ""]

@@ -177,6 +177,7 @@ async def main(options: argparse.Namespace) -> dict[str, Any]:
             ("write-behind flush", lambda: wbench.flush_rates(
                 url, options.pg, 1_000 if quick else 20_000, repeats)),
             ("local", lambda: run_local_tier(url, port, probe, scale, repeats)),
+            ("sync", lambda: _sync_api(quick)),
             ("tags", lambda: run_tags(
                 url, port, probe, repeats, [10_000] if quick else [100_000, 1_000_000])),
         ]  # fmt: skip
@@ -201,6 +202,21 @@ async def main(options: argparse.Namespace) -> dict[str, Any]:
             await probe.close()
     data["seconds"] = time.time() - started
     return data
+
+
+async def _sync_api(quick: bool) -> str:
+    """The synchronous API's tables: benchmarks/sync_api.py in a process of its own
+    (it drives its own event loop and threads, and starts its own redis-server)."""
+    ops, rounds = ("300", "3") if quick else ("2000", "5")
+    script = Path(__file__).with_name("sync_api.py")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), "--markdown", "--ops", ops, "--rounds", rounds,
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"sync_api.py exited {proc.returncode}")
+    return out.decode()
 
 
 async def _redis_benchmark(port: int, quick: bool) -> dict[int, dict[str, tuple[float, float]]]:
@@ -245,7 +261,7 @@ def _jsonable(value: Any) -> Any:
 
 
 PARTS = ("redis-benchmark", "stampede", "write-behind accept", "write-behind flush", "local",
-         "tags")  # fmt: skip
+         "sync", "tags")  # fmt: skip
 
 
 def cli(argv: list[str] | None = None) -> None:

@@ -301,8 +301,9 @@ def _print(
             print(f"{name:36} {figure:>18} {ratio:>7}")
         return
     print("## Synchronous API: per-call overhead (`benchmarks/sync_api.py`)\n")
-    print("Produced by `python benchmarks/sync_api.py --markdown` (standalone; starts its")
-    print(f"own `redis-server`); {args.ops:,} calls per slice, median of {args.rounds} rounds;")
+    print("Produced by `benchmarks/sync_api.py --markdown` (run by `python -m benchmarks`,")
+    print("or alone; it starts its own `redis-server`);")
+    print(f"{args.ops:,} calls per slice, median of {args.rounds} rounds;")
     print(f"load average at start: {load}. Ratio: speed relative to raw redis-py + orjson")
     print("(above 1.00x is faster). Read the script's docstring for what each row does.\n")
     print("| one thread, one call at a time | wall per call | ratio | CPU per call | ratio |")

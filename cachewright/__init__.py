@@ -10,19 +10,9 @@ Usage::
     user = await users.get(42)
 """
 
-from cachewright._metrics import Metrics, otel_metrics
-from cachewright.cache import (
-    Cache,
-    CacheStats,
-    Entry,
-    JsonCodec,
-    Lease,
-    LocalStats,
-    LocalTier,
-    MemoryBackend,
-    PickleCodec,
-    escape_glob,
-)
+import importlib
+from typing import TYPE_CHECKING
+
 from cachewright.errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -34,6 +24,7 @@ from cachewright.errors import (
     InvalidKey,
     LoaderTimeout,
     LockTimeout,
+    NotReplicated,
     PermissionDenied,
     QueueClosed,
     QueueFull,
@@ -44,24 +35,40 @@ from cachewright.errors import (
     TypeMismatch,
     WriteBehindError,
 )
-from cachewright.events import Event, EventKind, Events
-from cachewright.patterns import (
-    CacheAside,
-    Cached,
-    FlushWorker,
-    MemoryWriteQueue,
-    NotModified,
-    NotModifiedType,
-    RedisWriteQueue,
-    RetryPolicy,
-    Warmup,
-    WarmupReport,
-    WriteBehind,
-    WriteQueue,
-    WriteThrough,
-    cached,
-)
-from cachewright.settings import Settings
+
+if TYPE_CHECKING:
+    from cachewright._metrics import Metrics, otel_metrics
+    from cachewright.cache import (
+        Cache,
+        CacheStats,
+        Entry,
+        Health,
+        JsonCodec,
+        Lease,
+        LocalStats,
+        LocalTier,
+        MemoryBackend,
+        PickleCodec,
+        escape_glob,
+    )
+    from cachewright.events import Event, EventKind, Events
+    from cachewright.patterns import (
+        CacheAside,
+        Cached,
+        FlushWorker,
+        MemoryWriteQueue,
+        NotModified,
+        NotModifiedType,
+        RedisWriteQueue,
+        RetryPolicy,
+        Warmup,
+        WarmupReport,
+        WriteBehind,
+        WriteQueue,
+        WriteThrough,
+        cached,
+    )
+    from cachewright.settings import Settings
 
 __version__ = "0.1.0"
 
@@ -82,6 +89,7 @@ __all__ = [
     "EventKind",
     "Events",
     "FlushWorker",
+    "Health",
     "InvalidKey",
     "JsonCodec",
     "Lease",
@@ -94,6 +102,7 @@ __all__ = [
     "Metrics",
     "NotModified",
     "NotModifiedType",
+    "NotReplicated",
     "PermissionDenied",
     "PickleCodec",
     "QueueClosed",
@@ -117,3 +126,57 @@ __all__ = [
     "escape_glob",
     "otel_metrics",
 ]
+
+# The exception tree above is light and imported at once; everything else on first use
+# (PEP 562), so that ``import cachewright`` and ``cachewright --help`` do not load Redis,
+# pydantic and the patterns before a name that needs them is touched.
+_LAZY: dict[str, str] = {
+    "Metrics": "cachewright._metrics",
+    "otel_metrics": "cachewright._metrics",
+    "Cache": "cachewright.cache",
+    "CacheStats": "cachewright.cache",
+    "Entry": "cachewright.cache",
+    "Health": "cachewright.cache",
+    "JsonCodec": "cachewright.cache",
+    "Lease": "cachewright.cache",
+    "LocalStats": "cachewright.cache",
+    "LocalTier": "cachewright.cache",
+    "MemoryBackend": "cachewright.cache",
+    "PickleCodec": "cachewright.cache",
+    "escape_glob": "cachewright.cache",
+    "Event": "cachewright.events",
+    "EventKind": "cachewright.events",
+    "Events": "cachewright.events",
+    "CacheAside": "cachewright.patterns",
+    "Cached": "cachewright.patterns",
+    "FlushWorker": "cachewright.patterns",
+    "MemoryWriteQueue": "cachewright.patterns",
+    "NotModified": "cachewright.patterns",
+    "NotModifiedType": "cachewright.patterns",
+    "RedisWriteQueue": "cachewright.patterns",
+    "RetryPolicy": "cachewright.patterns",
+    "Warmup": "cachewright.patterns",
+    "WarmupReport": "cachewright.patterns",
+    "WriteBehind": "cachewright.patterns",
+    "WriteQueue": "cachewright.patterns",
+    "WriteThrough": "cachewright.patterns",
+    "cached": "cachewright.patterns",
+    "Settings": "cachewright.settings",
+}
+_SUBPACKAGES = frozenset({"cache", "cli", "errors", "patterns", "settings", "stores", "sync"})
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+    elif name in _SUBPACKAGES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -27,7 +27,8 @@ The tree::
     └── WriteBehindError
         ├── QueueFull             the write-behind queue stayed full past the timeout
         ├── QueueClosed           the write-behind queue no longer accepts writes
-        └── QueueUnavailable      the durable queue's server cannot be reached
+        ├── QueueUnavailable      the durable queue's server cannot be reached
+        └── NotReplicated         a replicated-durability write no replica confirmed in time
 
 Lower-level errors (redis-py, SQLAlchemy, pydantic) are mapped at the boundary with
 ``raise ... from exc``: they never escape raw, and their messages are redacted so that
@@ -52,6 +53,7 @@ __all__ = [
     "InvalidKey",
     "LoaderTimeout",
     "LockTimeout",
+    "NotReplicated",
     "PermissionDenied",
     "QueueClosed",
     "QueueFull",
@@ -90,6 +92,11 @@ class CacheError(CachewrightError):
 
 class CacheUnavailable(CacheError, ConnectionError):
     """The cache server cannot be reached within the configured timeout, or refuses us."""
+
+    #: True when a live server answered that it cannot serve for now (a Redis Cluster
+    #: failing over: CLUSTERDOWN, TRYAGAIN): the circuit breaker of that server does not
+    #: count it, since the server is up and serves again as soon as the cluster does.
+    answered: bool = False
 
 
 class CircuitOpen(CacheUnavailable):
@@ -155,3 +162,10 @@ class LoaderTimeout(CachewrightError, TimeoutError):
         super().__init__(message)
         self.key = key
         self.timeout = timeout
+
+
+class NotReplicated(WriteBehindError):
+    """With ``durability="replicated"``, no replica confirmed the write in time.
+
+    The write is not acknowledged, yet it is on the primary: if that primary stays up
+    it may still reach the store. Treat it as "outcome unknown" and write again."""

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         description="A stored value that does not fit the requested type raises TypeMismatch"
         " ('raise') or reads as a miss ('miss').",
     )
+    read_from_replicas: bool = Field(
+        False,
+        description="Cache reads (get, get_many, exists, ttl) go to replicas (Cluster,"
+        " Sentinel): stale by the replication lag, no read-your-writes. Not with a local tier.",
+    )
     breaker_threshold: int = Field(
         5, ge=1, description="Consecutive failures that open the circuit breaker."
     )

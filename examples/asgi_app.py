@@ -29,7 +29,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cachewright import Cache, CacheAside, LockTimeout, StoreError
+from cachewright.settings import Settings
 from cachewright.stores import SQLStore
+
+#: this example's namespace (``CACHEWRIGHT_NAMESPACE`` wins if set): examples that
+#: share a Redis never see each other's entries
+NAMESPACE = os.environ.get("CACHEWRIGHT_NAMESPACE", "example-asgi")
 
 
 class Product(BaseModel):
@@ -52,7 +57,7 @@ def create_app(db_url: str | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with (
-            Cache.from_settings() as cache,
+            Cache.from_settings(Settings(namespace=NAMESPACE)) as cache,
             SQLStore(url, "products", type=Product, key_type=int) as store,
         ):
             await store.set_many({p.id: p for p in SEED})

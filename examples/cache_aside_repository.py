@@ -34,6 +34,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from cachewright import Cache, CacheAside, Settings, cached
 
+#: this example's namespace (``CACHEWRIGHT_NAMESPACE`` wins if set): examples that
+#: share a Redis never see each other's entries
+NAMESPACE = os.environ.get("CACHEWRIGHT_NAMESPACE", "example-users")
+
 USERS = sa.Table(
     "users",
     sa.MetaData(),
@@ -108,13 +112,13 @@ async def main() -> None:
             ]
         )
         # CACHEWRIGHT_URL picks the backend (default memory://).
-        cache = Cache.from_settings(
-            Settings(namespace=os.environ.get("CACHEWRIGHT_NAMESPACE", "example"))
-        )
+        cache = Cache.from_settings(Settings(namespace=NAMESPACE))
         try:
             await run(repo, cache)
         finally:
-            await cache.clear()
+            # Only this example's entries (all tagged "users"): never the namespace,
+            # which CACHEWRIGHT_NAMESPACE may make shared.
+            await cache.invalidate_tags("users")
             await cache.close()
             await engine.dispose()
 

@@ -28,7 +28,12 @@ import sqlalchemy as sa
 from flask import Flask, abort, request
 from pydantic import BaseModel, ValidationError
 
+from cachewright.settings import Settings
 from cachewright.sync import Cache, CacheAside, WriteThrough
+
+#: this example's namespace (``CACHEWRIGHT_NAMESPACE`` wins if set): examples that
+#: share a Redis never see each other's entries
+NAMESPACE = os.environ.get("CACHEWRIGHT_NAMESPACE", "example-flask")
 
 
 class Product(BaseModel):
@@ -95,13 +100,13 @@ class Shop:
 
     def __init__(self, db_url: str | None = None, cache: Cache | None = None) -> None:
         url = db_url or os.environ.get("PRODUCTS_SYNC_DB") or default_db()
-        self.cache = cache or Cache.from_settings()
+        self.cache = cache or Cache.from_settings(Settings(namespace=NAMESPACE))
         self.repo = ProductRepository(sa.create_engine(url))
         self.reads: CacheAside[int, Product] = CacheAside(
-            self.cache, loader=self.repo, key="product:{}", type=Product, ttl=300
+            self.cache, loader=self.repo, key="catalog:{}", type=Product, ttl=300
         )
         self.writes: WriteThrough[int, Product] = WriteThrough(
-            self.cache, self.repo, key="product:{}", type=Product, ttl=300
+            self.cache, self.repo, key="catalog:{}", type=Product, ttl=300
         )
 
     def close(self) -> None:
@@ -144,7 +149,9 @@ def create_app(shop: Shop | None = None) -> Flask:
 def main() -> None:
     shop = Shop()
     shop.writes.set_many({p.id: p for p in SEED})
-    shop.cache.clear()  # start cold: the seed went through the cache too
+    # Start cold: the seed went through the cache too. Only this app's keys: the
+    # namespace may be shared (CACHEWRIGHT_NAMESPACE).
+    shop.cache.delete_many([shop.reads.cache_key(p.id) for p in SEED])
     client = create_app(shop).test_client()
     before = shop.repo.queries
 

@@ -16,14 +16,19 @@ the lifespan) or on its own (``cachewright warmup`` from cron does a one-off run
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel
 
-from cachewright import Cache, CacheAside
+from cachewright import Cache, CacheAside, Settings
 from cachewright.patterns.aside.warmup import Warmup, WarmupReport
 from cachewright.stores import BaseStore, MemoryStore
+
+#: this example's namespace (``CACHEWRIGHT_NAMESPACE`` wins if set): examples that
+#: share a Redis never see each other's entries
+NAMESPACE = os.environ.get("CACHEWRIGHT_NAMESPACE", "example-warmup")
 
 
 class Product(BaseModel):
@@ -73,10 +78,16 @@ async def main() -> None:
         if len(reports) == 2:
             two_runs.set()
 
-    async with Cache.from_settings() as cache:
+    async with Cache.from_settings(Settings(namespace=NAMESPACE)) as cache:
         # A data store as the loader: a warm-up chunk costs one get_many.
         products: CacheAside[int, Product] = CacheAside(
-            cache, loader=db, key="product:{}", type=Product, ttl=600
+            # Its own key prefix too: even in one namespace, asgi_app.py's product:1
+            # (its seeded row) is not this catalogue's product 1.
+            cache,
+            loader=db,
+            key="bestseller:{}",
+            type=Product,
+            ttl=600,
         )
         job = Warmup(products, keys=db.best_sellers, interval=0.2, on_report=on_report)
         async with products, job:

@@ -32,13 +32,17 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from cachewright import Cache, WriteBehind
+from cachewright import Cache, Settings, WriteBehind
 from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
 from cachewright.stores import SQLStore
 
 USERS = 10
 VIEWS = 300
 QUEUE_NAME = "profiles"
+#: this example's namespace (``CACHEWRIGHT_NAMESPACE`` wins if set): examples that
+#: share a Redis never see each other's entries
+#: (the worker imports it: both must use the same namespace)
+NAMESPACE = os.environ.get("CACHEWRIGHT_NAMESPACE", "example-profiles")
 
 
 class Profile(BaseModel):
@@ -73,7 +77,10 @@ async def _total_visits(store: SQLStore[int, Profile]) -> int:
 
 
 async def main() -> None:
-    async with Cache.from_settings() as cache, profile_store() as store:
+    async with (
+        Cache.from_settings(Settings(namespace=NAMESPACE)) as cache,
+        profile_store() as store,
+    ):
         on_redis = not cache.settings.url.startswith("memory://")
         queue = RedisWriteQueue.for_cache(cache, name=QUEUE_NAME) if on_redis else None
         profiles = WriteBehind(

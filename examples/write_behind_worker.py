@@ -5,8 +5,10 @@ Run it next to the application, as many copies as you like::
     export CACHEWRIGHT_URL=redis://127.0.0.1:6379/0
     python examples/write_behind_worker.py
 
-    # the same worker, from the command line (run from the examples directory):
-    cachewright worker --store write_behind_profiles:profile_store \\
+    # the same worker, from the command line (run from the examples directory; the
+    # namespace is the example's own, unless CACHEWRIGHT_NAMESPACE sets one):
+    cachewright --namespace example-profiles worker \\
+        --store write_behind_profiles:profile_store \\
         --type write_behind_profiles:Profile --key-type int --queue profiles
 
 It stops gracefully on SIGTERM or Ctrl-C: the batch in hand is written and
@@ -19,14 +21,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from write_behind_profiles import QUEUE_NAME, Profile, profile_store
+from write_behind_profiles import NAMESPACE, QUEUE_NAME, Profile, profile_store
 
 from cachewright import Settings
 from cachewright.patterns.worker import run_worker
 
 
 async def main() -> None:
-    settings = Settings()
+    settings = Settings(namespace=NAMESPACE)  # the application's namespace
     if settings.url.startswith("memory://"):
         raise SystemExit("set CACHEWRIGHT_URL to the Redis the application uses")
     stats = await run_worker(
@@ -34,7 +36,7 @@ async def main() -> None:
         profile_store,
         type=Profile,
         key_type=int,
-        namespace=settings.namespace,
+        namespace=NAMESPACE,
         name=QUEUE_NAME,
         settings=settings,
     )

@@ -23,8 +23,12 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from cachewright import Cache, WriteThrough
+from cachewright import Cache, Settings, WriteThrough
 from cachewright.stores import SQLStore
+
+#: this example's namespace (``CACHEWRIGHT_NAMESPACE`` wins if set): examples that
+#: share a Redis never see each other's entries
+NAMESPACE = os.environ.get("CACHEWRIGHT_NAMESPACE", "example-orders")
 
 
 class Order(BaseModel):
@@ -67,7 +71,7 @@ def _now() -> datetime:
 
 async def main(db_url: str) -> None:
     async with (
-        Cache.from_settings() as cache,
+        Cache.from_settings(Settings(namespace=NAMESPACE)) as cache,
         SQLStore(db_url, "orders", type=Order, key_type=int) as store,
     ):
         service = OrderService(WriteThrough(cache, store, key="order:{}", type=Order, ttl=3600))

@@ -26,6 +26,7 @@ __all__ = [
     "free_port",
     "need",
     "redis_binary",
+    "server_version",
     "wait_until",
     "wait_until_async",
 ]
@@ -50,8 +51,28 @@ def free_port(below: int = 65536) -> int:
             return port
 
 
+# CI points this at another server binary (a Redis 6.2, a Valkey) to run the suites on it.
+SERVER_ENV = "CACHEWRIGHT_TEST_REDIS_SERVER"
+
+
 def redis_binary() -> str | None:
+    """The server binary tests start: ``$CACHEWRIGHT_TEST_REDIS_SERVER``, else the PATH's.
+
+    A chosen binary that is missing is an error, never a silent fall back to another
+    server, so a run meant for Redis 6.2 cannot pass on 7.x by accident.
+    """
+    chosen = os.environ.get(SERVER_ENV)
+    if chosen:
+        if not os.access(chosen, os.X_OK):
+            raise FileNotFoundError(f"{SERVER_ENV}={chosen} is not an executable file")
+        return chosen
     return shutil.which("redis-server") or shutil.which("valkey-server")
+
+
+def server_version(binary: str) -> str:
+    """``binary --version`` as one line, e.g. ``Redis server v=6.2.14 sha=...``."""
+    out = subprocess.run([binary, "--version"], capture_output=True, timeout=10, check=True)
+    return out.stdout.decode(errors="replace").strip()
 
 
 def wait_until(predicate: object, timeout: float = 10.0, interval: float = 0.02) -> None:
@@ -104,7 +125,7 @@ class RedisServer:
     ) -> None:
         binary = redis_binary()
         if binary is None:
-            raise FileNotFoundError("redis-server not found on PATH")
+            raise FileNotFoundError(f"redis-server not found on PATH (nor {SERVER_ENV})")
         self.binary = binary
         self.port = port or free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="cw-redis-"))

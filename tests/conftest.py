@@ -9,11 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from tests._servers import RedisCluster, RedisServer, need, redis_binary
+from tests._servers import RedisCluster, RedisServer, need, redis_binary, server_version
 
 PG_URL = os.environ.get(
     "CACHEWRIGHT_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+
+
+def pytest_report_header() -> str:
+    """Say which server binary the private servers run (CI runs the suites on several)."""
+    binary = redis_binary()
+    if binary is None:
+        return "redis server: none found"
+    return f"redis server: {binary} ({server_version(binary)})"
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from types import ModuleType
 
 import pytest
 
-from tests._servers import IN_CI
+from tests._servers import IN_CI, RedisServer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -152,6 +152,66 @@ def test_write_behind_with_cli_worker(
     assert code == 0, log
     assert "flush worker: queue 'profiles'" in log
     assert re.search(r"stopped after [\d.]+ s: \d+ written", log), log
+
+
+# One after another on one Redis, as a user trying them all would run them: each in
+# its own namespace (the default), then all in one namespace (CACHEWRIGHT_NAMESPACE),
+# where their distinct key prefixes keep them apart. warmup_job.py caches products
+# that asgi_app.py's self-check must not see.
+SEQUENCE = [
+    "warmup_job.py",
+    "asgi_app.py",
+    "cache_aside_repository.py",
+    "write_through_orders.py",
+    "write_behind_profiles.py",  # with its worker, started below
+    "sync_flask_app.py",
+    "warmup_job.py",
+    "asgi_app.py",
+]
+SYNC_FLASK_LINE = r"50 threaded GET /products/1 -> \{200\}, 1 store load"
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("shared", [False, True], ids=["own-namespaces", "one-namespace"])
+def test_examples_one_after_another_on_one_redis(
+    shared: bool,
+    fresh_redis: RedisServer,
+    tmp_path: Path,
+    started: list[subprocess.Popen[str]],
+) -> None:
+    extra = {"CACHEWRIGHT_NAMESPACE": "shared"} if shared else {}
+    env = _env(
+        tmp_path,
+        CACHEWRIGHT_URL=fresh_redis.url,
+        PRODUCTS_SYNC_DB=f"sqlite:///{tmp_path / 'products-sync.db'}",
+        **extra,
+    )
+    for name in SEQUENCE:
+        if name == "write_behind_profiles.py":
+            worker = subprocess.Popen(
+                [sys.executable, str(_script("write_behind_worker.py"))],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            started.append(worker)
+            assert "written by the worker" in run_example(name, env)
+            code, log = _stop(worker)
+            assert code == 0, log
+        elif name == "sync_flask_app.py":
+            proc = subprocess.run(
+                [sys.executable, str(_script(name))],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+                env=env,
+            )
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            assert re.search(SYNC_FLASK_LINE, proc.stdout), proc.stdout
+        else:
+            run_example(name, env)
 
 
 def _load_asgi_example() -> ModuleType:

@@ -19,15 +19,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cachewright._cli import dead_letters, demo, warmup, worker
+from cachewright._cli import dead_letters, demo, health, warmup, worker
 from cachewright._cli.exits import ExitCode
 from cachewright._cli.render import console, emit_json, fmt, plural, queue_table, stats_table
 from cachewright._cli.runtime import Options, fail, open_cache, run
-from cachewright.settings import Settings
 
 if TYPE_CHECKING:
+    # Loaded by the commands that use them: ``cachewright --help`` stays light (no
+    # pydantic, no Redis client), so it answers at once.
     from cachewright.cache import Cache
     from cachewright.patterns.write_behind.queues import QueueStats
+    from cachewright.settings import Settings
 
 __all__ = ["app"]
 
@@ -40,10 +42,21 @@ app = typer.Typer(
     # Errors are turned into messages and exit codes by runtime.run; a traceback
     # appears only with --debug.
     pretty_exceptions_enable=False,
+    # Plain click help: flags show as flags (typer's rich panels print ``--json <bool>``),
+    # and printing it needs no rich.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from cachewright import __version__
+
+        console().print(f"cachewright {__version__}", markup=False)
+        raise typer.Exit()
 
 
 @app.callback()
@@ -53,6 +66,7 @@ def _root(
         str | None,
         typer.Option(
             "--url",
+            metavar="URL",
             help="Cache URL (memory://, redis://, rediss://, redis+cluster://, ...). "
             "Default: CACHEWRIGHT_URL, else memory://.",
             show_default=False,
@@ -60,10 +74,20 @@ def _root(
     ] = None,
     namespace: Annotated[
         str | None,
-        typer.Option("--namespace", help="Key namespace. Default: CACHEWRIGHT_NAMESPACE, else cw."),
+        typer.Option(
+            "--namespace",
+            metavar="NAME",
+            help="Key namespace. Default: CACHEWRIGHT_NAMESPACE, else cw.",
+        ),
     ] = None,
     debug: Annotated[
         bool, typer.Option("--debug", help="Log at DEBUG level and show tracebacks.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_show_version, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     ctx.obj = Options(url=url, namespace=namespace, debug=debug)
@@ -83,18 +107,31 @@ def stats(
         typer.Option(
             "--queue",
             metavar="NAME",
-            help="Also show this write-behind queue (Redis; repeatable).",
+            help="Also show the write-behind queue of this name (Redis; repeatable).",
+        ),
+    ] = None,
+    key_formats: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--key",
+            metavar="FORMAT",
+            help="Also show the queue of the WriteBehind with this key format, named "
+            "as WriteBehind names it ('profile:{}' -> 'profile'; repeatable).",
         ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show the server's facts (memory, keys, hit ratio) and, with --queue, the
-    write-behind queue's pending writes, their age and the dead letters."""
+    """Show the server's facts (memory, keys, hit ratio) and, with --queue or --key,
+    a write-behind queue's pending writes, their age and the dead letters. A queue no
+    process has used is an error (exit code 4)."""
 
     async def body(settings: Settings) -> ExitCode:
+        from cachewright._cli.queues import queue_name
+
+        names = [*(queues or []), *(queue_name(None, k) for k in key_formats or [])]
         async with open_cache(settings) as cache:
             snapshot = await cache.stats()
-            queue_stats = await _queue_stats(cache, queues or [])
+            queue_stats = await _queue_stats(cache, list(dict.fromkeys(names)))
         if as_json:
             emit_json(
                 {
@@ -116,6 +153,7 @@ def stats(
 async def _queue_stats(cache: Cache, names: list[str]) -> dict[str, QueueStats]:
     if not names:
         return {}
+    from cachewright._cli.queues import require
     from cachewright.cache.backends.redis import RedisBackend
     from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
 
@@ -124,6 +162,7 @@ async def _queue_stats(cache: Cache, names: list[str]) -> dict[str, QueueStats]:
     found: dict[str, QueueStats] = {}
     for name in names:
         async with RedisWriteQueue.for_cache(cache, name=name) as queue:
+            await require(queue)
             found[name] = await queue.stats()
     return found
 
@@ -250,6 +289,7 @@ def _report(as_json: bool, removed: int, text: str) -> None:
 
 
 demo.register(app, options)
+health.register(app, options)
 warmup.register(app, options)
 worker.register(app, options)
 dead_letters.register(app, options)

@@ -2,16 +2,19 @@
 
 Usage::
 
-    cachewright --url redis://127.0.0.1:6379/0 --namespace shop dead-letters list --queue profiles
-    cachewright ... dead-letters replay --queue profiles --all     # after fixing the cause
+    cachewright --url redis://127.0.0.1:6379/0 --namespace shop dead-letters list --key 'profile:{}'
+    cachewright ... dead-letters replay --key 'profile:{}' --all     # after fixing the cause
     cachewright ... dead-letters replay --queue profiles 3/1700000000000-0
     cachewright ... dead-letters drop --queue profiles 3/1700000000000-0
 
 Dead letters live in the durable Redis queue (``RedisWriteQueue``), named by the
-namespace and ``--queue`` (the ``name`` the application gave it). A replayed write
-goes back into the queue and the next flush writes it; one whose key was written
-again since is *superseded* and removed instead, since replaying it would overwrite
-newer data. Dropping is an explicit decision to give a write up.
+namespace and the queue's name: ``--queue`` if the application named it, else the
+name its ``WriteBehind`` derives from ``--key`` (as it does). A queue no process has
+used is an error (exit code 4), and so is an id that is not a dead letter id (2).
+
+A replayed write goes back into the queue and the next flush writes it; one whose key
+was written again since is *superseded* and removed instead, since replaying it would
+overwrite newer data. Dropping is an explicit decision to give a write up.
 """
 
 from __future__ import annotations
@@ -19,20 +22,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cachewright._cli.exits import ExitCode
+from cachewright._cli.queues import QueueKeyOpt, QueueOpt, queue_name, require
 from cachewright._cli.render import console, emit_json, plural
 from cachewright._cli.runtime import Options, fail, run
-from cachewright.settings import Settings
+
+if TYPE_CHECKING:
+    from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
+    from cachewright.settings import Settings
 
 __all__ = ["register"]
 
-QueueOpt = Annotated[
-    str, typer.Option("--queue", help="The queue's name, as given to RedisWriteQueue.")
-]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 IdsArg = Annotated[list[str] | None, typer.Argument(metavar="ID...", help="Dead letter ids.")]
 
@@ -46,7 +50,7 @@ def _json_or_text(data: bytes | None) -> Any:
         return data.decode("utf-8", "replace")
 
 
-def _queue(settings: Settings, name: str) -> Any:
+def _queue(settings: Settings, name: str) -> RedisWriteQueue:
     if settings.url.startswith("memory://"):
         fail(
             "dead letters are kept by the durable queue in Redis; with the memory queue they"
@@ -59,25 +63,43 @@ def _queue(settings: Settings, name: str) -> Any:
     return RedisWriteQueue.from_url(settings.url, settings=settings, name=name)
 
 
+def _check_ids(ids: list[str]) -> None:
+    """Exit with a usage error on an id that cannot be a dead letter's."""
+    from cachewright.patterns.write_behind.queues.redis import is_dead_letter_id
+
+    malformed = [i for i in ids if not is_dead_letter_id(i)]
+    if malformed:
+        fail(
+            f"malformed dead letter id: {', '.join(map(repr, malformed))} (an id looks like "
+            "'3/1700000000000-0': partition/entry, as `dead-letters list` prints it)",
+            ExitCode.USAGE,
+        )
+
+
 def register(app: typer.Typer, options: Callable[[typer.Context], Options]) -> None:
     """Add the ``dead-letters`` group to ``app``."""
     group = typer.Typer(
         help="List, replay or drop writes the store kept rejecting (Redis queue).",
         no_args_is_help=True,
+        rich_markup_mode=None,
     )
     app.add_typer(group, name="dead-letters")
 
     @group.command("list")
     def list_(
         ctx: typer.Context,
-        queue: QueueOpt = "default",
+        queue: QueueOpt = None,
+        key: QueueKeyOpt = "{}",
         limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 100,
         as_json: JsonOpt = False,
     ) -> None:
         """Show dead letters, oldest first, with the error that sent each there."""
 
+        name = queue_name(queue, key)
+
         async def body(settings: Settings) -> ExitCode:
-            async with _queue(settings, queue) as q:
+            async with _queue(settings, name) as q:
+                await require(q)
                 letters = await q.dead_letters(limit)
             rows = [
                 {
@@ -95,7 +117,7 @@ def register(app: typer.Typer, options: Callable[[typer.Context], Options]) -> N
                 return ExitCode.OK
             out = console()
             if not rows:
-                out.print(f"no dead letters in queue {queue!r}", markup=False)
+                out.print(f"no dead letters in queue {name!r}", markup=False)
             for row in rows:
                 out.print(
                     f"{row['id']}  {row['op']} {row['key']!r}  failed {row['failed_at']:%F %T}Z"
@@ -111,7 +133,8 @@ def register(app: typer.Typer, options: Callable[[typer.Context], Options]) -> N
     def replay(
         ctx: typer.Context,
         ids: IdsArg = None,
-        queue: QueueOpt = "default",
+        queue: QueueOpt = None,
+        key: QueueKeyOpt = "{}",
         everything: Annotated[
             bool, typer.Option("--all", help="Replay every dead letter.")
         ] = False,
@@ -120,12 +143,15 @@ def register(app: typer.Typer, options: Callable[[typer.Context], Options]) -> N
         """Put dead letters back in the queue; superseded ones are removed instead."""
         if bool(ids) == everything:
             fail("give dead letter IDs or --all (not both)", ExitCode.USAGE)
+        _check_ids(ids or [])
+        name = queue_name(queue, key)
 
         async def body(settings: Settings) -> ExitCode:
             requeued: list[str] = []
             superseded: list[str] = []
             missing: list[str] = []
-            async with _queue(settings, queue) as q:
+            async with _queue(settings, name) as q:
+                await require(q)
                 if everything:
                     while batch := await q.dead_letters(1000):
                         result = await q.replay([d.id for d in batch])
@@ -155,13 +181,17 @@ def register(app: typer.Typer, options: Callable[[typer.Context], Options]) -> N
     def drop(
         ctx: typer.Context,
         ids: Annotated[list[str], typer.Argument(metavar="ID...", help="Dead letter ids.")],
-        queue: QueueOpt = "default",
+        queue: QueueOpt = None,
+        key: QueueKeyOpt = "{}",
         as_json: JsonOpt = False,
     ) -> None:
         """Delete dead letters for good: the writes they hold are given up."""
+        _check_ids(ids)
+        name = queue_name(queue, key)
 
         async def body(settings: Settings) -> ExitCode:
-            async with _queue(settings, queue) as q:
+            async with _queue(settings, name) as q:
+                await require(q)
                 removed = await q.drop(ids)
             if as_json:
                 emit_json({"removed": removed})

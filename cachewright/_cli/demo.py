@@ -12,12 +12,15 @@ so the other commands never pay for (or depend on) the pattern modules.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import typer
 
 from cachewright._cli.exits import ExitCode
 from cachewright._cli.runtime import Options, run
-from cachewright.settings import Settings
+
+if TYPE_CHECKING:
+    from cachewright.settings import Settings
 
 __all__ = ["register"]
 

@@ -176,7 +176,9 @@ async def _write_behind(step: Step, cache: Cache, world: DemoWorld) -> None:
             before = await profiles.stats()
             rows_before = len(await world.profiles.get_many(ids))
             step.line(
-                f"{writes} writes accepted in {took}: cache updated, store rows {rows_before}"
+                f"{writes} writes accepted in {took}: "
+                + ("cache entries dropped (strict)" if profiles.strict else "cache updated")
+                + f", store rows {rows_before}"
             )
             step.line(f"queue: {before.pending} keys pending ({before.coalesced} writes coalesced)")
             start = time.perf_counter()

@@ -20,9 +20,11 @@ class ExitCode(IntEnum):
     FAILURE = 1
     #: bad usage or configuration: unknown flag, bad URL, bad ``--store``, bad setting
     USAGE = 2
-    #: a server cannot be reached: the cache's Redis, the durable queue or the data store
+    #: a server cannot be reached: the cache's Redis, the durable queue or the data store;
+    #: ``health``: the cache is not healthy
     UNAVAILABLE = 3
-    #: ``get``: the key holds no entry (a miss)
+    #: ``get``: the key holds no entry (a miss); ``stats``, ``dead-letters``: no process
+    #: has used the write-behind queue named
     NOT_FOUND = 4
     #: interrupted with Ctrl-C
     INTERRUPTED = 130

@@ -5,7 +5,12 @@ Usage::
     async with open_store("myapp.stores:profile_store") as store:   # a DataStore
         ...
     Profile = import_type("myapp.models:Profile")                  # or "int", "str", "dict"
+    import_type("json")                                            # None: plain JSON
     keys = read_keys(Path("hot_users.txt"), int)                   # one key per line
+
+The one resolver of these names for the command line and for ``run_worker``: a store
+spec may name a data store or a (sync or async) factory of one, and a type spec is a
+builtin's name, ``json`` or ``module:Name``, whichever entry point is used.
 
 Imports resolve from the working directory first, as ``python -m`` would, so
 ``cachewright warmup --store app.stores:users`` works from the project root. Every
@@ -28,9 +33,11 @@ from typing import Any
 from cachewright.errors import ConfigurationError
 from cachewright.stores import DataStore
 
-__all__ = ["import_object", "import_type", "open_store", "read_keys"]
+__all__ = ["import_object", "import_type", "make_store", "open_store", "read_keys"]
 
 _BUILTIN_TYPES = {"int", "str", "float", "bool", "dict", "list"}
+#: the type spec meaning "no type: values (or keys) as plain JSON"
+_PLAIN_JSON = "json"
 
 
 def import_object(spec: str, option: str) -> Any:
@@ -58,30 +65,47 @@ def import_object(spec: str, option: str) -> Any:
     return obj
 
 
-def import_type(spec: str | None) -> Any:
-    """A value type: ``None`` (plain JSON), a builtin name, or ``module:Name``."""
-    if spec is None:
+def import_type(spec: object, option: str = "--type") -> Any:
+    """A value or key type: ``None`` or ``"json"`` (plain JSON), a builtin's name
+    (``"int"``, ``"str"``, ...), ``"module:Name"``, or a type given as is."""
+    if not isinstance(spec, str):
+        return spec
+    if spec == _PLAIN_JSON:
         return None
     if spec in _BUILTIN_TYPES:
         return getattr(builtins, spec)
-    return import_object(spec, "--type")
+    if ":" not in spec:
+        raise ConfigurationError(
+            f"{option} must be json, one of {', '.join(sorted(_BUILTIN_TYPES))} or "
+            f"'module:Name', got {spec!r}"
+        )
+    return import_object(spec, option)
+
+
+async def make_store(target: object, option: str = "--store") -> DataStore[Any, Any]:
+    """The data store ``target`` is or makes: a store, a (sync or async) factory of one,
+    or a ``"module:name"`` naming either."""
+    shown = target if isinstance(target, str) else repr(target)
+    if isinstance(target, str):
+        target = import_object(target, option)
+    store: Any = target
+    # A class is a factory, even though it has the protocol's methods (as functions).
+    if isinstance(store, type) or (callable(store) and not isinstance(store, DataStore)):
+        store = store()
+        if inspect.isawaitable(store):
+            store = await store
+    if isinstance(store, type) or not isinstance(store, DataStore):
+        raise ConfigurationError(
+            f"{option} {shown} gave a {type(store).__name__}, not a data store "
+            "(get, set, delete, exists, get_many, set_many, delete_many) nor a factory of one"
+        )
+    return store
 
 
 @asynccontextmanager
-async def open_store(spec: str) -> AsyncIterator[DataStore[Any, Any]]:
-    """The data store ``spec`` names: a store, or a (sync or async) factory of one.
-
-    The store is closed on exit when it has a ``close()``.
-    """
-    target = import_object(spec, "--store")
-    store = target if isinstance(target, DataStore) else target() if callable(target) else target
-    if inspect.isawaitable(store):
-        store = await store
-    if not isinstance(store, DataStore):
-        raise ConfigurationError(
-            f"--store {spec} gave a {type(store).__name__}, not a data store "
-            "(get, set, delete, exists, get_many, set_many, delete_many)"
-        )
+async def open_store(target: object, option: str = "--store") -> AsyncIterator[DataStore[Any, Any]]:
+    """:func:`make_store`, closed on exit when it has a ``close()``."""
+    store = await make_store(target, option)
     try:
         yield store
     finally:

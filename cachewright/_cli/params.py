@@ -9,21 +9,19 @@ Usage::
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from cachewright.errors import ConfigurationError
-
-__all__ = ["KeyFormatOpt", "KeyTypeOpt", "StoreOpt", "TypeOpt", "parse_key_type"]
+__all__ = ["KeyFormatOpt", "KeyTypeOpt", "StoreOpt", "TypeOpt"]
 
 StoreOpt = Annotated[
     str,
     typer.Option(
         "--store",
-        metavar="MODULE:FACTORY",
-        help="A DataStore, or a callable returning one (may be async), importable from "
-        "the working directory.",
+        metavar="MODULE:NAME",
+        help="A data store, or a factory of one (a class or function, may be async), "
+        "importable from the working directory.",
     ),
 ]
 KeyFormatOpt = Annotated[
@@ -35,20 +33,14 @@ TypeOpt = Annotated[
     typer.Option(
         "--type",
         metavar="MODULE:NAME",
-        help="Value type (a pydantic model, dataclass, int, str, dict, ...); default: plain JSON.",
+        help="Value type: module:Name (a pydantic model, a dataclass, ...), int, str, "
+        "dict, ... Default: plain JSON.",
     ),
 ]
 KeyTypeOpt = Annotated[
     str,
-    typer.Option("--key-type", help="Domain key type: str or int (json: as the JSON says)."),
+    typer.Option(
+        "--key-type",
+        help="Domain key type: str, int, json (keys as the JSON says) or module:Name.",
+    ),
 ]
-
-_KEY_TYPES: dict[str, type[Any] | None] = {"str": str, "int": int, "json": None}
-
-
-def parse_key_type(name: str) -> type[Any] | None:
-    """``--key-type`` as a Python type; ``json`` is None (keys decoded as JSON values)."""
-    try:
-        return _KEY_TYPES[name]
-    except KeyError:
-        raise ConfigurationError(f"--key-type must be str, int or json, not {name!r}") from None

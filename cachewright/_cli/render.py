@@ -13,13 +13,11 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import pydantic_core
 from rich.console import Console
 from rich.table import Table
 
-from cachewright.cache import CacheStats
-
 if TYPE_CHECKING:
+    from cachewright.cache import CacheStats
     from cachewright.patterns.write_behind.queues.base import QueueStats
 
 __all__ = ["console", "emit_json", "fmt", "plural", "queue_table", "stats_table"]
@@ -35,6 +33,8 @@ def console() -> Console:
 
 def emit_json(data: Any) -> None:
     """Write ``data`` as indented JSON (datetimes as ISO 8601, infinities as null)."""
+    import pydantic_core  # here, not at the top: ``--help`` stays light
+
     text = pydantic_core.to_json(data, indent=2, inf_nan_mode="null").decode()
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
@@ -57,7 +57,9 @@ def plural(count: int, noun: str) -> str:
     """``plural(1, "key")`` -> '1 key'; ``plural(2, "entry")`` -> '2 entries'."""
     if count == 1:
         return f"{count} {noun}"
-    return f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return f"{count} {noun[:-1]}ies"  # entry -> entries, but key -> keys
+    return f"{count} {noun}s"
 
 
 def _ratio(value: float | None) -> str:

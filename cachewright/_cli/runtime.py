@@ -23,14 +23,11 @@ import traceback
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import unquote, urlsplit
-
-from pydantic import ValidationError
 
 from cachewright._cli.exits import ExitCode
 from cachewright._redact import redact, redact_url
-from cachewright.cache import Cache
 from cachewright.errors import (
     AccessDenied,
     CacheUnavailable,
@@ -40,7 +37,13 @@ from cachewright.errors import (
     QueueUnavailable,
     StoreUnavailable,
 )
-from cachewright.settings import Settings
+
+if TYPE_CHECKING:
+    # Imported where used: ``cachewright --help`` must not load pydantic and Redis.
+    from pydantic import ValidationError
+
+    from cachewright.cache import Cache
+    from cachewright.settings import Settings
 
 __all__ = ["Options", "fail", "open_cache", "run", "server_of"]
 
@@ -54,6 +57,8 @@ class Options:
     debug: bool = False
 
     def settings(self) -> Settings:
+        from cachewright.settings import Settings
+
         given: dict[str, Any] = {"url": self.url, "namespace": self.namespace}
         return Settings(**{name: value for name, value in given.items() if value is not None})
 
@@ -84,6 +89,8 @@ def _password(url: str) -> str | None:
 async def open_cache(settings: Settings, *, quiet_memory: bool = False) -> AsyncIterator[Cache]:
     """The configured cache, checked with a ping (reads fail open, so a dead server
     would otherwise look like an empty cache), closed on exit."""
+    from cachewright.cache import Cache
+
     cache = Cache.from_url(settings.url, settings=settings)
     if settings.url.startswith("memory://") and not quiet_memory:
         _err(
@@ -132,6 +139,8 @@ def _invalid_settings(exc: ValidationError) -> str:
 
 def run(options: Options, body: Callable[[Settings], Coroutine[Any, Any, ExitCode]]) -> NoReturn:
     """Run ``body`` on a fresh event loop and exit with its code, mapping errors."""
+    from pydantic import ValidationError
+
     if options.debug:
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -160,6 +169,8 @@ def run(options: Options, body: Callable[[Settings], Coroutine[Any, Any, ExitCod
 
 
 def _classify(settings: Settings, exc: BaseException) -> tuple[ExitCode, str]:
+    from pydantic import ValidationError
+
     name = type(exc).__name__
     if isinstance(exc, AccessDenied):  # not an outage: the URL or the ACL needs fixing
         return ExitCode.USAGE, str(exc)

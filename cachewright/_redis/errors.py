@@ -14,8 +14,13 @@ Unreachable, slow, loading, failing-over or overloaded servers become
 refused password or ACL permission becomes
 :class:`~cachewright.errors.AuthenticationFailed` or
 :class:`~cachewright.errors.PermissionDenied`, saying what to check; every other
-server error becomes :class:`~cachewright.errors.CacheError`. Messages are redacted:
-no password ever appears in an error.
+server error becomes :class:`~cachewright.errors.CacheError`. Any other
+``Exception`` raised from inside redis-py's own code (its cluster client, rebuilding
+its topology after a failover, can close a connection another call is using and fail
+with ``AttributeError: 'NoneType' object has no attribute 'writelines'``) is an
+outage too: nothing but a cachewright error reaches the caller. Exceptions raised by
+cachewright's own code (a bug) and ``BaseException`` (cancellation) pass untouched.
+Messages are redacted: no password ever appears in an error.
 """
 
 from __future__ import annotations
@@ -56,6 +61,9 @@ _OUTAGES = (
     OSError,
 )
 
+# A live server saying the cluster cannot serve for now (a failover under way).
+_ANSWERED = (rx.ClusterDownError, rx.TryAgainError)
+
 # RedisClusterException does not derive from RedisError.
 _REDIS_ERRORS = (rx.RedisError, rx.RedisClusterException, OSError, asyncio.TimeoutError)
 
@@ -88,9 +96,15 @@ class ErrorMap:
     ) -> None:
         if exc is None or isinstance(exc, CachewrightError):
             return
-        if not isinstance(exc, _REDIS_ERRORS):
-            return  # cancellation and programming errors pass through untouched
+        if not isinstance(exc, Exception):
+            return  # cancellation, KeyboardInterrupt: never mapped
         message = redact(f"{self.prefix}{type(exc).__name__}: {exc}", *self._secrets)
+        if not isinstance(exc, _REDIS_ERRORS):
+            if _raised_in_redis(tb):
+                # A client-library fault under a failover (a connection closed under
+                # a call): the call's outcome is unknown, as with a lost connection.
+                raise self.unavailable(message) from exc
+            return  # a bug in the calling code: it passes through untouched
         server = f"the Redis server {self.where}".rstrip()
         if isinstance(exc, _AUTHENTICATION):
             raise AuthenticationFailed(
@@ -107,7 +121,10 @@ class ErrorMap:
                 " access to the namespace's keys"
             ) from exc
         if isinstance(exc, _OUTAGES):
-            raise self.unavailable(message) from exc
+            error = self.unavailable(message)
+            if isinstance(error, CacheUnavailable) and isinstance(exc, _ANSWERED):
+                error.answered = True
+            raise error from exc
         raise self.failure(message) from exc
 
 
@@ -120,3 +137,13 @@ class QueueErrors(ErrorMap):
     unavailable = QueueUnavailable
     failure = WriteBehindError
     prefix = "write queue: "
+
+
+def _raised_in_redis(tb: TracebackType | None) -> bool:
+    """Whether the traceback runs through redis-py's own code (its module names)."""
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if module == "redis" or module.startswith("redis."):
+            return True
+        tb = tb.tb_next
+    return False

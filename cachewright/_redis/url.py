@@ -31,6 +31,7 @@ from redis.asyncio.connection import (
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
+from redis.cluster import LoadBalancingStrategy
 
 from cachewright._redact import redact_url
 from cachewright.errors import ConfigurationError
@@ -210,8 +211,16 @@ def _no_retry() -> Retry:
     return Retry(NoBackoff(), 0)
 
 
-def open_client(target: RedisTarget, settings: Settings, overrides: Mapping[str, Any]) -> Opened:
-    """Build (without connecting) the redis-py client for ``target``."""
+def open_client(
+    target: RedisTarget,
+    settings: Settings,
+    overrides: Mapping[str, Any],
+    *,
+    replicas: bool = False,
+) -> Opened:
+    """Build (without connecting) the redis-py client for ``target``; with
+    ``replicas``, one whose reads go to replicas (Cluster: round robin over each
+    slot's replicas; Sentinel: a ``slave_for`` client)."""
     options = dict(target.options)
     sentinel_auth = {
         "username": options.pop("sentinel_username", None),
@@ -233,6 +242,8 @@ def open_client(target: RedisTarget, settings: Settings, overrides: Mapping[str,
     if target.mode == "cluster":
         common["ssl"] = target.ssl or common.get("ssl", False)
         nodes = [ClusterNode(host, port) for host, port in target.hosts]
+        if replicas:
+            common["load_balancing_strategy"] = LoadBalancingStrategy.ROUND_ROBIN_REPLICAS
         return Opened(RedisCluster(startup_nodes=nodes, **common))
     if target.mode == "sentinel":
         assert target.service is not None
@@ -243,6 +254,9 @@ def open_client(target: RedisTarget, settings: Settings, overrides: Mapping[str,
             **common,
         )
         ssl = target.ssl or bool(common.get("ssl", False))
+        if replicas:
+            replica = manager.slave_for(target.service, db=target.db, ssl=ssl)
+            return Opened(replica, sentinels=list(manager.sentinels))
         master = manager.master_for(target.service, db=target.db, ssl=ssl)
         return Opened(master, sentinels=list(manager.sentinels))
     # A blocking pool makes a burst wait (up to the connect timeout) for a free

@@ -1,6 +1,7 @@
 """The cache layer: typed get/set, many-ops, tags, counters, expiry and stats."""
 
 from cachewright.cache._cache import Cache
+from cachewright.cache._fences import WriteWatcher
 from cachewright.cache._recovery import RecoveryStats
 from cachewright.cache._serializer import Lease
 from cachewright.cache._stats import CacheStats, LocalStats
@@ -8,6 +9,7 @@ from cachewright.cache.backends.base import Backend
 from cachewright.cache.backends.memory import MemoryBackend
 from cachewright.cache.codecs import Codec, JsonCodec, PickleCodec
 from cachewright.cache.entry import Entry
+from cachewright.cache.health import Health
 from cachewright.cache.keys import escape_glob
 from cachewright.cache.local import Channel, ChannelListener, LocalTier
 
@@ -19,6 +21,7 @@ __all__ = [
     "ChannelListener",
     "Codec",
     "Entry",
+    "Health",
     "JsonCodec",
     "Lease",
     "LocalStats",
@@ -26,5 +29,6 @@ __all__ = [
     "MemoryBackend",
     "PickleCodec",
     "RecoveryStats",
+    "WriteWatcher",
     "escape_glob",
 ]

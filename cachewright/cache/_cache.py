@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from cachewright._metrics import NOOP, Metrics, otel_metrics
 from cachewright._redact import redact_url
-from cachewright.cache._breaker import CircuitBreaker
+from cachewright.cache._breakers import Breakers
 from cachewright.cache._expiry import Ttl
+from cachewright.cache._fences import WriteWatcher
 from cachewright.cache._guard import Guard
 from cachewright.cache._reads import ReadPath
 from cachewright.cache._recovery import Recovery, RecoveryStats, pinger
@@ -38,9 +39,10 @@ from cachewright.cache._serializer import Lease, Serializer
 from cachewright.cache._setup import backend_for, codec_from
 from cachewright.cache._stats import CacheStats, Counters
 from cachewright.cache._writes import DEFAULT, WritePath
-from cachewright.cache.backends.base import Backend, SharesClient
+from cachewright.cache.backends.base import Backend, ReplicaReads, SharesClient, Topology
 from cachewright.cache.codecs import Codec
 from cachewright.cache.entry import Entry
+from cachewright.cache.health import Health, probe
 from cachewright.cache.keys import KeyBuilder
 from cachewright.cache.local import (
     Channel,
@@ -84,6 +86,7 @@ class Cache:
         "_local",
         "_mattrs",
         "_metrics",
+        "_reader",
         "_reads",
         "_recovery",
         "_serializer",
@@ -126,7 +129,14 @@ class Cache:
         self._metrics: Metrics = metrics or NOOP
         self._mattrs = self._metrics.attributes(namespace=self._keys.namespace)
         self._guard = Guard(
-            CircuitBreaker(settings.breaker_threshold, settings.breaker_reset),
+            # One breaker per server node; the backend's topology (Cluster slots, the
+            # Sentinel primary) says which node serves a key, and is looked up again
+            # while a breaker is open, so keys follow a failover.
+            Breakers(
+                settings.breaker_threshold,
+                settings.breaker_reset,
+                topology=backend if isinstance(backend, Topology) else None,
+            ),
             self._counters,
             self._metrics,
             self._mattrs,
@@ -135,6 +145,10 @@ class Cache:
             write_timeout=settings.write_timeout,
             check=getattr(backend, "check_server", None),  # capabilities (Redis)
         )
+        # The local tier decided below; without one, reads may go to replicas.
+        local = local or LocalTier.from_settings(settings)
+        reader = backend.replica_reader() if isinstance(backend, ReplicaReads) else None
+        self._reader: Backend = backend if reader is None or local is not None else reader
         self._reads = ReadPath(
             self._keys,
             backend,
@@ -143,6 +157,7 @@ class Cache:
             self._counters,
             self._metrics,
             self._mattrs,
+            reader=self._reader,
         )
         self._writes = WritePath(
             self._keys, backend, self._serializer, self._guard, self._counters, settings.default_ttl
@@ -162,7 +177,6 @@ class Cache:
         # consults; ``_coherence`` tells the other processes what writes changed.
         self._local: LocalStore | None = None
         self._coherence: Coherence | None = None
-        local = local or LocalTier.from_settings(settings)
         if local is not None:
             self._local = LocalStore(local, self._reads.decode_local)
             self._coherence = Coherence(
@@ -227,6 +241,7 @@ class Cache:
         if not self._closed:
             self._closed = True
             await self._recovery.close()
+            await self._guard.breakers.close()
             if self._coherence is not None:
                 await self._coherence.close()
             await self._backend.close()
@@ -332,11 +347,13 @@ class Cache:
 
     async def exists(self, key: str) -> bool:
         """Whether ``key`` holds an entry (fails open to False)."""
-        return await self._guard.read(False, self._backend.exists, self._keys.entry(key))
+        physical = self._keys.entry(key)
+        return await self._guard.read(False, self._reader.exists, physical, at=physical)
 
     async def ttl(self, key: str) -> float | None:
         """Seconds left; ``math.inf`` for no expiry; None for a missing key."""
-        left = await self._guard.read(None, self._backend.pttl, self._keys.entry(key))
+        physical = self._keys.entry(key)
+        left = await self._guard.read(None, self._reader.pttl, physical, at=physical)
         if left is None:
             return None
         return math.inf if left < 0 else left / 1000
@@ -378,11 +395,18 @@ class Cache:
         items: Mapping[str, object],
         ttl: Ttl = DEFAULT,
         *,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | None = None,
         tags: Iterable[str] | str | None = None,
         type: Any = None,
     ) -> None:
-        """Store every item with one ttl and tag set; one round trip per node (G2)."""
-        return await self._writes.set_many(items, ttl, tags=tags, type=type)
+        """Store every item with one expiry and tag set; one round trip per node (G2).
+
+        ``ttl``, ``sliding`` and ``expires_at`` mean what they mean for :meth:`set`.
+        """
+        return await self._writes.set_many(
+            items, ttl, sliding=sliding, expires_at=expires_at, tags=tags, type=type
+        )
 
     async def delete(self, key: str) -> bool:
         """Remove ``key``; True if it existed."""
@@ -475,16 +499,61 @@ class Cache:
         version: bytes,
         ttl: Ttl = DEFAULT,
         *,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | None = None,
         stale_ttl: float | timedelta | None = None,
         tags: Iterable[str] | str | None = None,
         type: Any = None,
     ) -> bool:
-        """Store ``value`` only if the entry is still the one ``version`` names."""
+        """Store ``value`` only if the entry is still the one ``version`` names (expiry
+        options as for :meth:`set`)."""
         return await self._writes.set_if_version(
-            key, value, version, ttl, stale_ttl=stale_ttl, tags=tags, type=type
+            key,
+            value,
+            version,
+            ttl,
+            sliding=sliding,
+            expires_at=expires_at,
+            stale_ttl=stale_ttl,
+            tags=tags,
+            type=type,
         )
 
-    # -- stats -------------------------------------------------------------------------
+    def watch_writes(self, watcher: WriteWatcher) -> None:
+        """Call ``watcher.written(keys)`` after every write through this cache object.
+
+        Deletes and invalidations count as writes (``keys`` is None when a tag, a glob
+        or a clear may have touched any key); leases, fills and ``touch`` do not. The
+        call comes right after the backend answered, or failed, before the writer's
+        await returns. CacheAside uses it for read-your-writes: a read that starts
+        after a write returned never joins a load that began before it. Watchers are
+        held weakly.
+        """
+        self._writes.fences.watch(watcher)
+
+    # -- health and stats --------------------------------------------------------------
+
+    async def ping(self, *, timeout: float | None = None) -> Health:  # noqa: ASYNC109
+        """Ask the server if it is there: reachability, round-trip time, breaker state,
+        server version and, with a local tier, the channel state (see :class:`Health`).
+
+        Never raises for an unreachable server (``reachable`` is False). Goes past the
+        circuit breaker without changing it. ``timeout`` bounds the whole probe
+        (default: ``connect_timeout + read_timeout``).
+        """
+        if timeout is None:
+            timeout = self._settings.connect_timeout + self._settings.read_timeout
+        if self._coherence is not None:
+            # As a read would: a cache used without ``async with`` subscribes now, so
+            # the channel reads "down" only until the subscription is confirmed.
+            self._coherence.ensure_started()
+        return await probe(
+            self._backend,
+            timeout=timeout,
+            breaker=self._guard.breakers.state.value,
+            label=self._url,
+            channel=None if self._coherence is None else self._coherence.channel.state,
+        )
 
     async def stats(self, *, server: bool = True) -> CacheStats:
         """This namespace's counters in this process and, with ``server``, the whole
@@ -492,10 +561,11 @@ class Cache:
         info: Mapping[str, Any] = {}
         if server:
             info = await self._guard.read({}, self._backend.info)
-        breaker = self._guard.breaker
+        breakers = self._guard.breakers
         return self._counters.snapshot(
-            circuit_state=breaker.state.value,
-            circuit_opens=breaker.opens,
+            circuit_state=breakers.state.value,
+            circuit_opens=breakers.opens,
+            circuit_nodes=breakers.states(),
             backend=self._url,
             namespace=self.namespace,
             server=info,

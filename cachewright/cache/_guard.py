@@ -2,12 +2,22 @@
 
 Usage (what ``Cache`` does)::
 
-    guard = Guard(breaker, counters, metrics, attributes, fail_open_writes=False,
+    guard = Guard(breakers, counters, metrics, attributes, fail_open_writes=False,
                   read_timeout=0.5, write_timeout=1.0)
-    raw = await guard.read(None, backend.get, key)      # an outage reads as ``None``
-    await guard.write(backend.set, key, data, ttl_ms)   # an outage raises, counted
+    raw = await guard.read(None, backend.get, key, at=key)   # an outage reads as ``None``
+    await guard.write(backend.set, key, data, ttl_ms, at=key)   # an outage raises, counted
     await guard.write(backend.delete_pattern, glob, bulk=True)   # no whole-call deadline
+    raws = await guard.read_many(keys, backend.get_many)     # per node: misses where down
+    await guard.write_many(backend.set_many, items, first, tags)   # names the nodes down
     guard.write_failed(None, exc)                       # raise, or drop if fail-open
+
+Breakers: ``at`` names the key whose node's breaker (:mod:`._breakers`) guards the
+call; calls spanning every node (``at`` omitted) have a breaker of their own. A batch
+is split by node, one call per node, concurrently: a dead node fails only its keys.
+A refused call asks for the topology to be looked up again (rate limited), so keys
+follow a failover to the promoted node. ``CacheUnavailable.answered`` errors (a live
+node refusing while its cluster fails over) fail the call without counting against
+that node's breaker.
 
 Reads fail open: an unreachable or failing server gives the caller's default, counted
 as a fail-open read. Writes raise :class:`~cachewright.errors.CacheUnavailable` (or
@@ -32,12 +42,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from cachewright._logs import Throttle
 from cachewright._metrics import Attributes, Metrics
-from cachewright.cache._breaker import CircuitBreaker
+from cachewright.cache._breakers import ALL_NODES, Breakers
 from cachewright.cache._deadlines import Deadlines
 from cachewright.cache._stats import Counters
 from cachewright.errors import (
@@ -53,6 +63,7 @@ __all__ = ["Guard"]
 log = logging.getLogger("cachewright.cache")
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class Guard:
@@ -68,12 +79,12 @@ class Guard:
         "_read_timeout",
         "_refused",
         "_write_timeout",
-        "breaker",
+        "breakers",
     )
 
     def __init__(
         self,
-        breaker: CircuitBreaker,
+        breakers: Breakers,
         counters: Counters,
         metrics: Metrics,
         attributes: Attributes,
@@ -83,7 +94,7 @@ class Guard:
         write_timeout: float | None = None,
         check: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        self.breaker = breaker
+        self.breakers = breakers
         self._counters = counters
         self._metrics = metrics
         self._attrs = attributes
@@ -98,11 +109,15 @@ class Guard:
         self._check_lock = asyncio.Lock()
         self._refused: ConfigurationError | None = None
 
-    async def read(self, default: R, op: Callable[..., Awaitable[R]], *args: Any) -> R:
-        """``op(*args)``, or ``default`` when the server fails or the breaker is open."""
-        breaker = self.breaker
+    async def read(
+        self, default: R, op: Callable[..., Awaitable[R]], *args: Any, at: str | None = None
+    ) -> R:
+        """``op(*args)``, or ``default`` when the server fails or the breaker of the node
+        serving ``at`` is open."""
+        breaker = self.breakers.at(at)
         ticket = breaker.admit()
         if ticket is None:
+            self.breakers.refused()
             self._counters.fail_open_reads += 1
             return default
         started = self._metrics.clock()
@@ -116,7 +131,9 @@ class Guard:
             self._log.error("cache read failed, treated as a miss: %s", exc)
             return default
         except CacheUnavailable as exc:
-            breaker.failure(exc)
+            if not exc.answered:
+                breaker.failure(exc)
+                self.breakers.opened(breaker)
             self._failed_read()
             log.debug("cache read failed open: %s", exc)
             return default
@@ -137,15 +154,25 @@ class Guard:
         finally:
             breaker.release(ticket)
 
-    async def write(self, op: Callable[..., Awaitable[R]], *args: Any, bulk: bool = False) -> R:
-        """``op(*args)``; CacheUnavailable (CircuitOpen while open, AccessDenied), CacheError
-        and ConfigurationError are raised: the caller decides between
-        :meth:`write_failed` and cleaning up. ``bulk``: no deadline on the whole call."""
-        breaker = self.breaker
+    async def write(
+        self,
+        op: Callable[..., Awaitable[R]],
+        *args: Any,
+        bulk: bool = False,
+        at: str | None = None,
+    ) -> R:
+        """``op(*args)``; CacheUnavailable (CircuitOpen while the breaker of the node
+        serving ``at`` is open, AccessDenied), CacheError and ConfigurationError are
+        raised: the caller decides between :meth:`write_failed` and cleaning up.
+        ``bulk``: no deadline on the whole call."""
+        breaker = self.breakers.at(at)
         ticket = breaker.admit()
         if ticket is None:
+            self.breakers.refused()
             reason = f": {breaker.reason}" if breaker.reason else ""
-            raise CircuitOpen(f"cache circuit is open{reason}")
+            node = self.breakers.node_of(at)
+            where = "" if node == ALL_NODES else f" for {node}"
+            raise CircuitOpen(f"cache circuit is open{where}{reason}")
         started = self._metrics.clock()
         try:
             if self._check is not None:
@@ -157,7 +184,9 @@ class Guard:
             self._log.error("cache write failed: %s", exc)
             raise
         except CacheUnavailable as exc:
-            breaker.failure(exc)
+            if not exc.answered:
+                breaker.failure(exc)
+                self.breakers.opened(breaker)
             raise
         except CacheError:
             breaker.success()  # the server answered, with an error: it is up
@@ -174,6 +203,65 @@ class Guard:
             return result
         finally:
             breaker.release(ticket)
+
+    async def read_many(
+        self, keys: Sequence[str], op: Callable[[Sequence[str]], Awaitable[list[bytes | None]]]
+    ) -> list[bytes | None]:
+        """``op(keys)`` per node, concurrently: the keys of a node that fails (or whose
+        breaker is open) read as misses, the others are served."""
+        groups = self.breakers.group(keys)
+        misses: list[bytes | None] = [None] * len(keys)
+        if len(groups) <= 1:
+            return await self.read(misses, op, keys, at=keys[0] if keys else None)
+        values = list(misses)
+
+        async def one(positions: list[int]) -> None:
+            part = [keys[i] for i in positions]
+            none: list[bytes | None] = [None] * len(part)
+            found = await self.read(none, op, part, at=part[0])
+            for i, value in zip(positions, found, strict=True):
+                values[i] = value
+
+        await asyncio.gather(*(one(positions) for positions in groups.values()))
+        return values
+
+    async def write_many(
+        self,
+        op: Callable[..., Awaitable[R]],
+        items: Sequence[T],
+        key_of: Callable[[T], str],
+        *args: Any,
+    ) -> list[R]:
+        """``op(items_of_a_node, *args)`` per node, concurrently; each node's result.
+
+        If some nodes fail, the others' writes stand and ``CacheUnavailable`` names the
+        nodes that failed (any other error is raised as it came)."""
+        groups = self.breakers.group([key_of(item) for item in items])
+        if len(groups) <= 1:
+            at = key_of(items[0]) if items else None
+            return [await self.write(op, items, *args, at=at)]
+
+        async def one(positions: list[int]) -> R:
+            part = [items[i] for i in positions]
+            return await self.write(op, part, *args, at=key_of(part[0]))
+
+        outcomes = await asyncio.gather(
+            *(one(positions) for positions in groups.values()), return_exceptions=True
+        )
+        failed = {
+            n: e for n, e in zip(groups, outcomes, strict=True) if isinstance(e, BaseException)
+        }
+        for exc in failed.values():
+            if not isinstance(exc, CacheUnavailable):
+                raise exc  # a server error, a refusal, a cancellation: as it came
+        if failed:
+            first = next(iter(failed.values()))
+            error = CacheUnavailable(
+                f"cache write failed on {len(failed)} of {len(groups)} nodes"
+                f" ({', '.join(sorted(failed))}); the other nodes' items are written: {first}"
+            )
+            raise error from first
+        return [outcome for outcome in outcomes if not isinstance(outcome, BaseException)]
 
     def write_failed(self, default: R, exc: CacheUnavailable) -> R:
         """Count an unreachable server on a write; return ``default`` if writes fail

@@ -45,6 +45,7 @@ class ReadPath:
         "_local",
         "_mattrs",
         "_metrics",
+        "_reader",
         "_serializer",
     )
 
@@ -57,9 +58,11 @@ class ReadPath:
         counters: Counters,
         metrics: Metrics,
         attributes: Any,
+        reader: Backend | None = None,
     ) -> None:
         self._keys = keys
-        self._backend = backend
+        self._backend = backend  # the primary: the touch of a sliding entry
+        self._reader = reader or backend  # gets (replicas, with read_from_replicas)
         self._serializer = serializer
         self._guard = guard
         self._counters = counters
@@ -86,7 +89,7 @@ class ReadPath:
                 return hit
             ticket = self.remote_ticket(local)
         physical = self._keys.entry(key)
-        raw = await self._guard.read(None, self._backend.get, physical)
+        raw = await self._guard.read(None, self._reader.get, physical, at=physical)
         if raw is None:
             self._counters.misses += 1
             self._metrics.miss(self._mattrs)
@@ -153,7 +156,7 @@ class ReadPath:
         # would orphan a live entry (G3).
         tag_keys = self._keys.tags(entry.tags) if entry.tags else ()
         await self._guard.read(
-            False, self._backend.touch_if, physical, raw[:HEADER_SIZE], life, tag_keys
+            False, self._backend.touch_if, physical, raw[:HEADER_SIZE], life, tag_keys, at=physical
         )
 
     async def many(self, keys: Iterable[str], type: Any) -> dict[str, Entry[Any]]:
@@ -180,8 +183,7 @@ class ReadPath:
         physical = self._keys.prefixed(remote)  # checked by unique() above
         if not physical:
             return {}
-        misses: list[bytes | None] = [None] * len(physical)
-        raws = await self._guard.read(misses, self._backend.get_many, physical)
+        raws = await self._guard.read_many(physical, self._reader.get_many)
         now = now_ms()
         sliding: list[tuple[str, bytes, Entry[Any], int]] = []
         for user_key, key, raw in zip(remote, physical, raws, strict=True):

@@ -44,6 +44,7 @@ class Counters:
         *,
         circuit_state: str,
         circuit_opens: int,
+        circuit_nodes: Mapping[str, str],
         backend: str,
         namespace: str,
         server: Mapping[str, Any],
@@ -65,6 +66,7 @@ class Counters:
             type_mismatches=self.type_mismatches,
             circuit_state=circuit_state,
             circuit_opens=circuit_opens,
+            circuit_nodes=dict(circuit_nodes),
             backend=backend,
             namespace=namespace,
             server=server,
@@ -136,8 +138,11 @@ class CacheStats:
     server: Mapping[str, Any] = field(default_factory=dict)
     local_hits: int = 0
     local: LocalStats | None = None
+    #: each server node's breaker state (``"*"``: calls spanning every node)
+    circuit_nodes: Mapping[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["server"] = dict(self.server)
+        data["circuit_nodes"] = dict(self.circuit_nodes)
         return data

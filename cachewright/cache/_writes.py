@@ -8,21 +8,24 @@ Usage (what :class:`~cachewright.cache.Cache` does)::
     await writes.set_if_version("user:2", user, lease.version, 300)
 
 Every write goes through :meth:`WritePath.guarded`: the circuit breaker and fail-open
-policy (G6), then, once the backend has it, the notice to the local tier's peers.
+policy (G6), then, once the backend has it, the notice to the local tier's peers and
+to this process's readers in flight (``fences``: read-your-writes). Leases, fills and
+``touch`` change no value a reader could have loaded, so they fence nothing.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from cachewright.cache._expiry import Ttl, now_ms, plan_expiry, to_ms
+from cachewright.cache._fences import WriteFences
 from cachewright.cache._guard import Guard
 from cachewright.cache._serializer import Lease, Serializer
 from cachewright.cache._stats import Counters
-from cachewright.cache.backends.base import Backend
+from cachewright.cache.backends.base import Backend, SetItem
 from cachewright.cache.envelope import LEASE, entry_tags, pack
 from cachewright.cache.keys import KeyBuilder
 from cachewright.cache.local import Coherence, Notice
@@ -31,6 +34,7 @@ from cachewright.errors import CacheUnavailable, ConfigurationError, InvalidKey
 __all__ = ["DEFAULT", "WritePath"]
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class _Default:
@@ -54,6 +58,7 @@ class WritePath:
         "_keys",
         "_lost",
         "_serializer",
+        "fences",
     )
 
     def __init__(
@@ -72,6 +77,7 @@ class WritePath:
         self._counters = counters
         self._default_ttl = default_ttl
         self._coherence: Coherence | None = None
+        self.fences = WriteFences()
         self._lost: Callable[[Notice], None] | None = None
 
     def on_lost(self, remember: Callable[[Notice], None]) -> None:
@@ -89,29 +95,72 @@ class WritePath:
         *args: Any,
         notice: Notice | None = None,
         bulk: bool = False,
+        fence: bool = True,
+        at: str | None = None,
+    ) -> R:
+        """``op(*args)`` under the breaker of the node serving ``at`` (every node's
+        when None); an outage raises or, with fail-open writes, returns ``default``."""
+        return await self._settle(
+            default, notice, self._guard.write(op, *args, bulk=bulk, at=at), fence
+        )
+
+    async def guarded_many(
+        self,
+        default: R,
+        op: Callable[..., Awaitable[R]],
+        items: Sequence[T],
+        key_of: Callable[[T], str],
+        *args: Any,
+        notice: Notice,
+        combine: Callable[[list[R]], R],
+    ) -> R:
+        """``op(items, *args)`` split by node (:meth:`Guard.write_many`), the results
+        combined; a node that fails raises (or is dropped) after the others wrote."""
+
+        async def split() -> R:
+            return combine(await self._guard.write_many(op, items, key_of, *args))
+
+        return await self._settle(default, notice, split(), True)
+
+    async def _settle(
+        self, default: R, notice: Notice | None, call: Awaitable[R], fence: bool
     ) -> R:
         try:
-            result = await self._guard.write(op, *args, bulk=bulk)
+            result = await call
         except CacheUnavailable as exc:
-            self._forget(notice)
+            self._forget(notice, fence)
             if notice is not None and self._lost is not None:
-                self._lost(notice)
+                self._lost(notice)  # on any node: replayed when the server answers again
             return self._guard.write_failed(default, exc)
         except BaseException:
-            self._forget(notice)  # failed or cancelled midway
+            self._forget(notice, fence)  # failed or cancelled midway
             raise
+        if fence:
+            self._fence(notice)
         if notice is not None and self._coherence is not None:
             # Drop locally only now that Redis has the write: a read that started
             # before this point is fenced off and cannot refill the old value.
             await self._coherence.announce(notice, result)
         return result
 
-    def _forget(self, notice: Notice | None) -> None:
+    def _forget(self, notice: Notice | None, fence: bool) -> None:
         # A write that failed midway may or may not be in Redis: this process's copy
         # goes. Peers are not told: the server (which carries the message) is the
         # likely cause, and their own channel drops their tier if it is down.
         if notice is not None and self._coherence is not None:
             self._coherence.forget(notice)
+        if fence:
+            # The store behind the cache may have changed (write-through writes it
+            # first): loads that began before this write must not serve later readers.
+            self._fence(notice)
+
+    def _fence(self, notice: Notice | None) -> None:
+        if notice is None:
+            return
+        if notice.keys and not (notice.tags or notice.pattern is not None or notice.clear):
+            self.fences.written(notice.keys)
+        else:
+            self.fences.written(None)  # tags, globs, clears: any key may have changed
 
     def _ttl(self, ttl: Ttl) -> Ttl:
         return self._default_ttl if ttl is DEFAULT else ttl
@@ -149,6 +198,7 @@ class WritePath:
             expiry.ttl_ms,
             tag_keys,
             notice=Notice(keys=(key,)),
+            at=physical,
         )
         self._counters.sets += 1
 
@@ -157,15 +207,17 @@ class WritePath:
         items: Mapping[str, object],
         ttl: Ttl = DEFAULT,
         *,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | None = None,
         tags: Iterable[str] | str | None = None,
         type: Any = None,
     ) -> None:
-        """Store every item with one ttl and tag set; one round trip per node (G2)."""
+        """Store every item with one expiry and tag set; one round trip per node (G2)."""
         if not isinstance(items, Mapping):
             raise InvalidKey("set_many takes a mapping of key -> value")
         tag_keys = self._keys.tags(tags)
         names = _tag_names(tags)
-        expiry = plan_expiry(self._ttl(ttl))
+        expiry = plan_expiry(self._ttl(ttl), sliding=sliding, expires_at=expires_at)
         encode = self._serializer.encode
         entry = self._keys.entry
         batch = [
@@ -173,8 +225,14 @@ class WritePath:
         ]
         if not batch:
             return
-        await self.guarded(
-            None, self._backend.set_many, batch, tag_keys, notice=Notice(keys=list(items))
+        await self.guarded_many(
+            None,
+            self._backend.set_many,
+            batch,
+            _first,
+            tag_keys,
+            notice=Notice(keys=list(items)),
+            combine=_nothing,
         )
         self._counters.sets += len(batch)
 
@@ -182,8 +240,9 @@ class WritePath:
         """Remove ``key``; True if it existed."""
         # Announced even when nothing was there: a peer may still hold a copy of an
         # entry Redis evicted, and a delete must remove it everywhere.
+        physical = self._keys.entry(key)
         removed = await self.guarded(
-            False, self._backend.delete, self._keys.entry(key), notice=Notice(keys=(key,))
+            False, self._backend.delete, physical, notice=Notice(keys=(key,)), at=physical
         )
         self._counters.deletes += 1
         return removed
@@ -194,8 +253,13 @@ class WritePath:
         physical = self._keys.entries(user_keys)
         if not physical:
             return 0
-        removed = await self.guarded(
-            0, self._backend.delete_many, physical, notice=Notice(keys=user_keys)
+        removed = await self.guarded_many(
+            0,
+            self._backend.delete_many,
+            physical,
+            _itself,
+            notice=Notice(keys=user_keys),
+            combine=sum,
         )
         self._counters.deletes += len(physical)
         return removed
@@ -240,7 +304,7 @@ class WritePath:
         physical = self._keys.entry(key)
         # A tagged entry's index deadlines must move with its life, or trimming would
         # orphan it (G3): read its tags first (touch is rare; reads are cheap).
-        raw = await self._guard.read(None, self._backend.get, physical)
+        raw = await self._guard.read(None, self._backend.get, physical, at=physical)
         tag_keys = self._keys.tags(entry_tags(raw)) if raw else []
         # A new life may be shorter than what a local copy was given: drop the copies.
         return await self.guarded(
@@ -250,6 +314,8 @@ class WritePath:
             ttl_ms,
             tag_keys,
             notice=Notice(keys=(key,), only_if_changed=True),
+            fence=False,
+            at=physical,
         )
 
     async def incr(self, key: str, amount: int | float = 1) -> int | float:
@@ -258,12 +324,14 @@ class WritePath:
             raise ConfigurationError(f"incr amount must be an int or float, not {amount!r}")
         # Counters are never kept locally (see LocalStore.fill), so peers hold nothing
         # to drop; only this process may hold an envelope the INCR is about to fail on.
+        physical = self._keys.entry(key)
         return await self.guarded(
             amount,
             self._backend.incr,
-            self._keys.entry(key),
+            physical,
             amount,
             notice=Notice(keys=(key,), publish=False),
+            at=physical,
         )
 
     async def try_lease(
@@ -288,6 +356,8 @@ class WritePath:
             ttl_ms,
             self._keys.tags(tags),
             notice=Notice(keys=(key,), publish=False, only_if_changed=True),
+            fence=False,
+            at=physical,
         )
         return Lease(data, now + ttl_ms) if added else None
 
@@ -298,13 +368,17 @@ class WritePath:
         version: bytes,
         ttl: Ttl = DEFAULT,
         *,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | None = None,
         stale_ttl: float | timedelta | None = None,
         tags: Iterable[str] | str | None = None,
         type: Any = None,
     ) -> bool:
         """Store ``value`` only if the entry is still the one ``version`` names."""
         physical = self._keys.entry(key)
-        expiry = plan_expiry(self._ttl(ttl), stale_ttl=stale_ttl)
+        expiry = plan_expiry(
+            self._ttl(ttl), sliding=sliding, expires_at=expires_at, stale_ttl=stale_ttl
+        )
         data = self._serializer.encode(value, expiry, _tag_names(tags), type)
         stored = await self.guarded(
             False,
@@ -315,6 +389,8 @@ class WritePath:
             expiry.ttl_ms,
             self._keys.tags(tags),
             notice=Notice(keys=(key,), only_if_changed=True),
+            fence=False,
+            at=physical,
         )
         if stored:
             self._counters.sets += 1
@@ -327,3 +403,15 @@ def _tag_names(tags: Iterable[str] | str | None) -> tuple[str, ...]:
     if isinstance(tags, str):
         return (tags,)
     return tuple(dict.fromkeys(tags))
+
+
+def _first(item: SetItem) -> str:
+    return item[0]
+
+
+def _itself(key: str) -> str:
+    return key
+
+
+def _nothing(results: list[None]) -> None:
+    return None

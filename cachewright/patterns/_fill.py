@@ -10,6 +10,12 @@ Usage (inside a pattern)::
     reads = ReadThrough(fill)                            # the write patterns' reads
     hits, misses, cache_keys = await reads.split(keys, keymapper)   # one round trip
 
+Expiry: every entry a pattern writes lives ``ttl`` seconds, slides by ``sliding`` on
+each read (capped by ``ttl`` and ``expires_at``, G4) and ends by ``expires_at`` at the
+latest: a datetime, or a function returning one, asked at each write (``lambda:
+next_midnight()``). Once that deadline has passed, writes drop the entry and fills are
+skipped: nothing is cached past it.
+
 A fill goes through a lease (G10): a write, delete or tag invalidation that lands
 after the lease makes the fill a no-op, so a read never puts back an older value.
 ``LeaseFill`` raises what the cache raises; each pattern decides what a failed fill
@@ -20,15 +26,16 @@ from the store without filling, as a cache that is down never fails a read).
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from cachewright.cache import Cache, Lease
-from cachewright.errors import CacheError
+from cachewright.errors import CacheError, ConfigurationError
 from cachewright.patterns._keys import KeyMapper
 
-__all__ = ["FillPolicy", "LeaseFill", "ReadThrough"]
+__all__ = ["ExpiresAt", "FillPolicy", "LeaseFill", "ReadThrough", "expiry_options"]
 
 log = logging.getLogger("cachewright.patterns")
 
@@ -36,12 +43,55 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
+#: an absolute end for a pattern's entries: a datetime (naive means UTC), or a
+#: function returning one, asked at each write
+ExpiresAt = datetime | Callable[[], datetime]
+
+# A deadline closer than this is treated as passed: the entry would die on arrival.
+_MARGIN = timedelta(milliseconds=10)
+
+
+def expiry_options(
+    sliding: float | int | timedelta | None,
+    expires_at: ExpiresAt | None,
+    *,
+    stale_ttl: float | None = None,
+) -> tuple[float | None, ExpiresAt | None]:
+    """Check a pattern's ``sliding`` and ``expires_at`` the way ``Cache.set`` does, once,
+    at construction; returns ``sliding`` in seconds and ``expires_at`` as given."""
+    window: float | None = None
+    if sliding is not None:
+        if isinstance(sliding, bool) or not isinstance(sliding, int | float | timedelta):
+            raise ConfigurationError(f"sliding must be seconds or a timedelta, not {sliding!r}")
+        window = sliding.total_seconds() if isinstance(sliding, timedelta) else float(sliding)
+        if not 0 < window < float("inf"):
+            raise ConfigurationError(
+                f"sliding must be a positive number of seconds, got {sliding!r}"
+            )
+        if stale_ttl is not None:
+            raise ConfigurationError("sliding and stale_ttl cannot be combined")
+    if expires_at is not None:
+        if isinstance(expires_at, datetime):
+            if _aware(expires_at) <= datetime.now(UTC):
+                raise ConfigurationError("expires_at is in the past")
+        elif not callable(expires_at):
+            raise ConfigurationError(
+                f"expires_at must be a datetime or a function returning one, not {expires_at!r}"
+            )
+    return window, expires_at
+
+
+def _aware(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
 @dataclass(frozen=True, slots=True)
 class FillPolicy:
     """What every entry a pattern fills is written with (seconds; None: no expiry).
 
     ``lock_ttl`` is the lease's life: how long a fill may take before another reader
-    may lease the key again.
+    may lease the key again. ``sliding`` and ``expires_at``: see the module doc
+    (checked by :func:`expiry_options`).
     """
 
     type: Any
@@ -51,6 +101,25 @@ class FillPolicy:
     stale_ttl: float | None = None
     cache_none: bool = False
     none_ttl: float | None = None
+    sliding: float | None = None
+    expires_at: ExpiresAt | None = None
+
+    def deadline(self) -> datetime | None:
+        """The absolute end of an entry written now (None: none). Raises
+        ``ConfigurationError`` if an ``expires_at`` function returns no datetime."""
+        at = self.expires_at
+        if at is None:
+            return None
+        if not isinstance(at, datetime):
+            at = at()
+            if not isinstance(at, datetime):
+                raise ConfigurationError(f"the expires_at function returned {at!r}, not a datetime")
+        return _aware(at)
+
+    @staticmethod
+    def passed(deadline: datetime | None) -> bool:
+        """Whether an entry ending at ``deadline`` would be dead on arrival."""
+        return deadline is not None and deadline <= datetime.now(UTC) + _MARGIN
 
 
 class LeaseFill(Generic[V]):
@@ -73,15 +142,21 @@ class LeaseFill(Generic[V]):
         ``None`` is written with ``none_ttl`` (the caller decides whether it caches None).
         """
         policy = self.policy
+        deadline = policy.deadline()
+        if policy.passed(deadline):
+            await self._cache.delete(cache_key)  # past expires_at: free the lease, cache nothing
+            return False
         if value is None:
             return await self._cache.set_if_version(
-                cache_key, None, version, policy.none_ttl, tags=policy.tags
+                cache_key, None, version, policy.none_ttl, expires_at=deadline, tags=policy.tags
             )
         return await self._cache.set_if_version(
             cache_key,
             value,
             version,
             policy.ttl,
+            sliding=policy.sliding,
+            expires_at=deadline,
             stale_ttl=policy.stale_ttl,
             tags=policy.tags,
             type=policy.type,

@@ -11,18 +11,20 @@ from typing import Any
 
 from cachewright.patterns.write_behind import FlushWorker, RetryPolicy, WorkerStats
 from cachewright.settings import Settings
+from cachewright.stores.base import DataStore
 
 __all__ = ["FlushWorker", "WorkerStats", "run_worker"]
 
 
 async def run_worker(
     url: str,
-    store_factory: str | Callable[[], Any],
+    store_factory: str | DataStore[Any, Any] | Callable[[], Any],
     *,
     type: Any,
     key_type: Any = None,
     namespace: str | None = None,
-    name: str = "default",
+    key: str = "{}",
+    name: str | None = None,
     partitions: int = 8,
     batch_size: int = 500,
     wait: float = 1.0,
@@ -34,9 +36,12 @@ async def run_worker(
     """Run one flush worker until SIGTERM or SIGINT (graceful: the batch in hand
     finishes), then close the queue and the store and return the counters.
 
-    ``store_factory`` is ``"package.module:factory"`` (or the callable): called with
-    no argument, it returns a ``DataStore`` (or an awaitable of one). ``type`` and
-    ``key_type`` may be given the same way, as ``"package.module:Name"``.
+    ``store_factory`` is a ``DataStore``, a factory of one (a class or a function,
+    sync or async), or ``"package.module:name"`` naming either; the store is closed at
+    the end. ``type`` and ``key_type`` are types or their names, as the command takes
+    them: ``"int"``, ``"str"``, ``"json"`` (plain JSON) or ``"package.module:Name"``.
+    The queue is ``name`` if given, else the one ``WriteBehind(key=key)`` names after
+    its key format (``"profile:{}"`` -> ``"profile"``), so the two always agree.
     """
     # The public entry point of a worker process; its plumbing is the CLI's (imported
     # when called, so importing the patterns never loads the CLI layer).
@@ -48,6 +53,7 @@ async def run_worker(
         type=type,
         key_type=key_type,
         namespace=namespace,
+        key=key,
         name=name,
         partitions=partitions,
         batch_size=batch_size,

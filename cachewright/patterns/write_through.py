@@ -10,6 +10,12 @@ Usage::
     await orders.stats()                    # cache_errors: cache writes that failed, ...
 
     shared = WriteThrough(cache, store, key="order:{}", type=Order, strict=True)
+    sessions = WriteThrough(cache, store, key="sess:{}", type=Session,
+                            ttl=86_400, sliding=timedelta(minutes=20))   # as Cache.set
+
+Expiry: ``ttl``, ``sliding`` and ``expires_at`` (a datetime, or a function returning
+one, asked at each write) mean what they mean for ``Cache.set``, for every entry this
+pattern writes or fills; past ``expires_at`` writes invalidate instead of caching.
 
 Failure rules:
 
@@ -46,13 +52,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from cachewright._logs import Throttle
 from cachewright.cache import Cache, Entry
 from cachewright.errors import CacheError
 from cachewright.patterns._checks import StoreChecks
-from cachewright.patterns._fill import FillPolicy, ReadThrough
+from cachewright.patterns._fill import ExpiresAt, FillPolicy, ReadThrough, expiry_options
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keys import KeyFormat, KeyMapper
 from cachewright.patterns._notes import add_note
@@ -104,6 +111,7 @@ class WriteThrough(Generic[K, V]):
         "_checks",
         "_keys",
         "_locks",
+        "_policy",
         "_reads",
         "_stats",
         "_store",
@@ -121,6 +129,8 @@ class WriteThrough(Generic[K, V]):
         key: KeyFormat = "{}",
         type: Any,
         ttl: float | None = None,
+        sliding: float | timedelta | None = None,
+        expires_at: ExpiresAt | None = None,
         tags: Iterable[str] | None = None,
         strict: bool = False,
     ) -> None:
@@ -131,9 +141,11 @@ class WriteThrough(Generic[K, V]):
         self._type = type
         self._ttl = ttl
         self._tags = tuple(tags or ()) or None
-        self._reads: ReadThrough[K, V] = ReadThrough(
-            cache, FillPolicy(type=type, ttl=ttl, tags=tuple(tags or ()))
+        window, until = expiry_options(sliding, expires_at)
+        self._policy = FillPolicy(
+            type=type, ttl=ttl, tags=tuple(tags or ()), sliding=window, expires_at=until
         )
+        self._reads: ReadThrough[K, V] = ReadThrough(cache, self._policy)
         self._strict = strict
         self._locks = KeyLocks()
         self._stats = _Counters()
@@ -157,8 +169,20 @@ class WriteThrough(Generic[K, V]):
             if self._strict:
                 await self._invalidate([cache_key])
                 return
+            deadline = self._policy.deadline()
+            if self._policy.passed(deadline):  # past expires_at: cache nothing
+                await self._invalidate([cache_key])
+                return
             try:
-                await self._cache.set(cache_key, value, self._ttl, tags=self._tags, type=self._type)
+                await self._cache.set(
+                    cache_key,
+                    value,
+                    self._ttl,
+                    sliding=self._policy.sliding,
+                    expires_at=deadline,
+                    tags=self._tags,
+                    type=self._type,
+                )
             except CacheError as exc:
                 await self._cache_failed([cache_key], exc)
 
@@ -173,9 +197,18 @@ class WriteThrough(Generic[K, V]):
             if self._strict:
                 await self._invalidate(list(by_cache_key))
                 return
+            deadline = self._policy.deadline()
+            if self._policy.passed(deadline):  # past expires_at: cache nothing
+                await self._invalidate(list(by_cache_key))
+                return
             try:
                 await self._cache.set_many(
-                    by_cache_key, self._ttl, tags=self._tags, type=self._type
+                    by_cache_key,
+                    self._ttl,
+                    sliding=self._policy.sliding,
+                    expires_at=deadline,
+                    tags=self._tags,
+                    type=self._type,
                 )
             except CacheError as exc:
                 await self._cache_failed(list(by_cache_key), exc)

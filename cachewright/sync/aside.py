@@ -26,7 +26,7 @@ exception, unchanged (with a note naming the key), as in the async API.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar
 
@@ -61,6 +61,8 @@ class CacheAside(Generic[K, V]):
         key: str | Callable[[K], str],
         type: Any = None,
         ttl: Seconds | None = 600,
+        sliding: Seconds | None = None,
+        expires_at: datetime | Callable[[], datetime] | None = None,
         tags: Iterable[str] | str | None = None,
         cache_none: bool = False,
         none_ttl: Seconds | None = 60,
@@ -86,6 +88,8 @@ class CacheAside(Generic[K, V]):
                 key=key,
                 type=type,
                 ttl=ttl,
+                sliding=sliding,
+                expires_at=expires_at,
                 tags=tags,
                 cache_none=cache_none,
                 none_ttl=none_ttl,

@@ -30,7 +30,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from cachewright import Cache as AsyncCache
-from cachewright import CacheStats, ConfigurationError, Entry, LocalTier, Metrics, Settings
+from cachewright import (
+    CacheStats,
+    ConfigurationError,
+    Entry,
+    Health,
+    LocalTier,
+    Metrics,
+    Settings,
+)
 from cachewright.cache import RecoveryStats
 from cachewright.events import Events
 from cachewright.sync._twin import CACHE, Twin
@@ -231,6 +239,11 @@ class Cache:
         """Counters of this cache in this process and, with ``server``, the backend's."""
         return self._twin.run(lambda c: c.stats(server=server))
 
+    def ping(self, *, timeout: float | None = None) -> Health:
+        """Reachability, round trip, breaker, server version and local channel state
+        (see :meth:`cachewright.Cache.ping`); never raises for an unreachable server."""
+        return self._twin.run(lambda c: c.ping(timeout=timeout))
+
     # -- writes ------------------------------------------------------------------------
 
     def set(
@@ -266,13 +279,19 @@ class Cache:
         items: Mapping[str, object],
         ttl: Ttl = DEFAULT,
         *,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | None = None,
         tags: Iterable[str] | str | None = None,
         type: Any = None,
     ) -> None:
-        """Store every item with one ttl and tag set; one round trip per node (G2)."""
+        """Store every item with one expiry and tag set; one round trip per node (G2)."""
         options = _ttl(ttl)
         tags = _listed(tags)
-        self._twin.run(lambda c: c.set_many(items, tags=tags, type=type, **options))
+        self._twin.run(
+            lambda c: c.set_many(
+                items, sliding=sliding, expires_at=expires_at, tags=tags, type=type, **options
+            )
+        )
 
     def delete(self, key: str) -> bool:
         """Remove ``key``; True if it existed."""

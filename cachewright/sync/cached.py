@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
 from cachewright import ConfigurationError
@@ -117,6 +117,8 @@ def cached(
     cache: Cache,
     *,
     ttl: Seconds | None = 600,
+    sliding: Seconds | None = None,
+    expires_at: datetime | Callable[[], datetime] | None = None,
     tags: Iterable[str] | str | None = None,
     key: str | Callable[..., str] | None = None,
     type: Any = None,
@@ -150,6 +152,8 @@ def cached(
             decorator = async_cached(
                 cache.engine(),
                 ttl=ttl,
+                sliding=sliding,
+                expires_at=expires_at,
                 tags=tags,
                 key=key,
                 type=type,

@@ -23,12 +23,13 @@ a forked child); the default queue is built per process already.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from cachewright import RetryPolicy, WriteQueue
 from cachewright import WriteBehind as AsyncWriteBehind
-from cachewright.sync._adapt import store_recipe
+from cachewright.sync._adapt import ready, store_recipe
 from cachewright.sync._twin import WRITE_BEHIND, Twin
 from cachewright.sync.cache import Cache
 
@@ -61,6 +62,8 @@ class WriteBehind(Generic[K, V]):
         type: Any,
         key_type: Any = None,
         ttl: float | None = None,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | Callable[[], datetime] | None = None,
         tags: Iterable[str] | None = None,
         flush_interval: float = 1.0,
         batch_size: int = 500,
@@ -71,7 +74,7 @@ class WriteBehind(Generic[K, V]):
         queue: Callable[[], WriteQueue] | None = None,
         queue_name: str | None = None,
         flusher: bool = True,
-        strict: bool = False,
+        strict: bool | None = None,
     ) -> None:
         source = store_recipe(store)
         tags = None if tags is None else list(tags)
@@ -84,6 +87,8 @@ class WriteBehind(Generic[K, V]):
                 type=type,
                 key_type=key_type,
                 ttl=ttl,
+                sliding=sliding,
+                expires_at=expires_at,
                 tags=tags,
                 flush_interval=flush_interval,
                 batch_size=batch_size,
@@ -104,6 +109,11 @@ class WriteBehind(Generic[K, V]):
 
     def __repr__(self) -> str:
         return f"sync.WriteBehind({self._cache!r})"
+
+    @property
+    def strict(self) -> bool:
+        """Whether writes drop the cache entry (True) or fill it (the fast mode)."""
+        return self._twin.run(lambda w: ready(w.strict))
 
     def start(self) -> None:
         """Start the background flusher (done by ``with`` and the first write)."""

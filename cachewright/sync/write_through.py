@@ -20,6 +20,7 @@ per-key lock whatever thread they come from.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cachewright import WriteThrough as AsyncWriteThrough
@@ -49,6 +50,8 @@ class WriteThrough(Generic[K, V]):
         key: str | Callable[[Any], str] = "{}",
         type: Any,
         ttl: float | None = None,
+        sliding: float | timedelta | None = None,
+        expires_at: datetime | Callable[[], datetime] | None = None,
         tags: Iterable[str] | None = None,
         strict: bool = False,
     ) -> None:
@@ -57,7 +60,15 @@ class WriteThrough(Generic[K, V]):
 
         def build() -> AsyncWriteThrough[K, V]:
             return AsyncWriteThrough(
-                cache.engine(), source(), key=key, type=type, ttl=ttl, tags=tags, strict=strict
+                cache.engine(),
+                source(),
+                key=key,
+                type=type,
+                ttl=ttl,
+                sliding=sliding,
+                expires_at=expires_at,
+                tags=tags,
+                strict=strict,
             )
 
         self._cache = cache

@@ -1,20 +1,33 @@
-"""mkdocs hook: replace ``<!-- settings-reference -->`` with a table built from ``Settings``.
+"""The settings table of ``docs/configuration.md``, built from ``Settings``.
 
 Each row comes from ``Settings.model_fields``: the variable, its type, its default and
-its description, so the configuration page always matches the code. Tested by
-``tests/test_docs.py``, which builds the site and looks for every field.
+its description. The table is checked in between the ``settings-reference`` markers,
+so the page reads complete in the repository too; as an mkdocs hook this module
+rebuilds it at build time, so the site always matches the code. After changing
+``Settings``, regenerate the checked-in copy::
+
+    python docs/_hooks/settings_reference.py
+
+``tests/test_docs_configuration.py`` fails while the checked-in table is stale;
+``tests/test_docs.py`` builds the site and looks for every field.
 """
 
 from __future__ import annotations
 
+import re
+import sys
 import types
+from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
 from pydantic import SecretStr
 
 from cachewright.settings import Settings
 
-MARKER = "<!-- settings-reference -->"
+START = "<!-- settings-reference:start -->"
+END = "<!-- settings-reference:end -->"
+_REGION = re.compile(re.escape(START) + r".*?" + re.escape(END), re.DOTALL)
+PAGE = Path(__file__).resolve().parent.parent / "configuration.md"
 
 
 def _type_name(annotation: Any) -> str:
@@ -51,7 +64,19 @@ def settings_table() -> str:
     return "\n".join(rows)
 
 
+def with_table(markdown: str) -> str:
+    """``markdown`` with the region between the markers holding the current table."""
+    region = f"{START}\n{settings_table()}\n{END}"
+    return _REGION.sub(lambda _: region, markdown)
+
+
 def on_page_markdown(markdown: str, **kwargs: Any) -> str:
-    if MARKER in markdown:
-        return markdown.replace(MARKER, settings_table())
-    return markdown
+    return with_table(markdown) if START in markdown else markdown
+
+
+if __name__ == "__main__":
+    text = PAGE.read_text()
+    if START not in text:
+        sys.exit(f"{PAGE} has no {START} marker")
+    PAGE.write_text(with_table(text))
+    print(f"updated {PAGE}")

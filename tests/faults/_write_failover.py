@@ -41,6 +41,7 @@ __all__ = [
     "fill_replication_stream",
     "grown",
     "setup_for",
+    "tried",
     "two_workers",
 ]
 
@@ -96,6 +97,11 @@ class Writer:
     def acked(self) -> int:
         return len(self.acks)
 
+    @property
+    def attempts(self) -> int:
+        """Writes acknowledged or refused so far."""
+        return self.total + sum(self.errors.values())
+
 
 @dataclass
 class Loss:
@@ -149,6 +155,11 @@ async def fill_replication_stream(port: int, tagged: str) -> None:
 async def grown(writer: Writer, at_least: int) -> bool:
     """At least ``at_least`` more writes acknowledged (a poll probe)."""
     return writer.total >= at_least
+
+
+async def tried(writer: Writer, at_least: int) -> bool:
+    """At least ``at_least`` writes acknowledged or refused (a poll probe)."""
+    return writer.attempts >= at_least
 
 
 @contextlib.asynccontextmanager

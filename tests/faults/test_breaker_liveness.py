@@ -18,7 +18,7 @@ import pytest
 
 from cachewright import Cache, CacheError, Settings
 from cachewright._metrics import NOOP
-from cachewright.cache._breaker import CircuitBreaker
+from cachewright.cache._breakers import Breakers
 from cachewright.cache._guard import Guard
 from cachewright.cache._stats import Counters
 from cachewright.errors import AuthenticationFailed
@@ -153,8 +153,9 @@ async def _ok() -> str:
 async def test_every_end_of_a_probe_frees_the_slot(
     probe: Callable[[], Awaitable[Any]], raised: type[BaseException] | None
 ) -> None:
-    breaker = CircuitBreaker(threshold=1, reset_after=0.01)
-    guard = Guard(breaker, Counters(), NOOP, NOOP.attributes(), fail_open_writes=False)
+    breakers = Breakers(threshold=1, reset_after=0.01)
+    breaker = breakers.at(None)  # the one node of a backend without a topology
+    guard = Guard(breakers, Counters(), NOOP, NOOP.attributes(), fail_open_writes=False)
     breaker.failure("down")
     assert breaker.state == "open"
 

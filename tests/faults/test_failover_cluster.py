@@ -12,12 +12,15 @@ import asyncio
 import gc
 import time
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 
 import pytest
 
-from cachewright import Cache, Settings
+from cachewright import Cache, LocalStats, LocalTier, Settings
+from cachewright.cache.backends.redis import RedisBackend
+from cachewright.cache.local._redis_channel import RedisChannel
 from cachewright.errors import CacheUnavailable, CircuitOpen
-from tests._servers import need, redis_binary
+from tests._servers import need, redis_binary, wait_until_async
 from tests._topology import ReplicatedCluster
 from tests.faults._failover import Figures, Traffic, summary
 
@@ -41,9 +44,11 @@ def _collect_leaked_clients() -> Iterator[None]:
 
 SETTINGS = Settings(connect_timeout=0.5, read_timeout=0.5, write_timeout=0.5)
 KEYS = [f"k{i}" for i in range(48)]
-# A breaker that stays open past the promotion, so what a per-cache breaker does
-# to the other nodes, and to the promoted one, shows every time.
-SLOW_PROBE = Settings(connect_timeout=0.5, read_timeout=0.5, write_timeout=0.5, breaker_reset=5.0)
+# A breaker that never probes within a test (60 s): whatever is served again after
+# a failover is served by the breaker per node and the topology refresh, not by a probe.
+NEVER_PROBES = Settings(
+    connect_timeout=0.5, read_timeout=0.5, write_timeout=0.5, breaker_reset=60.0
+)
 
 
 def _cluster(*, full_coverage: bool) -> Iterator[ReplicatedCluster]:
@@ -72,8 +77,8 @@ async def cache(cluster: ReplicatedCluster, namespace: str) -> AsyncIterator[Cac
 
 
 @pytest.fixture
-async def slow_cache(cluster: ReplicatedCluster, namespace: str) -> AsyncIterator[Cache]:
-    async with Cache.from_url(cluster.url, namespace=namespace, settings=SLOW_PROBE) as cache:
+async def never_probing_cache(cluster: ReplicatedCluster, namespace: str) -> AsyncIterator[Cache]:
+    async with Cache.from_url(cluster.url, namespace=namespace, settings=NEVER_PROBES) as cache:
         yield cache
 
 
@@ -134,41 +139,44 @@ async def test_same_cache_serves_failed_slots_again_and_tags_invalidate(
     assert await cache.get_many(KEYS, int) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=CircuitOpen,
-    reason="issue 17: the cache-wide breaker, opened by the dead primary's CLUSTERDOWN"
-    " errors, still refuses writes to healthy primaries right after the promotion",
-)
-async def test_healthy_primary_write_not_refused_right_after_promotion(
-    cluster: ReplicatedCluster, slow_cache: Cache
+async def served(cache: Cache, key: str) -> bool:
+    """A set then a get of ``key`` work (a poll probe)."""
+    try:
+        await cache.set(key, 1, ttl=300)
+    except CacheUnavailable:
+        return False
+    return await cache.get(key, int) == 1
+
+
+async def test_healthy_primary_served_after_promotion_within_the_breaker_period(
+    cluster: ReplicatedCluster, never_probing_cache: Cache
 ) -> None:
-    cache = slow_cache
+    """CLUSTERDOWN answers during the failover do not count against the healthy
+    primaries' breakers, and the topology change closes any breaker still open:
+    a healthy key is served after the promotion long before a breaker period ends."""
+    cache = never_probing_cache
     victim = cluster.primary_for(physical(cache, KEYS[0]))
     healthy = next(k for k in KEYS if cluster.primary_for(physical(cache, k)) is not victim)
     traffic = Traffic(cache, KEYS, set())
     runner = asyncio.create_task(traffic.run())
     try:
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2)  # traffic under way before the kill (not a synchronisation)
         cluster.kill(victim)
         await asyncio.to_thread(cluster.wait_promotion, victim)
-        await cache.set(healthy, 1, ttl=300)  # CircuitOpen today
+        await wait_until_async(partial(served, cache, healthy), timeout=30, interval=0.01)
     finally:
         traffic.stop()
         await runner
+    assert traffic.raw == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=CircuitOpen,
-    reason="issue 17: one breaker per Cache: failures on the dead primary's slots open"
-    " it for every key, though the other primaries serve (full coverage not required)",
-)
 async def test_healthy_primaries_keep_serving_while_one_is_down(
     partial_cluster: ReplicatedCluster, namespace: str
 ) -> None:
+    """A breaker per node: the dead primary's failures open its breaker only; with
+    ``cluster-require-full-coverage no`` the other primaries keep serving."""
     async with Cache.from_url(
-        partial_cluster.url, namespace=namespace, settings=SLOW_PROBE
+        partial_cluster.url, namespace=namespace, settings=NEVER_PROBES
     ) as cache:
         victim = partial_cluster.primary_for(physical(cache, KEYS[0]))
         healthy = next(
@@ -177,24 +185,32 @@ async def test_healthy_primaries_keep_serving_while_one_is_down(
         await cache.set(healthy, 0, ttl=300)
         partial_cluster.kill(victim)
         # Before the promotion (node timeout 1 s, then an election): the dead
-        # primary's slots fail, once per failure the breaker counts.
-        for _ in range(SLOW_PROBE.breaker_threshold):
+        # primary's slots fail, once per failure the breaker counts, then it refuses.
+        for _ in range(NEVER_PROBES.breaker_threshold):
             with pytest.raises(CacheUnavailable):
                 await cache.set(KEYS[0], 1, ttl=300)
-        await cache.set(healthy, 1, ttl=300)  # CircuitOpen today
+        with pytest.raises(CircuitOpen):
+            await cache.set(KEYS[0], 1, ttl=300)
+        await cache.set(healthy, 1, ttl=300)
         assert await cache.get(healthy, int) == 1
+        # A batch across nodes: the dead node's keys read as misses, the rest hit;
+        # a write names the node that failed and writes the others.
+        victim_keys = [k for k in KEYS if partial_cluster.primary_for(physical(cache, k)) is victim]
+        assert await cache.get_many([healthy, victim_keys[0]], int) == {healthy: 1}
+        with pytest.raises(CacheUnavailable, match=f"127.0.0.1:{victim.port}"):
+            await cache.set_many({healthy: 2, victim_keys[0]: 2}, ttl=300)
+        assert await cache.get(healthy, int) == 2
+        nodes = (await cache.stats(server=False)).circuit_nodes
+        assert nodes[f"127.0.0.1:{victim.port}"] == "open"
+        assert list(nodes.values()).count("closed") >= 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=CircuitOpen,
-    reason="issue 17: right after the promotion the failed slots stay dark (the breaker"
-    " is open for the whole cache; no topology refresh before it lets calls through)",
-)
-async def test_failed_slots_served_right_after_promotion(
-    cluster: ReplicatedCluster, slow_cache: Cache
+async def test_failed_slots_served_after_promotion_within_the_breaker_period(
+    cluster: ReplicatedCluster, never_probing_cache: Cache
 ) -> None:
-    cache = slow_cache
+    """The dead primary's breaker never probes (60 s); while it refuses, the slot
+    map is looked up again, so the failed slots are served by the promoted node."""
+    cache = never_probing_cache
     victim = cluster.primary_for(physical(cache, KEYS[0]))
     victim_keys = {k for k in KEYS if cluster.primary_for(physical(cache, k)) is victim}
     traffic = Traffic(cache, KEYS, victim_keys)
@@ -202,8 +218,64 @@ async def test_failed_slots_served_right_after_promotion(
     try:
         await asyncio.sleep(0.2)
         cluster.kill(victim)
-        await asyncio.to_thread(cluster.wait_promotion, victim)
-        await cache.set(KEYS[0], 1, ttl=300)  # CircuitOpen today
+        promoted = await asyncio.to_thread(cluster.wait_promotion, victim)
+        await wait_until_async(partial(served, cache, KEYS[0]), timeout=30, interval=0.01)
     finally:
         traffic.stop()
         await runner
+    assert traffic.raw == []
+    assert cluster.primary_for(physical(cache, KEYS[0])) is promoted
+
+
+async def _local(cache: Cache) -> LocalStats:
+    local = (await cache.stats(server=False)).local
+    assert local is not None
+    return local
+
+
+async def _reconnected(cache: Cache) -> bool:
+    local = await _local(cache)
+    return local.reconnects >= 1 and local.channel == "up"
+
+
+async def test_local_tier_channel_survives_losing_its_node(
+    cluster: ReplicatedCluster, namespace: str
+) -> None:
+    """Both caches' channels are given the URL of one node only; it is SIGKILLed:
+    the channels move to another node of the cluster (learnt from that one), and a
+    write in one cache still drops the other's local copy."""
+    listened = cluster.nodes[0]
+    local = LocalTier(ttl=60, ping_interval=0.2, max_backoff=0.2)
+
+    def make() -> Cache:
+        channel = RedisChannel(
+            f"redis+cluster://127.0.0.1:{listened.port}/0",
+            f"{namespace}~inv",
+            SETTINGS,
+            ping_interval=local.ping_interval,
+            max_backoff=local.max_backoff,
+        )
+        backend = RedisBackend.from_url(cluster.url, settings=SETTINGS)
+        return Cache(backend, namespace=namespace, settings=SETTINGS, local=local, channel=channel)
+
+    async with make() as a, make() as b:
+        for cache in (a, b):
+            await wait_until_async(partial(_local_channel, cache), expect="up", timeout=10)
+        key = next(k for k in KEYS if cluster.primary_for(physical(a, k)) is not listened)
+        was_primary = listened in cluster.primaries()
+        cluster.kill(listened)
+        for cache in (a, b):
+            await wait_until_async(partial(_reconnected, cache), timeout=30)
+        if was_primary:
+            await asyncio.to_thread(cluster.wait_promotion, listened)
+        await wait_until_async(partial(served, a, key), timeout=30, interval=0.01)
+        assert await b.get(key, int) == 1
+        assert await b.get(key, int) == 1  # now held in b's local tier
+        await a.set(key, 2, ttl=300)
+        # Within the local ttl (60 s): only the invalidation message can drop b's copy.
+        await wait_until_async(partial(b.get, key, int), expect=2, timeout=10)
+
+
+async def _local_channel(cache: Cache) -> str:
+    channel: str = (await _local(cache)).channel
+    return channel

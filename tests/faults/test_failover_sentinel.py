@@ -11,12 +11,14 @@ import asyncio
 import gc
 import time
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 
 import pytest
 
-from cachewright import Cache, Settings
+from cachewright import Cache, LocalStats, LocalTier, Settings
+from cachewright.errors import CachewrightError
 from tests._sentinel import SentinelGroup
-from tests._servers import need, redis_binary
+from tests._servers import need, redis_binary, wait_until_async
 from tests.faults._failover import Figures, Traffic, summary
 
 # redis-py's cluster client drops ClusterNode and Connection objects unclosed when it
@@ -103,3 +105,53 @@ async def test_same_cache_follows_sentinel_failovers_and_tags_invalidate(
     await cache.set_many(dict.fromkeys(KEYS, 1), ttl=300, tags=["all"])
     assert await cache.invalidate_tags("all") == len(KEYS)
     assert await cache.get_many(KEYS, int) == {}
+
+
+async def _local(cache: Cache) -> LocalStats:
+    local = (await cache.stats(server=False)).local
+    assert local is not None
+    return local
+
+
+async def _channel(cache: Cache) -> str:
+    channel: str = (await _local(cache)).channel
+    return channel
+
+
+async def _reconnected(cache: Cache) -> bool:
+    local = await _local(cache)
+    return local.reconnects >= 1 and local.channel == "up"
+
+
+async def _served(cache: Cache, key: str) -> bool:
+    try:
+        await cache.set(key, 1, ttl=300)
+    except CachewrightError:
+        return False
+    return await cache.get(key, int) == 1
+
+
+async def test_local_tier_channel_follows_the_promoted_primary(
+    group: SentinelGroup, namespace: str
+) -> None:
+    """The channels listen on the primary; it is SIGKILLed: they reconnect to the
+    promoted one, and a write in one cache still drops the other's local copy."""
+    local = LocalTier(ttl=60, ping_interval=0.2, max_backoff=0.2)
+    async with (
+        Cache.from_url(group.url, namespace=namespace, settings=SETTINGS, local=local) as a,
+        Cache.from_url(group.url, namespace=namespace, settings=SETTINGS, local=local) as b,
+    ):
+        for cache in (a, b):
+            await wait_until_async(partial(_channel, cache), expect="up", timeout=10)
+        master = group.master_port()
+        assert master is not None
+        group.kill(group.server(master))
+        await asyncio.to_thread(group.wait_promotion, master)
+        for cache in (a, b):
+            await wait_until_async(partial(_reconnected, cache), timeout=30)
+        await wait_until_async(partial(_served, a, "k"), timeout=30, interval=0.01)
+        assert await b.get("k", int) == 1
+        assert await b.get("k", int) == 1  # now held in b's local tier
+        await a.set("k", 2, ttl=300)
+        # Within the local ttl (60 s): only the invalidation message can drop b's copy.
+        await wait_until_async(partial(b.get, "k", int), expect=2, timeout=10)

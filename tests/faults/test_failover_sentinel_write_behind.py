@@ -32,6 +32,7 @@ from tests.faults._write_failover import (
     fill_replication_stream,
     grown,
     setup_for,
+    tried,
     two_workers,
 )
 from tests.patterns._crash_scripts.harness import Processes
@@ -62,12 +63,14 @@ async def pg_store(pg_url: str) -> AsyncIterator[SQLStore[int, int]]:
         await store.close()
 
 
+@pytest.mark.parametrize("durability", ["default", "replicated"])
 async def test_write_behind_through_five_sentinel_failovers(
     group: SentinelGroup,
     pg_store: SQLStore[int, int],
     pg_url: str,
     namespace: str,
     tmp_path: Path,
+    durability: str,
 ) -> None:
     """Holds today: two workers carry on through five primary kills and drain the
     queue, nothing is dead-lettered; the loss and the errors seen are printed."""
@@ -76,7 +79,10 @@ async def test_write_behind_through_five_sentinel_failovers(
         Cache.from_url(group.url, namespace=namespace, settings=SETTINGS) as cache,
         Processes(tmp_path) as procs,
     ):
-        queue = RedisWriteQueue.for_cache(cache, name=NAME, partitions=PARTITIONS, claim_idle=1.0)
+        options = {} if durability == "default" else {"durability": durability}
+        queue = RedisWriteQueue.for_cache(
+            cache, name=NAME, partitions=PARTITIONS, claim_idle=1.0, **options
+        )
         behind = WriteBehind(
             cache, pg_store, type=int, key_type=int, queue=queue, flusher=False, put_timeout=2.0
         )
@@ -104,26 +110,23 @@ async def test_write_behind_through_five_sentinel_failovers(
         await queue.close()
     loss = compare(dict(await pg_store.get_many(list(range(KEYS)))), writer)
     print(
-        f"\nwrite-behind, 5 sentinel failovers: acked keys {writer.acked()}, lost {loss.lost}"
+        f"\nwrite-behind, 5 sentinel failovers ({durability}): acked keys {writer.acked()},"
+        f" lost {loss.lost}"
         f" (missing {loss.missing}, older {loss.older}), failed-but-stored"
         f" {loss.failed_but_stored}, errors {writer.errors}, raw {writer.raw[:3]},"
         f" workers {stats}"
     )
     assert dead == 0
+    assert writer.raw == []
+    if durability == "replicated":
+        assert loss.lost == 0
 
 
 @pytest.mark.parametrize(
     "durability",
     [
         "default",
-        pytest.param(
-            "replicated",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=TypeError,
-                reason="issue 17: no durability='replicated' option on the Redis queue yet",
-            ),
-        ),
+        "replicated",
     ],
 )
 async def test_acknowledged_writes_on_a_lagging_sentinel_replica(
@@ -151,7 +154,9 @@ async def test_acknowledged_writes_on_a_lagging_sentinel_replica(
             await fill_replication_stream(old, queue.partitions[0].stream)
             runner = asyncio.create_task(writer.run())
             try:
-                await wait_until_async(partial(grown, writer, 3 * KEYS), timeout=60)
+                # Replicated mode refuses every write of the frozen replica's primary
+                # (and, on Sentinel, every write): count attempts, not acks.
+                await wait_until_async(partial(tried, writer, 3 * KEYS), timeout=60)
                 group.kill(group.primary)
             finally:
                 writer.stop.set()
@@ -169,4 +174,5 @@ async def test_acknowledged_writes_on_a_lagging_sentinel_replica(
     if durability == "default":
         assert loss.lost > 0, "the replica was frozen: the primary's acked writes are gone"
     else:
+        assert writer.errors.get("NotReplicated", 0) > 0, "the frozen replica confirmed nothing"
         assert loss.lost == 0

@@ -8,6 +8,7 @@ commands are counted too, with INFO commandstats.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
@@ -38,7 +39,9 @@ class CountingBackend:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.inner, name)
-        if name.startswith("_") or not callable(attr):
+        # Only the backend's calls to Redis are counted; its plain methods (the node
+        # serving a key, the replica reader) stay plain.
+        if name.startswith("_") or not inspect.iscoroutinefunction(attr):
             return attr
 
         async def counted(*args: Any, **kwargs: Any) -> Any:

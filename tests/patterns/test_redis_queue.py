@@ -171,19 +171,71 @@ def test_default_queue_names_come_from_the_key_format() -> None:
         queue_name_for(str.upper)
 
 
-async def test_capacity_is_split_over_partitions(redis_url: str, namespace: str) -> None:
+async def test_max_pending_bounds_the_whole_queue(redis_url: str, namespace: str) -> None:
+    """Several partitions, several handles (processes): the total pending never exceeds
+    max_pending, whichever partitions the keys fall in (10 over 4 partitions: uneven)."""
+    handles = [
+        RedisWriteQueue.from_url(redis_url, namespace=namespace, partitions=4, max_pending=10)
+        for _ in range(3)
+    ]
+    try:
+        layout = Layout(namespace, "default", 4)
+        keys = [str(key) for key in range(60)]
+        assert len({layout.partition_of(key).index for key in keys[:10]}) > 1
+
+        async def offer(handle: RedisWriteQueue, key: str) -> bool:
+            try:
+                await handle.put(key, SET, b"x", 0)
+            except QueueFull:
+                return False
+            return True
+
+        accepted = await asyncio.gather(*(offer(handles[n % 3], key) for n, key in enumerate(keys)))
+        assert sum(accepted) == 10
+        assert (await handles[0].stats()).pending == 10
+        taken = [key for key, ok in zip(keys, accepted, strict=True) if ok]
+        await handles[1].put(taken[0], SET, b"y", 0)  # a pending key coalesces when full
+
+        # The put beyond the bound pushes back (waits), then fails: nothing dropped.
+        with pytest.raises(QueueFull, match="10 keys pending"):
+            await handles[2].put("beyond", SET, b"x", 0.05)
+        assert await handles[0].peek("beyond") is None
+
+        # ... and a waiting put gets in once a flusher frees room in any partition.
+        waiting = asyncio.create_task(handles[2].put("beyond", SET, b"x", 30.0))
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        batch = await handles[0].claim(1, 0)
+        await handles[0].complete(batch, batch.ops)
+        await waiting
+        assert (await handles[0].stats()).pending == 10
+    finally:
+        for handle in handles:
+            await handle.close()
+
+
+@pytest.mark.cluster
+async def test_max_pending_bounds_the_whole_queue_on_cluster(
+    redis_cluster: RedisCluster, namespace: str
+) -> None:
+    """On Cluster each partition holds its share (max_pending // partitions): the total
+    still never exceeds max_pending."""
     async with RedisWriteQueue.from_url(
-        redis_url, namespace=namespace, partitions=4, max_pending=8
+        redis_cluster.url, namespace=namespace, partitions=4, max_pending=10
     ) as queue:
         accepted = 0
-        for key in range(40):
+        for key in range(60):
             try:
                 await queue.put(str(key), SET, b"x", 0)
                 accepted += 1
             except QueueFull:
                 pass
-        assert accepted == 8  # 2 per partition: never more than max_pending here
+        assert accepted == 8  # 2 per partition: at most 10 in all
         assert (await queue.stats()).pending == 8
+    with pytest.raises(ConfigurationError, match="number of partitions"):
+        RedisWriteQueue.from_url(
+            redis_cluster.url, namespace=namespace, partitions=4, max_pending=3
+        )
 
 
 # -- flushers sharing the queue ---------------------------------------------------------

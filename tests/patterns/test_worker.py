@@ -236,10 +236,12 @@ async def test_run_worker_stops_gracefully_on_sigterm(redis_url: str, namespace:
 async def test_run_worker_rejects_bad_factories(redis_url: str) -> None:
     with pytest.raises(ConfigurationError, match="module:name"):
         await run_worker(redis_url, "no-colon", type=int, handle_signals=False)
-    with pytest.raises(ConfigurationError, match="cannot load"):
+    with pytest.raises(ConfigurationError, match="has no 'nope'"):
         await run_worker(redis_url, "tests.patterns.test_worker:nope", type=int)
-    with pytest.raises(ConfigurationError, match="did not return a DataStore"):
+    with pytest.raises(ConfigurationError, match="not a data store"):
         await run_worker(redis_url, "tests.patterns.test_worker:not_a_store", type=int)
+    with pytest.raises(ConfigurationError, match="must be json, one of"):
+        await run_worker(redis_url, "tests.patterns.test_worker:shared_store", type="integer")
 
 
 SHARED = MemoryStore[int, int]()

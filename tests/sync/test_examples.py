@@ -95,7 +95,7 @@ def test_flask_views_read_aside_and_write_through(example: ModuleType, shop: Any
     assert client.put("/products/3", json={"name": "x", "price": "bad"}).status_code == 422
     assert client.put("/products/3", json={"name": "new", "price": 1}).status_code == 200
     assert shop.repo.get(3).name == "new"  # the database first
-    assert shop.cache.get("product:3")["name"] == "new"  # then the cache
+    assert shop.cache.get(shop.reads.cache_key(3))["name"] == "new"  # then the cache
     assert client.get("/products/3").get_json()["name"] == "new"
 
 

@@ -34,6 +34,7 @@ NOT_MIRRORED = {
     "settings",
     "local",
     "queue",
+    "watch_writes",  # the extension interface: read-your-writes fences for patterns
 }
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.asyncio.cluster import RedisCluster
 
-__all__ = ["Backend", "SetItem", "SharesClient"]
+__all__ = ["Backend", "ReplicaReads", "SetItem", "SharesClient", "Topology"]
 
 #: one write of a batch: (physical key, value bytes, ttl in ms or None for no expiry)
 SetItem = tuple[str, bytes, int | None]
@@ -117,4 +117,43 @@ class SharesClient(Protocol):
 
     def shared_client(self) -> Redis | RedisCluster:
         """The client to share; it stays open until the backend closes."""
+        ...
+
+
+@runtime_checkable
+class Topology(Protocol):
+    """A backend spread over server nodes (an optional capability).
+
+    The cache keeps a circuit breaker per node, so one dead node does not darken
+    the keys the others serve, and asks the backend to look its topology up again
+    while a node's breaker is open (after a failover, keys move to a promoted node).
+    A backend without it is one node.
+    """
+
+    def node_of(self, key: str) -> str:
+        """A name of the node serving ``key`` now (no I/O): the same name for the
+        same node, a new name once another node serves the key."""
+        ...
+
+    def primaries(self) -> frozenset[str]:
+        """The names of the nodes serving keys now, as last learnt (no I/O)."""
+        ...
+
+    async def refresh_topology(self) -> None:
+        """Learn which nodes serve which keys again (raise CacheUnavailable if no
+        server answers)."""
+        ...
+
+
+@runtime_checkable
+class ReplicaReads(Protocol):
+    """A backend that can read from replicas (an optional capability).
+
+    With it, the cache sends ``get``, ``get_many``, ``exists`` and ``ttl`` to the
+    reader; writes, tag invalidation, the touch of a sliding entry and, with a local
+    tier, every read (a refill must not copy a stale replica) stay on the primary.
+    """
+
+    def replica_reader(self) -> Backend | None:
+        """The backend reading from replicas, or None when not configured."""
         ...

@@ -20,6 +20,7 @@ redis-py error leaves as :class:`~cachewright.errors.CacheError` or
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -31,6 +32,7 @@ from cachewright._redis.capabilities import CACHE_COMMANDS, require
 from cachewright._redis.errors import ErrorMap
 from cachewright._redis.lane import Lane
 from cachewright._redis.url import Mode, Opened, open_client, parse_url
+from cachewright.cache.backends import _redis_topology as topology
 from cachewright.cache.backends._redis_cluster import Cluster
 from cachewright.cache.backends._redis_standalone import Standalone
 from cachewright.cache.backends.base import SetItem
@@ -58,6 +60,7 @@ class RedisBackend:
         "_mode",
         "_opened",
         "_ops",
+        "_reader",
     )
 
     def __init__(self, client: Redis | RedisCluster, *, close_client: bool = False) -> None:
@@ -73,6 +76,7 @@ class RedisBackend:
         self._close_client = close_client
         self._closed = False
         self._opened: Opened | None = None
+        self._reader: RedisBackend | None = None  # reads from replicas (from_url)
         self._mode, self._label = _describe(client, kwargs)
         self._errors = ErrorMap(kwargs.get("password"), where=self._label)
         # Commands on one node go through a lane: a kept connection when alone, one
@@ -98,8 +102,18 @@ class RedisBackend:
         """
         cluster = bool(overrides.pop("cluster", False))
         target = parse_url(url, cluster=cluster)
+        settings = settings or Settings()
+        options = dict(target.options)
+        replicas = _flag(options.pop("read_from_replicas", settings.read_from_replicas))
+        target = dataclasses.replace(target, options=options)
+        if replicas and target.mode == "standalone":
+            raise ConfigurationError(
+                f"read_from_replicas needs a redis+cluster:// or redis+sentinel:// URL,"
+                f" not {target.redacted}"
+            )
         try:
-            opened = open_client(target, settings or Settings(), overrides)
+            opened = open_client(target, settings, overrides)
+            reading = open_client(target, settings, overrides, replicas=True) if replicas else None
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"invalid Redis options for {target.redacted}") from exc
         backend = cls(opened.client, close_client=True)
@@ -112,7 +126,16 @@ class RedisBackend:
             cast("str | None", target.options.get("sentinel_password")),
             where=target.redacted,
         )
+        if reading is not None:
+            reader = backend._reader = cls(reading.client, close_client=True)
+            reader._opened, reader._label, reader._mode = reading, target.redacted, target.mode
+            reader._errors = backend._errors
         return backend
+
+    def replica_reader(self) -> RedisBackend | None:
+        """With ``read_from_replicas``: a backend on the same URL whose reads go to
+        replicas (stale by the replication lag; closed with this one), else None."""
+        return self._reader
 
     def __repr__(self) -> str:
         return f"RedisBackend({self._label!r}, mode={self._mode!r})"
@@ -270,6 +293,21 @@ class RedisBackend:
             nodes = await self._ops.node_info()
         return _summarize(self._mode, nodes)
 
+    # -- topology (a breaker per node, see ._redis_topology) ---------------------------
+
+    def node_of(self, key: str) -> str:
+        """The node serving ``key`` now (Cluster: from the slot map; Sentinel: the
+        primary last discovered; standalone: the server)."""
+        return topology.node_of(self._client, key, self._label)
+
+    def primaries(self) -> frozenset[str]:
+        return topology.primaries(self._client, self._label)
+
+    async def refresh_topology(self) -> None:
+        """Ask the servers again: the slot map on Cluster, the primary on Sentinel."""
+        with self._errors:
+            await topology.refresh(self._client)
+
     async def ping(self) -> None:
         with self._errors:
             await self._client.ping()
@@ -288,6 +326,8 @@ class RedisBackend:
         if self._closed:
             return
         self._closed = True
+        if self._reader is not None:
+            await self._reader.close()
         with self._errors:
             if self._lane is not None:
                 await self._lane.close()  # the kept connection goes back to the pool
@@ -297,6 +337,13 @@ class RedisBackend:
                 await self._opened.close()
             else:
                 await self._client.aclose()
+
+
+def _flag(value: object) -> bool:
+    """A boolean option from Settings or a URL query (``true``, ``1``, ``yes``)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 def _describe(client: Redis | RedisCluster, kwargs: Mapping[str, Any]) -> tuple[Mode, str]:

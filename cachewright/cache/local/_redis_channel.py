@@ -15,7 +15,12 @@ reconnect-and-resubscribe is switched off on this connection: it would resume
 silently after messages were lost, and losing messages must empty the local tier.
 
 On a Redis Cluster, classic PUBLISH reaches subscribers on every node, so one
-connection to any node serves; after a failure the next node of the URL is tried.
+connection to any node serves. Once subscribed, the channel learns every node of
+the cluster (``CLUSTER SLOTS``: primaries and replicas); after a failure it tries
+the next node it knows, so losing the node it listened on (a SIGKILLed primary)
+only costs a reconnect to another one, not a wait for that node to come back.
+On Sentinel the connection follows the primary (redis-py asks the sentinels on
+each connect).
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ class RedisChannel:
         "_delay",
         "_errors",
         "_host",
+        "_hosts",
         "_listener",
         "_log",
         "_max_backoff",
@@ -93,6 +99,8 @@ class RedisChannel:
         self._errors = ErrorMap(self._target.password, where=self._target.redacted)
         self._log = Throttle(log)
         self._host = 0
+        # Cluster: the nodes to listen on, in turn (the URL's, then those learnt).
+        self._hosts: list[tuple[str, int]] = list(self._target.hosts)
         self._opened = self._open()
         self._listener: ChannelListener | None = None
         self._task: asyncio.Task[None] | None = None
@@ -106,7 +114,7 @@ class RedisChannel:
         if target.mode == "cluster":
             # Any node will do for classic pub/sub; a standalone client avoids the
             # cluster client's slot routing, which PUBLISH/SUBSCRIBE do not need.
-            host = target.hosts[self._host % len(target.hosts)]
+            host = self._hosts[self._host % len(self._hosts)]
             target = dataclasses.replace(target, mode="standalone", hosts=(host,))
         # No retries, and no errors the retry layer handles: a failed read must
         # surface at once instead of being resubscribed behind our back.
@@ -185,6 +193,8 @@ class RedisChannel:
                     message = await pubsub.get_message(timeout=self._timeout)
                     if message is not None and message["type"] == "subscribe":
                         break
+            if self._target.mode == "cluster":
+                await self._learn_nodes()  # before "up": a node lost later has others
             self._delay = _FIRST_DELAY
             self._up.set()
             assert self._listener is not None
@@ -209,6 +219,25 @@ class RedisChannel:
             if loop.time() - heard > 1.5 * self._ping:
                 raise _Stalled(f"no answer to PING within {2 * self._ping:.1f}s")
             await pubsub.ping()
+
+    async def _learn_nodes(self) -> None:
+        """Every node of the cluster, to try in turn when the one listened on fails."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                ranges = await self._client.execute_command(  # type: ignore[no-untyped-call]
+                    "CLUSTER", "SLOTS"
+                )
+        except (RedisError, OSError, TimeoutError) as exc:  # keep the nodes known so far
+            log.debug("invalidation channel %s: no CLUSTER SLOTS (%s)", self._name, exc)
+            return
+        learnt: dict[tuple[str, int], None] = dict.fromkeys(self._hosts)
+        for row in ranges:
+            for node in row[2:]:
+                host = node[0].decode() if isinstance(node[0], bytes) else str(node[0])
+                learnt[(host or self._target.hosts[0][0], int(node[1]))] = None
+        current = self._hosts[self._host % len(self._hosts)]
+        self._hosts = list(learnt)
+        self._host = self._hosts.index(current)
 
     def _down(self) -> None:
         if self._up.is_set():

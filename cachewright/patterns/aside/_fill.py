@@ -62,16 +62,21 @@ class Filler(Generic[V]):
     async def write(self, cache_key: str, value: V | None) -> None:
         """An unconditional write (``CacheAside.set``); raises ``CacheUnavailable``."""
         policy = self.policy
+        deadline = policy.deadline()
+        if policy.passed(deadline) or (value is None and not policy.cache_none):
+            await self._cache.delete(cache_key)
+            return
         if value is None:
-            if policy.cache_none:
-                await self._cache.set(cache_key, None, policy.none_ttl, tags=policy.tags)
-            else:
-                await self._cache.delete(cache_key)
+            await self._cache.set(
+                cache_key, None, policy.none_ttl, expires_at=deadline, tags=policy.tags
+            )
             return
         await self._cache.set(
             cache_key,
             value,
             policy.ttl,
+            sliding=policy.sliding,
+            expires_at=deadline,
             stale_ttl=policy.stale_ttl,
             tags=policy.tags,
             type=policy.type,
@@ -109,10 +114,13 @@ class Filler(Generic[V]):
         ``set`` each; ``Cached.skip`` values are not written.
         """
         policy = self.policy
+        deadline = policy.deadline()
+        if policy.passed(deadline):
+            return  # past expires_at: nothing to cache
         loaded: dict[str, V | None] = {}
         for key, result in results.items():
             if isinstance(result, Cached):
-                await self._write_adapted(key, result)
+                await self._write_adapted(key, result, deadline)
             else:
                 loaded[key] = result
         values = {key: value for key, value in loaded.items() if value is not None}
@@ -121,16 +129,27 @@ class Filler(Generic[V]):
             nones = {key: None for key, value in loaded.items() if value is None}
         try:
             if values:
-                await self._cache.set_many(values, policy.ttl, tags=policy.tags, type=policy.type)
+                await self._cache.set_many(
+                    values,
+                    policy.ttl,
+                    sliding=policy.sliding,
+                    expires_at=deadline,
+                    tags=policy.tags,
+                    type=policy.type,
+                )
             if nones:
-                await self._cache.set_many(nones, policy.none_ttl, tags=policy.tags)
+                await self._cache.set_many(
+                    nones, policy.none_ttl, expires_at=deadline, tags=policy.tags
+                )
         except CacheUnavailable as exc:
             self._counters.fills_failed += len(values) + len(nones)
             log.debug("batch fill skipped, cache unavailable: %s", exc)
             return
         self._counters.fills += len(values) + len(nones)
 
-    async def _write_adapted(self, cache_key: str, result: Cached[V]) -> None:
+    async def _write_adapted(
+        self, cache_key: str, result: Cached[V], deadline: datetime | None
+    ) -> None:
         policy = policy_for(self.policy, result)
         if policy is None or result.value is None:
             return
@@ -139,6 +158,8 @@ class Filler(Generic[V]):
                 cache_key,
                 result.value,
                 policy.ttl,
+                sliding=policy.sliding,
+                expires_at=deadline,
                 stale_ttl=policy.stale_ttl,
                 tags=policy.tags,
                 type=policy.type,
@@ -184,13 +205,21 @@ class Filler(Generic[V]):
         policy = policy_for(self.policy, result) or self.policy
         value = unwrap(result)
         now = datetime.now(UTC)
+        deadline = policy.deadline()
         if value is None:
             cached_for = policy.none_ttl if policy.cache_none else None
             until = None if cached_for is None else now + timedelta(seconds=cached_for)
+            until = _earliest(until, deadline) if policy.cache_none else None
             return Entry(value=None, tags=policy.tags, expires_at=until, written_at=now)
+        if policy.sliding is not None:
+            life = now + timedelta(seconds=policy.sliding)
+            cap = None if policy.ttl is None else now + timedelta(seconds=policy.ttl)
+            until = _earliest(_earliest(life, cap), deadline)
+            return Entry(value=value, tags=policy.tags, expires_at=until, written_at=now)
         if policy.ttl is None:
-            return Entry(value=value, tags=policy.tags, written_at=now)
-        fresh_until = now + timedelta(seconds=policy.ttl)
+            return Entry(value=value, tags=policy.tags, expires_at=deadline, written_at=now)
+        fresh_until = _earliest(now + timedelta(seconds=policy.ttl), deadline)
+        assert fresh_until is not None
         expires_at = fresh_until + timedelta(seconds=policy.stale_ttl or 0)
         return Entry(
             value=value,
@@ -199,3 +228,9 @@ class Filler(Generic[V]):
             fresh_until=fresh_until if policy.stale_ttl else None,
             written_at=now,
         )
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    return a if b is None else min(a, b)

@@ -5,6 +5,7 @@ Usage::
     flights = SingleFlight[User]()
     user = await flights.run("user:1", lambda: load_user(1))   # 1,000 callers, one load
     flights.forget("user:1")     # the next caller starts a new execution (after a write)
+    cache.watch_writes(flights)  # ... done for every write through the cache
     await flights.close()        # wait for executions still running
 
 The shared execution runs in its own task, and every caller awaits it through
@@ -13,12 +14,18 @@ leaves the execution running for the others, and its result still reaches the ca
 A failure is shared with every caller waiting at that moment; the slot is released as
 soon as the execution ends, so the next caller retries instead of receiving a cached
 error.
+
+Read-your-writes: an execution that began before a write to its key may return the
+value from before it. Once the write has returned, a new caller must not be handed
+that value, so every write (this pattern's, another pattern's, ``Cache.set`` or
+``delete``) detaches the running execution from its key (``written``): callers already
+waiting keep it, callers arriving afterwards start one that sees the write.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Generic, TypeVar
 
 __all__ = ["SingleFlight"]
@@ -29,7 +36,7 @@ T = TypeVar("T")
 class SingleFlight(Generic[T]):
     """A map of key -> running task, one task per key at a time."""
 
-    __slots__ = ("_flights", "_tasks")
+    __slots__ = ("__weakref__", "_flights", "_tasks")
 
     def __init__(self) -> None:
         self._flights: dict[str, asyncio.Task[T]] = {}
@@ -59,6 +66,22 @@ class SingleFlight(Generic[T]):
         an older value, and callers arriving afterwards must not join it.
         """
         self._flights.pop(key, None)
+
+    def written(self, keys: Collection[str] | None) -> None:
+        """A write to ``keys`` (None: to any key) returned: forget their executions."""
+        flights = self._flights
+        if not flights:  # nothing in flight: the common case on a write
+            return
+        if keys is None:
+            flights.clear()
+            return
+        if len(keys) > len(flights):  # a big set_many against a few loads in flight
+            wanted = keys if isinstance(keys, set | frozenset) else set(keys)
+            for key in [key for key in flights if key in wanted]:
+                del flights[key]
+            return
+        for key in keys:
+            flights.pop(key, None)
 
     async def close(self) -> None:
         """Wait for the executions still running (their callers are awaiting them)."""

@@ -90,7 +90,7 @@ from typing import Any, Generic, Literal, Optional, Self, TypeVar, cast
 from cachewright.cache import Cache, Entry, Lease
 from cachewright.errors import CacheUnavailable, ConfigurationError, LockTimeout
 from cachewright.events import EventKind
-from cachewright.patterns._fill import FillPolicy
+from cachewright.patterns._fill import ExpiresAt, FillPolicy, expiry_options
 from cachewright.patterns._keys import KeyMapper
 from cachewright.patterns._notes import add_note
 from cachewright.patterns.aside._adaptive import Loaded, NotModified, NotModifiedType, unwrap
@@ -142,6 +142,9 @@ class CacheAside(Generic[K, V]):
     - ``type``: what entries are validated as (anything pydantic's TypeAdapter takes).
     - ``ttl``: fresh life in seconds or a timedelta (None: no expiry); ``tags``: tags
       of every entry, for ``cache.invalidate_tags``.
+    - ``sliding``: each read extends an entry's life by this window, never past
+      ``ttl`` (G4); ``expires_at``: a datetime (or a function returning one, asked at
+      each write) no entry outlives; past it, nothing is cached. As ``Cache.set``.
     - ``cache_none``: cache a loader's None for ``none_ttl`` (negative caching), told
       apart from a miss (None: no expiry); otherwise a None is returned, not cached.
     - ``stale_ttl``, ``early_refresh``: G8, see the module docstring.
@@ -153,6 +156,7 @@ class CacheAside(Generic[K, V]):
     """
 
     __slots__ = (
+        "__weakref__",
         "_batches",
         "_cache",
         "_closed",
@@ -182,6 +186,8 @@ class CacheAside(Generic[K, V]):
         key: str | Callable[[K], str],
         type: Any = None,
         ttl: Seconds | None = 600,
+        sliding: Seconds | None = None,
+        expires_at: ExpiresAt | None = None,
         tags: Iterable[str] | str | None = None,
         cache_none: bool = False,
         none_ttl: Seconds | None = 60,
@@ -223,10 +229,14 @@ class CacheAside(Generic[K, V]):
         self._key = KeyMapper[K](key).cache_key
         # A cached None (negative caching) must read back even when ``type`` is a model.
         self._read_type: Any = None if type is None else Optional[type]  # noqa: UP045
+        stale = None if stale_ttl is None else _seconds(stale_ttl, "stale_ttl")
+        window, until = expiry_options(sliding, expires_at, stale_ttl=stale)
         policy = FillPolicy(
             type=type,
             ttl=None if ttl is None else _seconds(ttl, "ttl"),
-            stale_ttl=None if stale_ttl is None else _seconds(stale_ttl, "stale_ttl"),
+            sliding=window,
+            expires_at=until,
+            stale_ttl=stale,
             tags=_tag_names(tags),
             cache_none=cache_none,
             none_ttl=None if none_ttl is None else _seconds(none_ttl, "none_ttl"),
@@ -241,6 +251,9 @@ class CacheAside(Generic[K, V]):
         self._early = early_refresh
         self._max_concurrency = max_concurrency
         self._flights: SingleFlight[Entry[V | None]] = SingleFlight()
+        # Read-your-writes: a write to a key, through any pattern or the cache itself,
+        # stops new readers from joining a load of it that began before the write.
+        cache.watch_writes(self._flights)
         self._refresher = Refresher(limit=max_concurrency)
         self._timer = LoadTimer()
         self._batches: BatchLoader[K, V] = BatchLoader(

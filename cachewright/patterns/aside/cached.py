@@ -50,6 +50,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, Protocol, Self, TypeVar
 
 from cachewright.cache import Cache
 from cachewright.errors import ConfigurationError
+from cachewright.patterns._fill import ExpiresAt
 from cachewright.patterns.aside._adaptive import Cached, value_type
 from cachewright.patterns.aside._callkey import CallKey
 from cachewright.patterns.aside.cache_aside import CacheAside
@@ -218,6 +219,8 @@ def cached(
     cache: Cache,
     *,
     ttl: Seconds | None = 600,
+    sliding: Seconds | None = None,
+    expires_at: ExpiresAt | None = None,
     tags: Iterable[str] | str | None = None,
     key: str | Callable[..., str] | None = None,
     type: Any = None,
@@ -237,7 +240,8 @@ def cached(
     ``key``: a template over the parameter names (``"product:{product_id}"``) or a
     function called with the arguments as keywords; by default
     ``<prefix>:<encoded arguments>`` with ``prefix`` the function's qualified name.
-    ``none_ttl`` defaults to ``ttl``. The other options are CacheAside's.
+    ``none_ttl`` defaults to ``ttl``. The other options (``sliding`` and ``expires_at``
+    included) are CacheAside's.
     """
 
     def decorate(fn: Callable[P, Awaitable[R]]) -> CachedFunction[P, R]:
@@ -247,6 +251,8 @@ def cached(
             raise ConfigurationError(f"@cached needs an async function, not {fn!r}")
         options: dict[str, Any] = {
             "ttl": ttl,
+            "sliding": sliding,
+            "expires_at": expires_at,
             "tags": tags,
             "stale_ttl": stale_ttl,
             "lock": lock,

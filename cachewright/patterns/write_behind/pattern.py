@@ -32,15 +32,27 @@ A full queue (``max_pending`` keys) makes writers wait up to ``put_timeout`` sec
 then raises ``QueueFull``: nothing is ever dropped. ``close()`` (or leaving
 ``async with``) flushes within ``close_timeout`` and reports what is still pending.
 
-Several processes on one Redis queue: pass ``strict=True``. Writes then drop the
-cache entry instead of filling it (a per-key lock orders writers in one process only;
-deletes commute across processes), and reads are served from the queue's pending op
-until the flush, then from the store.
+Writers in several processes (``strict``): a per-key lock orders the cache writes
+of one process only. Two processes writing one key can both enqueue, then write the
+cache in the opposite order, leaving the cache on the older value while the queue
+(and, after the flush, the store) holds the newer. So on a queue other processes
+share (the durable Redis queue, the default on a Redis cache) writes are *strict* by
+default: they drop the cache entry instead of filling it (deletes commute, whatever
+the interleaving), and reads are served from the queue's pending op until the flush,
+then from the store, and fill the cache back through a lease. The cost: one cache
+miss and a queue read after each write. ``strict=False`` is the fast mode (the cache
+keeps the written value): safe when one process writes a given key, or when a
+briefly older cache entry (until ``ttl``) is acceptable. On the in-process queue
+nothing is shared and the fast mode is the default.
 
 Reads: a fresh cache entry wins; on a miss the queue's pending op answers (a pending
 delete reads as ``None``); only then the store, filled back through a lease so a fill
 never overwrites a newer write (G10). A dead-lettered write is removed from the cache,
 so reads fall back to the store's truth instead of a value the store never took.
+
+Expiry: ``ttl``, ``sliding`` and ``expires_at`` (a datetime, or a function returning
+one, asked at each write) mean what they mean for ``Cache.set``, for every entry this
+pattern writes or fills back; past ``expires_at`` writes drop the entry instead.
 
 On a Redis cache the durable Redis queue is the default (named after the key
 format, or ``queue_name=``); on memory the in-process queue is, and it is lost if
@@ -54,14 +66,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from cachewright._logs import Throttle
 from cachewright.cache import Cache
-from cachewright.errors import CacheError, CachewrightError, QueueClosed
+from cachewright.errors import CachewrightError, NotReplicated, QueueClosed
 from cachewright.patterns._checks import StoreChecks
-from cachewright.patterns._fill import FillPolicy, ReadThrough
+from cachewright.patterns._fill import ExpiresAt, FillPolicy, ReadThrough, expiry_options
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keys import KeyFormat, KeyMapper, ValueCodec
 from cachewright.patterns.write_behind._dead_letters import failed_write, replay
@@ -78,6 +91,7 @@ from cachewright.patterns.write_behind._types import (
 from cachewright.patterns.write_behind.queues.base import (
     DELETE,
     SET,
+    OpKind,
     QueuedOp,
     ReplayResult,
     WriteQueue,
@@ -108,6 +122,8 @@ class WriteBehind(Generic[K, V]):
         type: Any,
         key_type: Any = None,
         ttl: float | None = None,
+        sliding: float | timedelta | None = None,
+        expires_at: ExpiresAt | None = None,
         tags: Iterable[str] | None = None,
         flush_interval: float = 1.0,
         batch_size: int = 500,
@@ -118,7 +134,7 @@ class WriteBehind(Generic[K, V]):
         queue: WriteQueue | None = None,
         queue_name: str | None = None,
         flusher: bool = True,
-        strict: bool = False,
+        strict: bool | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -130,15 +146,16 @@ class WriteBehind(Generic[K, V]):
         self._type = type
         self._ttl = ttl
         self._tags = tuple(tags or ())
-        self._reads: ReadThrough[K, V] = ReadThrough(
-            cache, FillPolicy(type=type, ttl=ttl, tags=self._tags)
+        window, until = expiry_options(sliding, expires_at)
+        self._policy = FillPolicy(
+            type=type, ttl=ttl, tags=self._tags, sliding=window, expires_at=until
         )
+        self._reads: ReadThrough[K, V] = ReadThrough(cache, self._policy)
         self._mattrs = cache.metrics.attributes(namespace=cache.namespace, pattern="write_behind")
         # The pending gauges are read synchronously by the metrics SDK: they show the
         # queue as of the last stats() or flush round.
         self._last_pending: tuple[int, float | None] = (0, None)
         self._stop_gauge: Callable[[], None] | None = None
-        self._strict = strict
         self._batch_size = batch_size
         self._put_timeout = put_timeout
         self._close_timeout = close_timeout
@@ -151,6 +168,9 @@ class WriteBehind(Generic[K, V]):
                 cache, name=queue_name or queue_name_for(key), max_pending=max_pending
             )
         self._durable = isinstance(queue, RedisWriteQueue)
+        # A queue other processes share makes their writes race ours: strict unless
+        # the caller chose the fast mode (see the module doc).
+        self._strict = self._durable if strict is None else strict
         self._queue: WriteQueue = queue if queue is not None else MemoryWriteQueue(max_pending)
         self._counters = WriteBehindCounters()
         self._writer: BatchWriter[K, V] = BatchWriter(
@@ -181,6 +201,11 @@ class WriteBehind(Generic[K, V]):
     @property
     def queue(self) -> WriteQueue:
         return self._queue
+
+    @property
+    def strict(self) -> bool:
+        """Whether writes drop the cache entry (True) or fill it (the fast mode)."""
+        return self._strict
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -257,9 +282,19 @@ class WriteBehind(Generic[K, V]):
             log.warning(
                 "write-behind closed with %s writes still pending (%s); they stay queued",
                 "an unknown number of" if pending is None else pending,
-                error,
+                self._why_pending(error, flushed),
             )
         return report
+
+    def _why_pending(self, error: str | None, flushed: FlushReport) -> str:
+        """Why ``close()`` left writes in the queue, for its log line."""
+        if error is not None:
+            return error
+        if self._flusher is None and self._durable:
+            return "flusher=False: the flush workers write them"
+        if flushed.released:
+            return f"the store did not take {flushed.released} of them: it was unavailable"
+        return "written to the shared queue by other processes after the final flush"
 
     # -- writes --------------------------------------------------------------------
 
@@ -280,7 +315,7 @@ class WriteBehind(Generic[K, V]):
         # process: two racing sets cannot leave the cache on the older value. Across
         # processes (a shared Redis queue) only ``strict`` gives that guarantee.
         async with self._locks.hold(queue_key):
-            await self._queue.put(queue_key, SET, data, self._put_timeout)
+            await self._put(queue_key, SET, data, cache_key)
             await self._update_cache({cache_key: value})
         self._written(1)
 
@@ -291,7 +326,7 @@ class WriteBehind(Generic[K, V]):
         cache_key = self._keys.cache_key(key)
         await self._before_write()
         async with self._locks.hold(queue_key):
-            await self._queue.put(queue_key, DELETE, None, self._put_timeout)
+            await self._put(queue_key, DELETE, None, cache_key)
             await self._update_cache({cache_key: None})
         self._written(1)
 
@@ -313,12 +348,21 @@ class WriteBehind(Generic[K, V]):
             accepted: dict[str, V] = {}
             try:
                 for queue_key, cache_key, value, data in encoded:
-                    await self._queue.put(queue_key, SET, data, self._put_timeout)
+                    await self._put(queue_key, SET, data, cache_key)
                     accepted[cache_key] = value
             finally:
                 if accepted:
                     await self._update_cache(accepted)
                     self._written(len(accepted))
+
+    async def _put(self, queue_key: str, op: OpKind, data: bytes | None, cache_key: str) -> None:
+        try:
+            await self._queue.put(queue_key, op, data, self._put_timeout)
+        except NotReplicated:
+            # Not acknowledged, yet on the primary: it may still reach the store, so
+            # the cache must not keep serving the value it replaces.
+            await self._cache_failed_quietly([cache_key])
+            raise
 
     async def _before_write(self) -> None:
         if self._closed:
@@ -334,34 +378,54 @@ class WriteBehind(Generic[K, V]):
     async def _update_cache(self, values: Mapping[str, V | None]) -> None:
         """After the queue accepted the writes: populate the entries, or drop them (a
         ``None`` value stands for a delete; ``strict`` drops every entry)."""
-        sets = {k: v for k, v in values.items() if v is not None} if not self._strict else {}
+        deadline = self._policy.deadline()
+        fill = not self._strict and not self._policy.passed(deadline)
+        sets = {k: v for k, v in values.items() if v is not None} if fill else {}
         drops = [k for k in values if k not in sets]
+        sliding = self._policy.sliding
+        tags = self._tags or None
         try:
             if len(sets) == 1:
                 [(cache_key, value)] = sets.items()
                 await self._cache.set(
-                    cache_key, value, self._ttl, tags=self._tags or None, type=self._type
+                    cache_key,
+                    value,
+                    self._ttl,
+                    sliding=sliding,
+                    expires_at=deadline,
+                    tags=tags,
+                    type=self._type,
                 )
             elif sets:
                 await self._cache.set_many(
-                    sets, self._ttl, tags=self._tags or None, type=self._type
+                    sets,
+                    self._ttl,
+                    sliding=sliding,
+                    expires_at=deadline,
+                    tags=tags,
+                    type=self._type,
                 )
             if drops:
                 await self._cache.delete_many(drops)
-        except CacheError as exc:
+        except CachewrightError as exc:
+            # Whatever the cache raised, the write is accepted: never report it failed.
             await self._cache_failed(list(values), exc)
 
-    async def _cache_failed(self, cache_keys: list[str], exc: CacheError) -> None:
+    async def _cache_failed(self, cache_keys: list[str], exc: CachewrightError) -> None:
         # The write is queued (it will reach the store); the cache may still hold the
         # old value. Drop it so reads fall through to the queue; if even that fails
         # (server down) reads fail open to the queue anyway, and the ttl bounds the rest.
         self._counters.cache_errors += 1
         throttled.warning("cache write failed after the write was queued: %s", exc)
+        await self._cache_failed_quietly(cache_keys)
+
+    async def _cache_failed_quietly(self, cache_keys: list[str]) -> None:
+        """Drop the entries (three tries); a cache that stays down fails reads open."""
         for _ in range(3):
             try:
                 await self._cache.delete_many(cache_keys)
                 return
-            except CacheError:
+            except CachewrightError:
                 continue
 
     async def _invalidate_dead(self, op: QueuedOp) -> None:

@@ -40,6 +40,7 @@ class Link:
         "layout",
         "read_timeout",
         "scripts",
+        "socket_timeout",
         "write_timeout",
     )
 
@@ -61,6 +62,7 @@ class Link:
         self.closed = False
         # A blocking XREAD must end before the client's socket timeout fires.
         timeout = kwargs.get("socket_timeout")
+        self.socket_timeout: float | None = timeout
         self.block_seconds = 2.0 if timeout is None else max(0.01, min(2.0, timeout / 2))
         self._ready = False
         #: deadlines of a whole put (write) and peek (read), from pool checkout to the

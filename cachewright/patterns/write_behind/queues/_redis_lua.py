@@ -82,9 +82,11 @@ local function end_flight(ops, flight, stream, group, key, version, entry)
 end
 """
 
-# KEYS: ops, flight, stream, meta, dead_latest
-# ARGV: key, op code, value, now_ms, limit, group
-# Returns the new version, or -1 when the partition is full and the key is not pending.
+# KEYS: ops, flight, stream, meta, dead_latest[, the ops hash of every partition]
+# ARGV: key, op code, value, now_ms, partition limit, group, queue limit (0: none)
+# Returns the new version, or -1 when the partition (or, given every partition's ops
+# hash, the whole queue) is full and the key is not pending. Only a standalone server
+# is given the other partitions' hashes: on Cluster they live on other nodes.
 _PUT = """
 local key = ARGV[1]
 local current = redis.call('HGET', KEYS[1], key)
@@ -92,6 +94,16 @@ local version
 if not current then
   if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then
     return -1
+  end
+  local queue_limit = tonumber(ARGV[7])
+  if queue_limit > 0 then
+    local total = 0
+    for i = 6, #KEYS do
+      total = total + redis.call('HLEN', KEYS[i])
+    end
+    if total >= queue_limit then
+      return -1
+    end
   end
   version = enqueue(KEYS[1], KEYS[3], KEYS[4], ARGV[6], key,
                     ARGV[4] .. ':' .. ARGV[2] .. ':' .. ARGV[3])

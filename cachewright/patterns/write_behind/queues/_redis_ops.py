@@ -2,12 +2,20 @@
 
 Usage (what ``RedisWriteQueue.put`` and ``peek`` do)::
 
-    ops = Ops(link, limit=12_500, max_pending=100_000, closing=closing)
+    ops = Ops(link, max_pending=100_000, closing=closing)
     version = await ops.put("42", SET, b"...", timeout=5.0)   # waits while full
     op = await ops.peek("42")                                 # the pending op, or None
 
-A full partition makes ``put`` back off (short, growing waits) until there is room,
-the timeout passes (``QueueFull``) or the queue closes (``QueueClosed``).
+``max_pending`` bounds the keys pending in the whole queue. On a standalone (or
+Sentinel) server the put script counts every partition's pending keys, atomically, so
+the bound is exact. On Cluster the partitions live on different nodes and no script
+can count them together: each partition then holds at most
+``max_pending // partitions`` keys, so the total still never exceeds ``max_pending``,
+but a put may be refused a little earlier when keys crowd into one partition.
+
+A full queue makes ``put`` back off (short, growing waits) until there is room, the
+timeout passes (``QueueFull``) or the queue closes (``QueueClosed``). A key already
+pending is always accepted: its write coalesces and takes no room.
 """
 
 from __future__ import annotations
@@ -17,9 +25,9 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Mapping, Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from cachewright.errors import QueueClosed, QueueFull, WriteBehindError
+from cachewright.errors import ConfigurationError, QueueClosed, QueueFull, WriteBehindError
 from cachewright.patterns.write_behind.queues._partitions import (
     GROUP,
     Partition,
@@ -27,7 +35,11 @@ from cachewright.patterns.write_behind.queues._partitions import (
     unpack,
 )
 from cachewright.patterns.write_behind.queues._redis_link import Link
+from cachewright.patterns.write_behind.queues._redis_replication import Replication
 from cachewright.patterns.write_behind.queues.base import DELETE, SET, OpKind, QueuedOp
+
+if TYPE_CHECKING:
+    from redis.typing import EncodableT
 
 __all__ = ["Ops"]
 
@@ -35,13 +47,48 @@ _PUT_BACKOFF = (0.002, 0.25)  # first and longest wait while a partition is full
 
 
 class Ops:
-    __slots__ = ("_closing", "_limit", "_link", "_max_pending")
+    __slots__ = (
+        "_all_ops",
+        "_closing",
+        "_limit",
+        "_link",
+        "_max_pending",
+        "_queue_limit",
+        "_replication",
+    )
 
-    def __init__(self, link: Link, *, limit: int, max_pending: int, closing: asyncio.Event) -> None:
+    def __init__(
+        self,
+        link: Link,
+        *,
+        max_pending: int,
+        closing: asyncio.Event,
+        replication: Replication | None = None,
+    ) -> None:
         self._link = link
-        self._limit = limit
+        self._replication = replication  # None: the fast default, no WAIT
         self._max_pending = max_pending
+        partitions = link.layout.partitions
+        if link.cluster:
+            self._limit = max_pending // len(partitions)
+            if self._limit < 1:
+                raise ConfigurationError(
+                    f"max_pending ({max_pending}) must be at least the number of partitions"
+                    f" ({len(partitions)}) on Redis Cluster, where each partition holds"
+                    " its share"
+                )
+            self._queue_limit = 0
+            self._all_ops: list[str] = []
+        else:
+            self._limit = max_pending
+            self._queue_limit = max_pending
+            self._all_ops = [part.ops for part in partitions] if len(partitions) > 1 else []
         self._closing = closing  # set once by the queue's close()
+
+    @property
+    def partition_limit(self) -> int:
+        """The most keys one partition may hold (``max_pending`` but on Cluster)."""
+        return self._limit
 
     # ``timeout`` is the WriteQueue protocol's: how long to wait for room, not a deadline.
     async def put(
@@ -68,10 +115,12 @@ class Ops:
             # Full: back off (short, growing waits) until room or the timeout.
             left = math.inf if deadline is None else deadline - loop.time()
             if left <= 0:
-                raise QueueFull(
-                    f"write queue full ({self._limit} keys pending in partition"
-                    f" {part.index}, {self._max_pending} in all) for {timeout}s"
+                where = (
+                    f"{self._limit} keys pending in partition {part.index}"
+                    if self._link.cluster
+                    else f"{self._max_pending} keys pending"
                 )
+                raise QueueFull(f"write queue full ({where}) for {timeout}s")
             await self._pause(min(delay, left))
             delay = min(delay * 2, _PUT_BACKOFF[1])
             if self._closing.is_set():
@@ -80,13 +129,27 @@ class Ops:
     async def _put_once(self, part: Partition, key: str, op: OpKind, value: bytes | None) -> int:
         """The new version, or -1 if the partition is full."""
         now_ms = int(time.time() * 1000)
+        keys = [part.ops, part.flight, part.stream, part.meta, part.dead_latest, *self._all_ops]
+        args: list[EncodableT] = [
+            key,
+            op_code(op),
+            value or b"",
+            now_ms,
+            self._limit,
+            GROUP,
+            self._queue_limit if self._all_ops else 0,
+        ]
         try:
             with self._link.calls():
+                if self._replication is not None:
+                    # The deadline of a put, plus the WAIT's own bound.
+                    deadline = self._link.write_timeout
+                    if deadline is not None:
+                        deadline += self._replication.timeout
+                    async with asyncio.timeout(deadline):
+                        return await self._replication.put(part, keys, args)
                 async with asyncio.timeout(self._link.write_timeout):
-                    version = await self._link.scripts.put(
-                        keys=[part.ops, part.flight, part.stream, part.meta, part.dead_latest],
-                        args=[key, op_code(op), value or b"", now_ms, self._limit, GROUP],
-                    )
+                    version = await self._link.scripts.put(keys=keys, args=args)
         except WriteBehindError:
             if self._closing.is_set():  # closed under our feet: say so, not "unavailable"
                 raise QueueClosed("the write queue closed during a put") from None

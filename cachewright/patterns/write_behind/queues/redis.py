@@ -31,9 +31,23 @@ unacknowledged is ever trimmed. While a batch is held, its entries' idle time is
 reset every ``claim_idle / 3`` seconds, so only a flusher that stopped loses them;
 ``claim_idle`` must exceed the longest pause a live flusher can take.
 
-Limits: ``max_pending`` is enforced per partition (``ceil(max_pending /
-partitions)`` keys each; the total never exceeds ``max_pending + partitions - 1``),
-because partitions on different cluster nodes cannot share an atomic counter. Store
+Durability (G16): Redis replicates asynchronously. With the default
+``durability="fast"`` a put is acknowledged once its primary ran it; a primary that
+dies before its replica received the write (replication lag: usually under a
+millisecond, unbounded while a replica is slow or cut off) loses it at the failover.
+With ``durability="replicated"`` each put is followed by ``WAIT replicas timeout`` on
+the same connection; unless ``replicas`` replicas confirm it within
+``replication_timeout``, the put raises :class:`~cachewright.errors.NotReplicated` and
+is not acknowledged (it stays queued on the primary and may still reach the store).
+A promoted replica then holds every acknowledged write, as long as no more than
+``replicas - 1`` of the confirming replicas are lost with it.
+
+Limits: ``max_pending`` bounds the keys pending in the whole queue; the put beyond
+it waits for room, then raises ``QueueFull``. On a standalone or Sentinel server the
+put script counts every partition (exact). On Cluster, partitions on different nodes
+cannot share an atomic count, so each holds at most ``max_pending // partitions``
+keys: the total never exceeds ``max_pending`` there either, but a put may be refused
+earlier when keys crowd into one partition. Store
 writes are at least once: after a crash, a reclaimed op is written again. The Redis
 server must not evict the queue's keys (``maxmemory-policy noeviction`` or a
 ``volatile-*`` policy) and should persist them (AOF) for the queue to survive a
@@ -43,7 +57,6 @@ Redis restart.
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import re
 import secrets
@@ -68,10 +81,15 @@ from cachewright.patterns.write_behind.queues._partitions import (
     Partition,
     parse_receipt,
 )
+from cachewright.patterns.write_behind.queues._redis_answered import until_answered
 from cachewright.patterns.write_behind.queues._redis_claim import RELEASED, Claimer
 from cachewright.patterns.write_behind.queues._redis_dead import DeadLetters
 from cachewright.patterns.write_behind.queues._redis_link import Link
 from cachewright.patterns.write_behind.queues._redis_ops import Ops
+from cachewright.patterns.write_behind.queues._redis_replication import (
+    Replication,
+    replication_for,
+)
 from cachewright.patterns.write_behind.queues.base import (
     Batch,
     DeadLetter,
@@ -82,7 +100,7 @@ from cachewright.patterns.write_behind.queues.base import (
 )
 from cachewright.settings import Settings
 
-__all__ = ["Partition", "RedisWriteQueue", "queue_name_for"]
+__all__ = ["Partition", "RedisWriteQueue", "is_dead_letter_id", "queue_name_for"]
 
 _STATS_SAMPLE = 16  # stream entries looked at for the oldest pending age
 
@@ -109,12 +127,12 @@ class RedisWriteQueue:
         "_consumer",
         "_dead",
         "_leases",
-        "_limit",
         "_link",
         "_max_pending",
         "_opened",
         "_ops",
         "_owns_client",
+        "_replication",
     )
 
     def __init__(
@@ -128,6 +146,9 @@ class RedisWriteQueue:
         claim_idle: float = 30.0,
         consumer: str | None = None,
         close_client: bool = False,
+        durability: str = "fast",
+        replicas: int = 1,
+        replication_timeout: float | None = None,
     ) -> None:
         if max_pending < 1:
             raise ValueError(f"max_pending must be at least 1, got {max_pending}")
@@ -137,7 +158,6 @@ class RedisWriteQueue:
         self._owns_client = close_client
         self._opened: Opened | None = None
         self._max_pending = max_pending
-        self._limit = math.ceil(max_pending / partitions)
         self._claim_idle = claim_idle
         self._consumer = consumer or _consumer_name()
         self._closed = False
@@ -151,8 +171,14 @@ class RedisWriteQueue:
             closing=self._closing,
         )
         self._dead = DeadLetters(self._link)
+        self._replication: Replication | None = replication_for(
+            self._link, durability, replicas, replication_timeout
+        )
         self._ops = Ops(
-            self._link, limit=self._limit, max_pending=max_pending, closing=self._closing
+            self._link,
+            max_pending=max_pending,
+            closing=self._closing,
+            replication=self._replication,
         )
         self._claims = 0
 
@@ -168,7 +194,8 @@ class RedisWriteQueue:
         """A queue on its own client for ``url`` (closed with the queue).
 
         ``options`` are the constructor's (``name``, ``partitions``, ``max_pending``,
-        ``claim_idle``, ``consumer``). The socket timeout is at least 5 s: blocking
+        ``claim_idle``, ``consumer``, ``durability``, ``replicas``,
+        ``replication_timeout``). The socket timeout is at least 5 s: blocking
         reads and batch scripts take longer than cache reads.
         """
         settings = settings or Settings()
@@ -241,6 +268,7 @@ class RedisWriteQueue:
 
     @property
     def max_pending(self) -> int:
+        """The most keys pending in the whole queue (see the module doc for Cluster)."""
         return self._max_pending
 
     @property
@@ -322,10 +350,17 @@ class RedisWriteQueue:
 
         async def end(index: int, args: list[Any]) -> None:
             part = parts[index]
-            await script(keys=[part.ops, part.flight, part.stream], args=[GROUP, *extra, *args])
 
-        with self._link.calls():
-            await asyncio.gather(*(end(index, args) for index, args in by_partition.items()))
+            async def once() -> None:
+                with self._link.calls():
+                    await script(
+                        keys=[part.ops, part.flight, part.stream], args=[GROUP, *extra, *args]
+                    )
+
+            # Idempotent: made again once Redis answers (a failover), within claim_idle.
+            await until_answered(once, within=self._claim_idle, closing=self._closing)
+
+        await asyncio.gather(*(end(index, args) for index, args in by_partition.items()))
 
     async def dead_letter(self, batch: Batch, op: QueuedOp, error: BaseException) -> str:
         await self._link.ready()
@@ -349,6 +384,14 @@ class RedisWriteQueue:
         return await self._dead.drop(ids)
 
     # -- monitoring and lifecycle --------------------------------------------------
+
+    async def exists(self) -> bool:
+        """Whether this queue is in Redis: a process has used it (a put, a claim, its
+        stats). Asking creates nothing, so a mistyped name can be told from an idle queue.
+        """
+        meta = self._link.layout.partitions[0].meta
+        with self._link.calls():
+            return bool(await self._link.client.hexists(meta, "partitions"))
 
     async def stats(self) -> QueueStats:
         await self._link.ready()
@@ -395,12 +438,24 @@ class RedisWriteQueue:
             if not len(self._leases):
                 await self._claimer.leave()
         finally:
+            if self._replication is not None:
+                await self._replication.close()
             if self._owns_client:
                 self._link.closed = True
                 if self._opened is not None:
                     await self._opened.close()
                 else:
                     await self._link.client.aclose()
+
+
+def is_dead_letter_id(text: str) -> bool:
+    """Whether ``text`` has the form of a dead letter id of this queue,
+    ``"<partition>/<stream entry id>"`` (``"3/1700000000000-0"``).
+
+    >>> is_dead_letter_id("3/1700000000000-0"), is_dead_letter_id("nonsense")
+    (True, False)
+    """
+    return parse_receipt(text) is not None
 
 
 def queue_name_for(key: object) -> str:
