@@ -13,13 +13,19 @@ One load per cache key at a time: a caller arriving while a load for its key run
 The load is a task of its own, so a caller that stops waiting (its timeout ran out, or
 it was cancelled) leaves it running: it ends by filling the cache. ``close()`` cancels
 the loads still running, like the background refreshes (their lease expires by itself).
+
+Read-your-writes: like the single flight, the loads watch the cache's writes
+(``cache.watch_writes``). A write to a key detaches its running load: a caller arriving
+after the write returned starts a load of its own instead of joining one that may have
+read the value from before it (the detached load still ends, and its fill loses to the
+write, G10).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Generic, TypeVar
 
 from cachewright.cache import Entry
@@ -36,10 +42,12 @@ T = TypeVar("T")
 
 
 class BackgroundLoads(Generic[T]):
-    __slots__ = ("_closed", "_tasks")
+    __slots__ = ("__weakref__", "_all", "_closed", "_tasks")
 
     def __init__(self) -> None:
         self._tasks: dict[str, asyncio.Task[T]] = {}
+        # Every running load, including those a write detached from their key.
+        self._all: set[asyncio.Task[T]] = set()
         self._closed = False
 
     def __len__(self) -> int:
@@ -56,8 +64,19 @@ class BackgroundLoads(Generic[T]):
             if self._closed:
                 task.cancel()  # closed: never left running without an owner
             self._tasks[key] = task
+            self._all.add(task)
             task.add_done_callback(lambda done: self._finished(key, done))
         return task
+
+    def written(self, keys: Collection[str] | None) -> None:
+        """A write to ``keys`` (None: any key) returned: later callers start afresh."""
+        if not self._tasks:  # the common case on a write
+            return
+        if keys is None:
+            self._tasks.clear()
+            return
+        for key in keys:
+            self._tasks.pop(key, None)
 
     @staticmethod
     async def wait(task: asyncio.Task[T], seconds: float) -> bool:
@@ -68,13 +87,15 @@ class BackgroundLoads(Generic[T]):
     async def close(self) -> None:
         """Cancel the loads still running and wait for them to end. Idempotent."""
         self._closed = True
-        tasks = list(self._tasks.values())
+        tasks = list(self._all)
+        self._tasks.clear()
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     def _finished(self, key: str, task: asyncio.Task[T]) -> None:
+        self._all.discard(task)
         if self._tasks.get(key) is task:
             del self._tasks[key]
         if not task.cancelled() and task.exception() is not None:

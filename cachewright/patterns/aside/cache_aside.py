@@ -254,6 +254,7 @@ class CacheAside(Generic[K, V]):
         # Read-your-writes: a write to a key, through any pattern or the cache itself,
         # stops new readers from joining a load of it that began before the write.
         cache.watch_writes(self._flights)
+        cache.watch_writes(self._timed)  # ... nor a hard_timeout load running on past it
         self._refresher = Refresher(limit=max_concurrency)
         self._timer = LoadTimer()
         self._batches: BatchLoader[K, V] = BatchLoader(
