@@ -22,7 +22,8 @@ from cachewright import (
     LocalTier,
     Settings,
 )
-from tests._servers import RedisServer, wait_until_async
+from tests._servers import RedisCluster, RedisServer, wait_until_async
+from tests._topology import cli
 from tests.faults._proxy import FaultProxy
 
 SHORT: dict[str, Any] = {
@@ -127,3 +128,40 @@ async def test_the_journal_is_bounded_and_counts_what_it_drops() -> None:
         assert await recovery.replay() is True  # the newest MAX_REMEMBERED keys
         assert recovery.stats().replayed == MAX_REMEMBERED
         await recovery.close()
+
+
+@pytest.mark.cluster
+async def test_writes_lost_on_one_cluster_node_are_remembered_and_replayed(
+    redis_cluster: RedisCluster, namespace: str
+) -> None:
+    """Per-node breakers: a ``delete_many`` whose keys span the nodes fails on the one
+    node that takes no writes (paused), after the others deleted theirs; the journal
+    still holds the whole batch, and it is replayed once that node takes writes again."""
+    paused = redis_cluster.nodes[0].port
+    settings = Settings(namespace=namespace, **SHORT)
+    async with (
+        Cache.from_url(redis_cluster.url, settings=settings) as a,
+        Cache.from_url(redis_cluster.url, namespace=namespace) as b,
+    ):
+        keys = [f"k{i}" for i in range(48)]  # on every node: the slots are spread
+        await a.set_many({key: key for key in keys}, ttl=600)
+        assert len(await b.get_many(keys, type=str)) == len(keys)
+        # Writes wait on the paused node (a caller that gives up has its command
+        # dropped); PING, which the recovery asks first, is still answered.
+        assert cli(paused, "CLIENT", "PAUSE", "10000", "WRITE").strip() == "OK"
+        try:
+            with pytest.raises(CacheUnavailable, match="1 of 3 nodes"):
+                await a.delete_many(keys)
+            assert a.recovery.pending == len(keys)  # the other nodes' keys included
+            assert a.recovery.recoveries == 0
+        finally:
+            cli(paused, "CLIENT", "UNPAUSE")
+        await wait_until_async(lambda: _replayed(a), timeout=20)
+        assert a.recovery.replayed >= len(keys)
+        assert await b.get_many(keys, type=str) == {}
+        assert (await b.stats(server=False)).fail_open_reads == 0  # b really read
+
+
+async def _replayed(cache: Cache) -> bool:
+    stats = cache.recovery
+    return stats.recoveries >= 1 and stats.pending == 0
