@@ -24,6 +24,7 @@ Instruments (``cachewright`` meter):
 ``cachewright.cache.errors``           counter      cache operations that failed
 ``cachewright.cache.operation.duration`` histogram  seconds per cache operation
 ``cachewright.loader.duration``        histogram    seconds per loader call
+``cachewright.events``                 counter      cache-aside events by kind (cachewright.events)
 ``cachewright.write_behind.flushed``   counter      writes delivered to the store
 ``cachewright.write_behind.retried``   counter      writes sent again after a failure
 ``cachewright.write_behind.dead_lettered`` counter  writes moved to the dead-letter set
@@ -88,6 +89,9 @@ class NoopMetrics:
     def loader(self, started: float, attributes: Attributes = _EMPTY) -> None:
         pass
 
+    def event(self, attributes: Attributes = _EMPTY) -> None:
+        pass
+
     def flushed(self, count: int, attributes: Attributes = _EMPTY) -> None:
         pass
 
@@ -117,6 +121,7 @@ class OtelMetrics:
     __slots__ = (
         "_dead",
         "_errors",
+        "_events",
         "_flushed",
         "_hits",
         "_loader",
@@ -151,6 +156,9 @@ class OtelMetrics:
         )
         self._loader = meter.create_histogram(
             "cachewright.loader.duration", unit="s", description="Loader call time"
+        )
+        self._events = meter.create_counter(
+            "cachewright.events", unit="{event}", description="Cache-aside events by kind"
         )
         self._flushed = meter.create_counter(
             "cachewright.write_behind.flushed", unit="{write}", description="Writes delivered"
@@ -201,6 +209,9 @@ class OtelMetrics:
 
     def loader(self, started: float, attributes: Attributes = _EMPTY) -> None:
         self._loader.record(time.perf_counter() - started, attributes)
+
+    def event(self, attributes: Attributes = _EMPTY) -> None:
+        self._events.add(1, attributes)
 
     def flushed(self, count: int, attributes: Attributes = _EMPTY) -> None:
         self._flushed.add(count, attributes)

@@ -23,6 +23,7 @@ The tree::
     ├── StoreError                the data store failed (the cause is chained)
     │   └── StoreUnavailable      the data store cannot be reached
     ├── LockTimeout               a distributed lock could not be had in time
+    ├── LoaderTimeout             a loader outlasted ``hard_timeout`` (it goes on, and fills)
     └── WriteBehindError
         ├── QueueFull             the write-behind queue stayed full past the timeout
         ├── QueueClosed           the write-behind queue no longer accepts writes
@@ -50,6 +51,7 @@ __all__ = [
     "CircuitOpen",
     "ConfigurationError",
     "InvalidKey",
+    "LoaderTimeout",
     "LockTimeout",
     "NotReplicated",
     "PermissionDenied",
@@ -147,6 +149,19 @@ class QueueClosed(WriteBehindError):
 
 class QueueUnavailable(WriteBehindError, ConnectionError):
     """The durable write-behind queue's server cannot be reached."""
+
+
+class LoaderTimeout(CachewrightError, TimeoutError):
+    """A loader outlasted ``hard_timeout`` and no stale value could be served.
+
+    Nothing failed: the load goes on in the background and fills the cache when it
+    ends, so the next read may hit. No cause is chained.
+    """
+
+    def __init__(self, message: str, *, key: str, timeout: float) -> None:
+        super().__init__(message)
+        self.key = key
+        self.timeout = timeout
 
 
 class NotReplicated(WriteBehindError):

@@ -2,6 +2,7 @@
 
 from cachewright.cache._cache import Cache
 from cachewright.cache._fences import WriteWatcher
+from cachewright.cache._recovery import RecoveryStats
 from cachewright.cache._serializer import Lease
 from cachewright.cache._stats import CacheStats, LocalStats
 from cachewright.cache.backends.base import Backend
@@ -27,6 +28,7 @@ __all__ = [
     "LocalTier",
     "MemoryBackend",
     "PickleCodec",
+    "RecoveryStats",
     "WriteWatcher",
     "escape_glob",
 ]

@@ -34,6 +34,7 @@ from cachewright.cache._expiry import Ttl
 from cachewright.cache._fences import WriteWatcher
 from cachewright.cache._guard import Guard
 from cachewright.cache._reads import ReadPath
+from cachewright.cache._recovery import Recovery, RecoveryStats, pinger
 from cachewright.cache._serializer import Lease, Serializer
 from cachewright.cache._setup import backend_for, codec_from
 from cachewright.cache._stats import CacheStats, Counters
@@ -50,6 +51,7 @@ from cachewright.cache.local import (
     LocalTier,
     channel_for,
 )
+from cachewright.events import Event, EventKind, Events
 from cachewright.settings import Settings
 
 if TYPE_CHECKING:
@@ -78,6 +80,7 @@ class Cache:
         "_closed",
         "_coherence",
         "_counters",
+        "_events",
         "_guard",
         "_keys",
         "_local",
@@ -85,6 +88,7 @@ class Cache:
         "_metrics",
         "_read_from",
         "_reads",
+        "_recovery",
         "_serializer",
         "_settings",
         "_url",
@@ -117,6 +121,7 @@ class Cache:
             on_type_mismatch=settings.on_type_mismatch,
         )
         self._counters = Counters()
+        self._events = Events()
         self._closed = False
         self._url = redact_url(url) if url else type(backend).__name__
         if metrics is None and settings.otel:
@@ -157,6 +162,17 @@ class Cache:
         self._writes = WritePath(
             self._keys, backend, self._serializer, self._guard, self._counters, settings.default_ttl
         )
+        # Writes that could not reach the server are replayed when it answers again.
+        self._recovery = Recovery(
+            replay_keys=self._writes.delete_many,
+            replay_tags=self._writes.invalidate_tags,
+            replay_pattern=self.delete_pattern,
+            replay_clear=self._writes.clear,
+            interval=settings.breaker_reset,
+            on_recovered=self._recovered,
+            reachable=pinger(backend, settings.write_timeout),
+        )
+        self._writes.on_lost(self._recovery.remember)
         # The local tier (None: one level). ``_local`` is the store the read path
         # consults; ``_coherence`` tells the other processes what writes changed.
         self._local: LocalStore | None = None
@@ -224,6 +240,7 @@ class Cache:
         """Release the backend's connections (and the invalidation channel). Idempotent."""
         if not self._closed:
             self._closed = True
+            await self._recovery.close()
             await self._guard.breakers.close()
             if self._coherence is not None:
                 await self._coherence.close()
@@ -236,6 +253,26 @@ class Cache:
     def metrics(self) -> Metrics:
         """The instruments this cache records to (patterns record to them too)."""
         return self._metrics
+
+    @property
+    def recovery(self) -> RecoveryStats:
+        """Writes lost while the server was unreachable, and their replay (``pending``
+        ones are replayed when it answers again; see docs/guarantees.md)."""
+        return self._recovery.stats()
+
+    def _recovered(self, detail: str) -> None:
+        if self._metrics.enabled:
+            self._metrics.event(
+                self._metrics.attributes(
+                    namespace=self.namespace, pattern="cache", event=EventKind.RECOVERED.value
+                )
+            )
+        self._events.emit(Event(EventKind.RECOVERED, "", "cache", detail))
+
+    @property
+    def events(self) -> Events:
+        """Subscribe to what this cache's patterns do (see ``cachewright.events``)."""
+        return self._events
 
     @property
     def namespace(self) -> str:

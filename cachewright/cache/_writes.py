@@ -56,6 +56,7 @@ class WritePath:
         "_default_ttl",
         "_guard",
         "_keys",
+        "_lost",
         "_serializer",
         "fences",
     )
@@ -77,6 +78,11 @@ class WritePath:
         self._default_ttl = default_ttl
         self._coherence: Coherence | None = None
         self.fences = WriteFences()
+        self._lost: Callable[[Notice], None] | None = None
+
+    def on_lost(self, remember: Callable[[Notice], None]) -> None:
+        """Hand every write that could not reach the server to ``remember`` (recovery)."""
+        self._lost = remember
 
     def attach(self, coherence: Coherence) -> None:
         """Tell the local tier (here and in peers) what each write changed."""
@@ -123,6 +129,8 @@ class WritePath:
             result = await call
         except CacheUnavailable as exc:
             self._forget(notice, fence)
+            if notice is not None and self._lost is not None:
+                self._lost(notice)  # on any node: replayed when the server answers again
             return self._guard.write_failed(default, exc)
         except BaseException:
             self._forget(notice, fence)  # failed or cancelled midway

@@ -7,7 +7,15 @@ key mapper) and ``_fill`` (the one lease-then-compare-and-set fill) serve all th
 documented before the move.
 """
 
-from cachewright.patterns.aside import CacheAside, CacheAsideStats, Warmup, WarmupReport
+from cachewright.patterns.aside import (
+    CacheAside,
+    CacheAsideStats,
+    Cached,
+    NotModified,
+    NotModifiedType,
+    Warmup,
+    WarmupReport,
+)
 from cachewright.patterns.cached import CachedFunction, cached
 from cachewright.patterns.queues import (
     Batch,
@@ -38,6 +46,7 @@ __all__ = [
     "Batch",
     "CacheAside",
     "CacheAsideStats",
+    "Cached",
     "CachedFunction",
     "CloseReport",
     "DeadLetter",
@@ -46,6 +55,8 @@ __all__ = [
     "FlushReport",
     "FlushWorker",
     "MemoryWriteQueue",
+    "NotModified",
+    "NotModifiedType",
     "QueueStats",
     "QueuedOp",
     "RedisWriteQueue",

@@ -22,7 +22,7 @@ from cachewright.sync._engine import EngineStore
 from cachewright.sync._threads import in_thread
 from cachewright.sync.stores.repository import RepositoryStore, is_async, repository_store
 
-__all__ = ["loader_recipe", "store_recipe"]
+__all__ = ["loader_recipe", "ready", "store_recipe", "threaded"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -61,6 +61,18 @@ def loader_recipe(loader: object) -> Callable[[], Any]:
 
     load.__qualname__ = getattr(loader, "__qualname__", load.__qualname__)
     return lambda: load
+
+
+def threaded(function: Callable[..., Any], what: str) -> Callable[..., Any]:
+    """An async function running the plain ``function`` in a worker thread."""
+    if is_async(function):
+        raise ConfigurationError(f"{what} {function!r} is async: the sync API takes a plain one")
+
+    async def call(*args: Any) -> Any:
+        return await in_thread(function, *args)
+
+    call.__qualname__ = getattr(function, "__qualname__", call.__qualname__)
+    return call
 
 
 def ready(value: V) -> Coroutine[Any, Any, V]:

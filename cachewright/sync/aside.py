@@ -19,6 +19,8 @@ errors and guarantees (G7, G8, G10) are those of the async ``CacheAside``: every
 thread's call goes to one async ``CacheAside`` on the engine's loop, so N threads
 missing one key cost one loader call. A loader's failure raises the loader's own
 exception, unchanged (with a note naming the key), as in the async API.
+``refresh_loader(key, stale_entry)`` is a plain function too, run in a worker thread;
+``soft_timeout`` and ``hard_timeout`` bound the calling thread's wait the same way.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar
 
 from cachewright import CacheAside as AsyncCacheAside
 from cachewright import Entry, WarmupReport
-from cachewright.sync._adapt import loader_recipe, ready
+from cachewright.sync._adapt import loader_recipe, ready, threaded
 from cachewright.sync._twin import PATTERN, Twin
 from cachewright.sync.cache import Cache
 
@@ -71,8 +73,12 @@ class CacheAside(Generic[K, V]):
         early_refresh: float | None = None,
         max_concurrency: int = 32,
         batch_fill: Literal["safe", "fast"] = "safe",
+        soft_timeout: Seconds | None = None,
+        hard_timeout: Seconds | None = None,
+        refresh_loader: Callable[[K, Entry[V]], Any] | None = None,
     ) -> None:
         source = loader_recipe(loader)
+        refresh = None if refresh_loader is None else threaded(refresh_loader, "refresh_loader")
         tags = list(tags) if tags is not None and not isinstance(tags, str) else tags
 
         def build() -> AsyncCacheAside[K, V]:
@@ -94,6 +100,9 @@ class CacheAside(Generic[K, V]):
                 early_refresh=early_refresh,
                 max_concurrency=max_concurrency,
                 batch_fill=batch_fill,
+                soft_timeout=soft_timeout,
+                hard_timeout=hard_timeout,
+                refresh_loader=refresh,
             )
 
         self._cache = cache

@@ -39,6 +39,8 @@ from cachewright import (
     Metrics,
     Settings,
 )
+from cachewright.cache import RecoveryStats
+from cachewright.events import Events
 from cachewright.sync._twin import CACHE, Twin
 
 if TYPE_CHECKING:
@@ -170,6 +172,17 @@ class Cache:
     @property
     def namespace(self) -> str:
         return self._namespace
+
+    @property
+    def recovery(self) -> RecoveryStats:
+        """The engine cache's lost writes and their replay (see ``Cache.recovery``)."""
+        return self.engine().recovery
+
+    @property
+    def events(self) -> Events:
+        """The events of this process's engine cache (``cachewright.events``); the
+        callbacks run on the engine's event loop thread: keep them short."""
+        return self.engine().events
 
     def engine(self) -> AsyncCache:
         """The async ``Cache`` of this process (building it if needed), for code that

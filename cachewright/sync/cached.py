@@ -130,6 +130,8 @@ def cached(
     none_ttl: Seconds | None = None,
     early_refresh: float | None = None,
     prefix: str | None = None,
+    soft_timeout: Seconds | None = None,
+    hard_timeout: Seconds | None = None,
 ) -> Callable[[Callable[P, R]], CachedFunction[P, R]]:
     """Cache a plain function's results; the options of :func:`cachewright.cached`."""
     tags = list(tags) if tags is not None and not isinstance(tags, str) else tags
@@ -163,6 +165,8 @@ def cached(
                 none_ttl=none_ttl,
                 early_refresh=early_refresh,
                 prefix=prefix,
+                soft_timeout=soft_timeout,
+                hard_timeout=hard_timeout,
             )
             return decorator(in_worker)
 

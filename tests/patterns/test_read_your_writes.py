@@ -22,7 +22,15 @@ from typing import Any
 
 import pytest
 
-from cachewright import Cache, CacheAside, Settings, WriteBehind, WriteThrough, cached
+from cachewright import (
+    Cache,
+    CacheAside,
+    LoaderTimeout,
+    Settings,
+    WriteBehind,
+    WriteThrough,
+    cached,
+)
 from cachewright.cache import LocalTier
 from cachewright.stores import MemoryStore
 from tests.patterns._write_support import Item, cache_url
@@ -127,6 +135,28 @@ async def test_cache_aside_read_after_a_write_sees_it(
         # The first load's fill lost to the write (G10): later reads agree.
         assert await items.get(1) == expected
         await items.close()
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+async def test_a_read_after_a_delete_does_not_join_a_load_past_its_hard_timeout(
+    kind: str, namespace: str, request: pytest.FixtureRequest
+) -> None:
+    """A load that outlived ``hard_timeout`` goes on in the background, and later
+    misses join it; a write to its key detaches it, as it detaches single flight."""
+    async with opened(kind, namespace, request) as cache:
+        store = MemoryStore[int, Item]({1: OLD})
+        loader = GatedLoader(store.get)
+        items = CacheAside(cache, loader=loader, key="item:{}", type=Item, ttl=60, hard_timeout=2)
+        first = asyncio.create_task(items.get(1))
+        await loader.entered.wait()  # the first load has read the old value ...
+        with pytest.raises(LoaderTimeout):
+            await first  # ... and goes on in the background past its caller
+        await cache_delete(cache, store)
+        assert await items.get(1) == NEW  # a load of its own, not the one holding OLD
+        loader.release.set()
+        await items.close()
+        assert loader.calls == 2
+        assert await items.get(1) == NEW  # the old load's fill lost to the delete (G10)
 
 
 @pytest.mark.parametrize("strict", [None, False, True])

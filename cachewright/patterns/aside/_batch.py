@@ -18,6 +18,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Generic, Literal, TypeVar
 
 from cachewright.cache import Cache, Lease
+from cachewright.patterns.aside._adaptive import Loaded, unwrap
 from cachewright.patterns.aside._fill import Filler
 from cachewright.patterns.aside._loader import Loader, bounded_each
 from cachewright.patterns.aside._refresh import LoadTimer
@@ -95,14 +96,14 @@ class BatchLoader(Generic[K, V]):
         self._counters.load_errors += len(failed)
         if self._batch_fill == "fast":
             await self._filler.fill_fast({cache_keys[key]: value for key, value in loaded.items()})
-            return loaded, failed
+            return _values(loaded), failed
         fills = [
             (cache_keys[key], value, claims[cache_keys[key]])
             for key, value in loaded.items()
             if cache_keys[key] in claims
         ]
 
-        async def fill(item: tuple[str, V | None, bytes]) -> bool:
+        async def fill(item: tuple[str, Loaded[V], bytes]) -> bool:
             return await self._filler.fill(*item)
 
         outcomes = await bounded_each(fill, fills, limit)
@@ -112,7 +113,7 @@ class BatchLoader(Generic[K, V]):
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome  # a value the codec refuses: the caller's bug, not a miss
-        return loaded, failed
+        return _values(loaded), failed
 
     async def warm_chunk(
         self, chunk: list[K], *, skip_cached: bool, load_limit: int, cache_limit: int
@@ -149,3 +150,8 @@ class BatchLoader(Generic[K, V]):
                 result.loaded += 1
         result.failed.update(failed)
         return result
+
+
+def _values(loaded: Mapping[K, Loaded[V]]) -> dict[K, V | None]:
+    """The values inside the loader's results (``Cached`` wrappers removed)."""
+    return {key: unwrap(result) for key, result in loaded.items()}

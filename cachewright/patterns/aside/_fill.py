@@ -20,6 +20,7 @@ compare-and-delete would only spare an entry written in the last milliseconds.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from typing import Generic, TypeVar
 from cachewright.cache import Cache, Entry, Lease
 from cachewright.errors import CacheUnavailable
 from cachewright.patterns._fill import FillPolicy, LeaseFill
+from cachewright.patterns.aside._adaptive import Cached, Loaded, policy_for, unwrap
 from cachewright.patterns.aside._lock_wait import claim_unreadable
 from cachewright.patterns.aside._stats import AsideCounters
 
@@ -80,14 +82,20 @@ class Filler(Generic[V]):
             type=policy.type,
         )
 
-    async def fill(self, cache_key: str, value: V | None, version: bytes) -> bool:
-        """Write a loaded value if the key still holds ``version``; True if written."""
-        policy = self.policy
-        if value is None and not policy.cache_none:
+    async def fill(self, cache_key: str, result: Loaded[V], version: bytes) -> bool:
+        """Write a loaded value if the key still holds ``version``; True if written.
+
+        ``result`` may be a :class:`Cached` wrapper with its own ttl and tags, or
+        ``Cached.skip(value)``, which is not written (adaptive caching).
+        """
+        policy = policy_for(self.policy, result)
+        value = unwrap(result)
+        if policy is None or (value is None and not policy.cache_none):
             await self.discard(cache_key)  # nothing to cache: free the key at once
             return False
+        fill = self._fill if policy is self.policy else LeaseFill[V](self._cache, policy)
         try:
-            stored = await self._fill.fill(cache_key, value, version)
+            stored = await fill.fill(cache_key, value, version)
         except CacheUnavailable as exc:
             self._counters.fills_failed += 1
             log.debug("fill of %r skipped, cache unavailable: %s", cache_key, exc)
@@ -99,12 +107,22 @@ class Filler(Generic[V]):
             self._counters.fills_refused += 1
         return stored
 
-    async def fill_fast(self, loaded: Mapping[str, V | None]) -> None:
-        """Write a batch unconditionally: one ``set_many`` (two with cached Nones)."""
+    async def fill_fast(self, results: Mapping[str, Loaded[V]]) -> None:
+        """Write a batch unconditionally: one ``set_many`` (two with cached Nones).
+
+        Values a loader wrapped in ``Cached`` (their own ttl or tags) are written one
+        ``set`` each; ``Cached.skip`` values are not written.
+        """
         policy = self.policy
         deadline = policy.deadline()
         if policy.passed(deadline):
             return  # past expires_at: nothing to cache
+        loaded: dict[str, V | None] = {}
+        for key, result in results.items():
+            if isinstance(result, Cached):
+                await self._write_adapted(key, result, deadline)
+            else:
+                loaded[key] = result
         values = {key: value for key, value in loaded.items() if value is not None}
         nones: dict[str, None] = {}
         if policy.cache_none:
@@ -129,6 +147,50 @@ class Filler(Generic[V]):
             return
         self._counters.fills += len(values) + len(nones)
 
+    async def _write_adapted(
+        self, cache_key: str, result: Cached[V], deadline: datetime | None
+    ) -> None:
+        policy = policy_for(self.policy, result)
+        if policy is None or result.value is None:
+            return
+        try:
+            await self._cache.set(
+                cache_key,
+                result.value,
+                policy.ttl,
+                sliding=policy.sliding,
+                expires_at=deadline,
+                stale_ttl=policy.stale_ttl,
+                tags=policy.tags,
+                type=policy.type,
+            )
+        except CacheUnavailable:
+            self._counters.fills_failed += 1
+            return
+        self._counters.fills += 1
+
+    async def extend(self, cache_key: str, stale: Entry[V | None]) -> Entry[V | None]:
+        """Keep a stale entry's value for another ``ttl`` (a refresh said NotModified).
+
+        A compare-and-set against the stale entry's version: the value the cache
+        already holds is written back with a new life (no loader value is produced, no
+        fill is counted). A write or invalidation that landed since wins (G10).
+        """
+        policy = dataclasses.replace(self.policy, tags=stale.tags or self.policy.tags)
+        try:
+            await LeaseFill[V](self._cache, policy).fill(cache_key, stale.value, stale.version)
+        except CacheUnavailable as exc:
+            log.debug("extension of %r skipped, cache unavailable: %s", cache_key, exc)
+        self._counters.extended += 1
+        entry = self.loaded(stale.value)
+        return Entry(
+            value=entry.value,
+            tags=policy.tags,
+            expires_at=entry.expires_at,
+            fresh_until=entry.fresh_until,
+            written_at=entry.written_at,
+        )
+
     async def discard(self, cache_key: str) -> None:
         # If the cache is down, a lease expires by itself after lock_ttl.
         with contextlib.suppress(CacheUnavailable):
@@ -138,9 +200,10 @@ class Filler(Generic[V]):
         with contextlib.suppress(CacheUnavailable):
             await self._cache.delete_many(cache_keys)
 
-    def loaded(self, value: V | None) -> Entry[V | None]:
+    def loaded(self, result: Loaded[V]) -> Entry[V | None]:
         """The entry a caller sees for a value just loaded (cached or not)."""
-        policy = self.policy
+        policy = policy_for(self.policy, result) or self.policy
+        value = unwrap(result)
         now = datetime.now(UTC)
         deadline = policy.deadline()
         if value is None:

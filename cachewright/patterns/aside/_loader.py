@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Generic, Protocol, TypeVar, cast
 
 from cachewright.errors import ConfigurationError
+from cachewright.patterns.aside._adaptive import Loaded
 
 __all__ = ["BatchSource", "Loader", "LoaderSource", "bounded_each", "is_store"]
 
@@ -39,7 +40,8 @@ class BatchSource(Protocol[K, V_co]):
 
 
 #: what CacheAside accepts as ``loader``: an async function of the key, or a data store
-LoaderSource = Callable[[K], Awaitable[V | None]] | BatchSource[K, V]
+#: (it may wrap a value in ``Cached`` to choose its ttl and tags, see ``_adaptive``)
+LoaderSource = Callable[[K], Awaitable[Loaded[V]]] | BatchSource[K, V]
 
 
 async def bounded_each(
@@ -81,7 +83,7 @@ class Loader(Generic[K, V]):
         self._limit = max_concurrency
         if is_store(source):
             store = cast(BatchSource[K, V], source)
-            self._get: Callable[[K], Awaitable[V | None]] = store.get
+            self._get: Callable[[K], Awaitable[Loaded[V]]] = store.get
             self._get_many: Callable[[Sequence[K]], Awaitable[Mapping[K, V]]] | None = (
                 store.get_many
             )
@@ -98,12 +100,12 @@ class Loader(Generic[K, V]):
         """Whether ``many`` is one call to the source (a data store's ``get_many``)."""
         return self._get_many is not None
 
-    async def one(self, key: K) -> V | None:
+    async def one(self, key: K) -> Loaded[V]:
         return await self._get(key)
 
     async def many(
         self, keys: Sequence[K], *, limit: int | None = None
-    ) -> tuple[dict[K, V | None], dict[K, Exception]]:
+    ) -> tuple[dict[K, Loaded[V]], dict[K, Exception]]:
         """Load every key: ({key: value or None}, {key: error}).
 
         With a data store, a ``get_many`` that fails on its data is retried key by key,
@@ -124,11 +126,11 @@ class Loader(Generic[K, V]):
             else:
                 return {key: hits.get(key) for key in keys}, {}
         results = await bounded_each(self._get, keys, limit or self._limit)
-        loaded: dict[K, V | None] = {}
+        loaded: dict[K, Loaded[V]] = {}
         failed: dict[K, Exception] = {}
         for key, result in zip(keys, results, strict=True):
             if isinstance(result, Exception):
                 failed[key] = result
             else:
-                loaded[key] = cast(V | None, result)
+                loaded[key] = cast(Loaded[V], result)
         return loaded, failed

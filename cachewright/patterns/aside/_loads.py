@@ -14,20 +14,27 @@ finalizer cancels the refresh instead of leaving it to the loop's shutdown.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, Generic, TypeVar
 
 from cachewright._metrics import Attributes, Metrics
+from cachewright.cache import Entry
+from cachewright.events import EventKind
 from cachewright.patterns._notes import add_note
+from cachewright.patterns.aside._adaptive import Loaded, NotModified, NotModifiedType
 from cachewright.patterns.aside._fill import Filler
 from cachewright.patterns.aside._loader import Loader
 from cachewright.patterns.aside._refresh import LoadTimer
+from cachewright.patterns.aside._signals import Signals
 from cachewright.patterns.aside._stats import AsideCounters
 
-__all__ = ["Loads", "load_note"]
+__all__ = ["Loads", "RefreshLoader", "load_note", "reload"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+# Called instead of the loader to refresh a cached entry; may answer NotModified.
+RefreshLoader = Callable[[K, Entry[V]], Awaitable[Loaded[V] | NotModifiedType]]
 
 
 class Loads(Generic[K, V]):
@@ -40,6 +47,7 @@ class Loads(Generic[K, V]):
         "_key_of",
         "_loader",
         "_metrics",
+        "_refresh_loader",
         "_timer",
     )
 
@@ -52,6 +60,7 @@ class Loads(Generic[K, V]):
         metrics: Metrics,
         attributes: Attributes,
         key_of: Callable[[K], str],
+        refresh_loader: RefreshLoader[K, V] | None = None,
     ) -> None:
         self._loader = loader
         self._filler = filler
@@ -60,14 +69,22 @@ class Loads(Generic[K, V]):
         self._metrics = metrics
         self._attributes = attributes
         self._key_of = key_of
+        self._refresh_loader = refresh_loader
 
-    async def one(self, key: K, *, release: str | None = None) -> V | None:
-        """Call the loader; on failure free the lease at ``release`` and re-raise the
-        loader's exception as it was, with a note naming the key."""
+    async def one(
+        self, key: K, *, release: str | None = None, stale: Entry[Any] | None = None
+    ) -> Loaded[V] | NotModifiedType:
+        """Call the loader (``refresh_loader`` with the ``stale`` entry, when both are
+        given); on failure free the lease at ``release`` and re-raise the loader's
+        exception as it was, with a note naming the key."""
         self._counters.loads += 1
         started = time.perf_counter()
         try:
-            value = await self._loader.one(key)
+            value: Loaded[V] | NotModifiedType
+            if stale is not None and self._refresh_loader is not None:
+                value = await self._refresh_loader(key, stale)
+            else:
+                value = await self._loader.one(key)
         except BaseException as exc:
             if release is not None:
                 # Waiters elsewhere retry at once instead of waiting out lock_ttl.
@@ -83,3 +100,29 @@ class Loads(Generic[K, V]):
 
 def load_note(key: object, cache_key: str) -> str:
     return f"cachewright: while loading key {key!r} (cache key {cache_key!r})"
+
+
+async def reload(
+    loads: Loads[K, V],
+    filler: Filler[V],
+    signals: Signals,
+    counters: AsideCounters,
+    key: K,
+    cache_key: str,
+    entry: Entry[Any],
+) -> Entry[V | None]:
+    """Refresh a cached entry: through ``refresh_loader`` when given (which may answer
+    ``NotModified``), filled against the entry's version (G10). A module function, so
+    that a background refresh holds these parts and not the CacheAside."""
+    try:
+        result = await loads.one(key, stale=entry)
+    except Exception as exc:
+        if entry.stale:
+            counters.fail_safe += 1
+            signals.emit(EventKind.FAIL_SAFE, cache_key, repr(exc))
+        raise
+    if result is NotModified:
+        signals.emit(EventKind.NOT_MODIFIED, cache_key)
+        return await filler.extend(cache_key, entry)
+    await filler.fill(cache_key, result, entry.version)
+    return filler.loaded(result)

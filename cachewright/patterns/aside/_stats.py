@@ -25,6 +25,9 @@ class CacheAsideStats:
       delete or an invalidation reached the key while loading (G10); ``fills_failed``:
       fills the cache could not take (unreachable), the loaded value was still returned.
     - ``lock_waits``: waits on another process's fill; ``lock_timeouts``: waits given up.
+    - ``extended``: stale entries a conditional refresh kept (``NotModified``);
+      ``loader_timeouts``: calls that stopped waiting for a load (soft or hard timeout);
+      ``fail_safe``: stale values served because a refresh failed.
     """
 
     loads: int
@@ -36,14 +39,20 @@ class CacheAsideStats:
     fills_failed: int
     lock_waits: int
     lock_timeouts: int
+    extended: int = 0
+    loader_timeouts: int = 0
+    fail_safe: int = 0
 
 
 class AsideCounters:
     __slots__ = (
+        "extended",
+        "fail_safe",
         "fills",
         "fills_failed",
         "fills_refused",
         "load_errors",
+        "loader_timeouts",
         "loads",
         "lock_timeouts",
         "lock_waits",
@@ -61,6 +70,9 @@ class AsideCounters:
         self.fills_failed = 0
         self.lock_waits = 0
         self.lock_timeouts = 0
+        self.extended = 0
+        self.loader_timeouts = 0
+        self.fail_safe = 0
 
     def snapshot(self) -> CacheAsideStats:
         return CacheAsideStats(
@@ -73,4 +85,7 @@ class AsideCounters:
             fills_failed=self.fills_failed,
             lock_waits=self.lock_waits,
             lock_timeouts=self.lock_timeouts,
+            extended=self.extended,
+            loader_timeouts=self.loader_timeouts,
+            fail_safe=self.fail_safe,
         )

@@ -42,6 +42,21 @@ Guarantees (docs/guarantees.md):
   one refresh per key at a time; while the loader fails, the stale value keeps being
   served until the grace ends. After that a failing load raises. ``early_refresh``
   (XFetch's beta, 1.0 is a good start) refreshes hot entries before they expire.
+- Loader timeouts (G8): with ``soft_timeout`` (needs ``stale_ttl``), a read that
+  finds a stale entry waits up to ``soft_timeout`` for the refresh, then returns the
+  stale value; without it, the stale value is returned at once (the default). With
+  ``hard_timeout``, a read that has no stale value to fall back on waits up to
+  ``hard_timeout`` for its load, then raises :class:`~cachewright.errors.LoaderTimeout`.
+  Either way the load goes on in the background (one per key; later readers join it)
+  and fills the cache when it ends; ``close()`` cancels the loads still running.
+  A refresh that fails while a stale value exists serves that value (fail-safe).
+- Adaptive caching: the loader may return ``Cached(value, ttl=..., tags=[...])`` or
+  ``Cached.skip(value)`` to choose one value's life, tags, or no caching at all.
+- Conditional refresh: ``refresh_loader(key, stale_entry)`` is called instead of the
+  loader when a cached entry is refreshed (stale, early, or ``soft_timeout``); it
+  returns a new value, or ``NotModified`` to keep the cached value for another ``ttl``.
+- Events: hit, miss, stale, loader_timeout, fail_safe, not_modified, background_fill
+  reach ``cache.events`` subscribers and the ``cachewright.events`` counter.
 - G10: every fill is a compare-and-set against the lease taken at the miss (or
   against the version of the stale entry being refreshed), so a fill that began
   before a write, a delete, or a tag invalidation of the key never overwrites it.
@@ -66,6 +81,7 @@ batch but not written.
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 import weakref
@@ -76,18 +92,22 @@ from typing import Any, Generic, Literal, Optional, Self, TypeVar, cast
 
 from cachewright.cache import Cache, Entry, Lease
 from cachewright.errors import CacheUnavailable, ConfigurationError, LockTimeout
+from cachewright.events import EventKind
 from cachewright.patterns._fill import ExpiresAt, FillPolicy, expiry_options
 from cachewright.patterns._keys import KeyMapper
 from cachewright.patterns._notes import add_note
+from cachewright.patterns.aside._adaptive import Loaded, unwrap
 from cachewright.patterns.aside._batch import BatchLoader
 from cachewright.patterns.aside._fill import Filler
 from cachewright.patterns.aside._loader import Loader, LoaderSource
-from cachewright.patterns.aside._loads import Loads, load_note
+from cachewright.patterns.aside._loads import Loads, RefreshLoader, load_note, reload
 from cachewright.patterns.aside._lock_wait import wait_for_fill
 from cachewright.patterns.aside._refresh import LoadTimer, Refresher, refresh_early
 from cachewright.patterns.aside._shared_read import SharedRead
+from cachewright.patterns.aside._signals import Signals
 from cachewright.patterns.aside._singleflight import SingleFlight
 from cachewright.patterns.aside._stats import AsideCounters, CacheAsideStats
+from cachewright.patterns.aside._timeouts import TimedLoads
 from cachewright.patterns.aside._warming import ChunkResult, Progress, WarmupReport, run_warmup
 
 __all__ = ["CacheAside", "CacheAsideStats"]
@@ -99,6 +119,7 @@ V = TypeVar("V")
 T = TypeVar("T")
 
 Seconds = float | int | timedelta
+#: ``refresh_loader``: the key and the cached entry, to a new value or ``NotModified``
 
 
 def _seconds(value: Seconds, what: str) -> float:
@@ -135,6 +156,7 @@ class CacheAside(Generic[K, V]):
       bounds every fill: a load slower than it is returned but not cached.
     - ``max_concurrency``: loader calls and cache commands in flight for one batch.
     - ``batch_fill``: ``"safe"`` or ``"fast"``, see the module docstring.
+    - ``soft_timeout``, ``hard_timeout``, ``refresh_loader``: see the module docstring.
     """
 
     __slots__ = (
@@ -156,6 +178,8 @@ class CacheAside(Generic[K, V]):
         "_read_type",
         "_reads",
         "_refresher",
+        "_signals",
+        "_timed",
         "_timer",
     )
 
@@ -179,6 +203,9 @@ class CacheAside(Generic[K, V]):
         early_refresh: float | None = None,
         max_concurrency: int = 32,
         batch_fill: Literal["safe", "fast"] = "safe",
+        soft_timeout: Seconds | None = None,
+        hard_timeout: Seconds | None = None,
+        refresh_loader: RefreshLoader[K, V] | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ConfigurationError(f"max_concurrency must be at least 1, not {max_concurrency}")
@@ -190,12 +217,22 @@ class CacheAside(Generic[K, V]):
             raise ConfigurationError("batch_fill='fast' cannot write stale_ttl; use 'safe'")
         if early_refresh is not None and early_refresh <= 0:
             raise ConfigurationError(f"early_refresh must be positive, not {early_refresh!r}")
+        soft = None if soft_timeout is None else _seconds(soft_timeout, "soft_timeout")
+        if soft is not None and stale_ttl is None:
+            raise ConfigurationError("soft_timeout needs a stale_ttl: it serves stale values")
+        self._signals = Signals(cache, source="cache_aside")
+        self._counters = AsideCounters()
+        self._timed: TimedLoads[Entry[V | None]] = TimedLoads(
+            self._counters,
+            self._signals,
+            soft=soft,
+            hard=None if hard_timeout is None else _seconds(hard_timeout, "hard_timeout"),
+        )
         self._cache = cache
         self._loader: Loader[K, V] = Loader(loader, max_concurrency=max_concurrency)
         self._key = KeyMapper[K](key).cache_key
         # A cached None (negative caching) must read back even when ``type`` is a model.
         self._read_type: Any = None if type is None else Optional[type]  # noqa: UP045
-        self._counters = AsideCounters()
         stale = None if stale_ttl is None else _seconds(stale_ttl, "stale_ttl")
         window, until = expiry_options(sliding, expires_at, stale_ttl=stale)
         policy = FillPolicy(
@@ -223,6 +260,7 @@ class CacheAside(Generic[K, V]):
         # stops new readers from joining a load of it that began before the write.
         cache.watch_writes(self._flights)
         cache.watch_writes(self._reads)  # nor a cache read in flight from before it
+        cache.watch_writes(self._timed)  # ... nor a hard_timeout load running on past it
         self._refresher = Refresher(limit=max_concurrency)
         self._timer = LoadTimer()
         self._batches: BatchLoader[K, V] = BatchLoader(
@@ -244,6 +282,7 @@ class CacheAside(Generic[K, V]):
             cache.metrics,
             self._mattrs,
             self._key,
+            refresh_loader,
         )
         self._closed = False
         # Never closed: when collected, cancel the refreshes still running, say so once.
@@ -272,6 +311,7 @@ class CacheAside(Generic[K, V]):
             return
         self._closed = True
         await self._refresher.close()
+        await self._timed.close()
         await self._flights.close()
 
     def __repr__(self) -> str:
@@ -316,6 +356,7 @@ class CacheAside(Generic[K, V]):
                 cache_key, lambda: self._cache.lookup(cache_key, self._read_type)
             )
             if isinstance(found, Entry) and not found.stale and not self._due(found):
+                self._signals.emit(EventKind.HIT, cache_key)
                 return cast("Entry[V | None]", found)  # a string: no typing objects per call
             if own:  # the flight starts from this read rather than reading again
                 return await self._flights.run(
@@ -331,16 +372,22 @@ class CacheAside(Generic[K, V]):
         self, key: K, cache_key: str, found: Entry[Any] | Lease | None
     ) -> Entry[V | None]:
         if isinstance(found, Entry):
+            self._signals.emit(EventKind.HIT, cache_key)
+            if found.stale and self._timed.soft is not None and not self._closed:
+                reload = functools.partial(self._reload, key, cache_key, found)
+                return await self._timed.stale(cache_key, found, reload)
             await self._on_hit(key, cache_key, found)
             return found
+        self._signals.emit(EventKind.MISS, cache_key)
         return await self._miss(key, cache_key, found)
 
     async def _on_hit(self, key: K, cache_key: str, entry: Entry[Any]) -> None:
         if entry.stale:
             self._counters.stale_served += 1
-            await self._refresh_later(key, cache_key, entry.version)
+            self._signals.emit(EventKind.STALE, cache_key)
+            await self._refresh_later(key, cache_key, entry)
         elif self._early is not None and self._due_early(entry):
-            await self._refresh_later(key, cache_key, entry.version)
+            await self._refresh_later(key, cache_key, entry)
 
     def _due(self, entry: Entry[Any]) -> bool:
         """Whether a fresh entry is due for an early refresh (never without one)."""
@@ -354,6 +401,9 @@ class CacheAside(Generic[K, V]):
         )
 
     async def _miss(self, key: K, cache_key: str, found: Lease | None) -> Entry[V | None]:
+        if self._timed.hard is not None and (running := self._timed.running(cache_key)):
+            # A caller before us gave up waiting on this key's load: join it.
+            return await self._timed.bounded(key, cache_key, running)
         try:
             claim = await self._claim(cache_key, found)
         except CacheUnavailable:
@@ -361,11 +411,20 @@ class CacheAside(Generic[K, V]):
         if isinstance(claim, Entry):
             await self._on_hit(key, cache_key, claim)
             return cast(Entry[V | None], claim)
-        if claim is None:
-            return self._filler.loaded(await self._load(key))
-        value = await self._load(key, release=cache_key)
-        await self._filler.fill(cache_key, value, claim)
-        return self._filler.loaded(value)
+        version = claim
+
+        async def load_and_fill() -> Entry[V | None]:
+            if version is None:
+                return self._filler.loaded(await self._load(key))
+            value = await self._load(key, release=cache_key)
+            await self._filler.fill(cache_key, value, version)
+            return self._filler.loaded(value)
+
+        if self._timed.hard is None or self._closed:
+            return await load_and_fill()
+        return await self._timed.bounded(
+            key, cache_key, self._timed.start(cache_key, load_and_fill)
+        )
 
     async def _claim(self, cache_key: str, found: Lease | None) -> Entry[Any] | bytes | None:
         """Who fills a missing key: us (the version to fill against), another process
@@ -487,7 +546,7 @@ class CacheAside(Generic[K, V]):
         value = await self._load(key, release=cache_key if leased else None)
         if version is not None:
             await self._filler.fill(cache_key, value, version)
-        return value
+        return unwrap(value)
 
     # -- warm-up -----------------------------------------------------------------------
 
@@ -540,17 +599,23 @@ class CacheAside(Generic[K, V]):
 
     # -- loading and filling -----------------------------------------------------------
 
-    async def _load(self, key: K, *, release: str | None = None) -> V | None:
-        return await self._loads.one(key, release=release)
+    async def _load(self, key: K, *, release: str | None = None) -> Loaded[V]:
+        """Call the loader; on failure free the lease at ``release`` and re-raise the
+        loader's exception as it was, with a note naming the key."""
+        return cast(Loaded[V], await self._loads.one(key, release=release))
 
-    async def _refresh_later(self, key: K, cache_key: str, version: bytes) -> None:
+    async def _reload(self, key: K, cache_key: str, entry: Entry[Any]) -> Entry[V | None]:
+        return await reload(
+            self._loads, self._filler, self._signals, self._counters, key, cache_key, entry
+        )
+
+    async def _refresh_later(self, key: K, cache_key: str, entry: Entry[Any]) -> None:
         # The job holds the parts it needs, not the CacheAside: one dropped unclosed is
         # collected (and its finalizer cancels the job) even while a refresh runs.
-        loads, filler = self._loads, self._filler
+        parts = (self._loads, self._filler, self._signals, self._counters)
 
         async def job() -> None:
-            value = await loads.one(key)
-            await filler.fill(cache_key, value, version)
+            await reload(*parts, key, cache_key, entry)
 
         if self._refresher.schedule(cache_key, job):
             self._counters.refreshes += 1

@@ -30,6 +30,10 @@ execution per key for concurrent callers, ``lock`` across processes, stale-on-er
 fills that never overwrite a newer write) and the same errors: a failing call raises
 the function's own exception, unchanged (a ``KeyError`` stays a ``KeyError``), with a
 note naming the cache key.
+``soft_timeout`` and ``hard_timeout`` bound how long a call waits for the function
+(see ``CacheAside``); a function may return ``Cached(value, ttl=...)`` or
+``Cached.skip(value)`` to choose one result's life (annotate it ``-> Product`` or
+``-> Cached[Product]``: the value type is read from inside ``Cached``).
 Unlike ``CacheAside``, ``cache_none`` defaults to True: a function that returned None
 is not called again until the entry expires. With ``stale_ttl`` or
 ``early_refresh``, ``await fn.close()`` stops the background refreshes.
@@ -42,11 +46,12 @@ import inspect
 import typing
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
-from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, cast, overload
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, Self, TypeVar, cast, overload
 
 from cachewright.cache import Cache
 from cachewright.errors import ConfigurationError
 from cachewright.patterns._fill import ExpiresAt
+from cachewright.patterns.aside._adaptive import Cached, value_type
 from cachewright.patterns.aside._callkey import CallKey
 from cachewright.patterns.aside.cache_aside import CacheAside
 
@@ -134,7 +139,7 @@ class _Core(Generic[R]):
                 "pass type= to @cached"
             ) from exc
         annotation = hints.get("return")
-        return None if annotation is Any else annotation
+        return None if annotation is Any else value_type(annotation)
 
 
 class CachedFunction(Generic[P, R]):
@@ -197,6 +202,19 @@ class CachedFunction(Generic[P, R]):
         return f"<cached {self._core.fn.__qualname__}>"
 
 
+class Decorator(Protocol):
+    """What ``cached(...)`` returns: a function returning ``Cached[X]`` caches ``X``."""
+
+    @overload
+    def __call__(self, fn: Callable[P, Awaitable[Cached[R]]], /) -> CachedFunction[P, R]: ...
+    @overload
+    def __call__(self, fn: Callable[P, Awaitable[R | Cached[R]]], /) -> CachedFunction[P, R]: ...
+    @overload
+    def __call__(
+        self, fn: Callable[P, Awaitable[R | Cached[R] | None]], /
+    ) -> CachedFunction[P, R | None]: ...
+
+
 def cached(
     cache: Cache,
     *,
@@ -214,7 +232,9 @@ def cached(
     none_ttl: Seconds | None = None,
     early_refresh: float | None = None,
     prefix: str | None = None,
-) -> Callable[[Callable[P, Awaitable[R]]], CachedFunction[P, R]]:
+    soft_timeout: Seconds | None = None,
+    hard_timeout: Seconds | None = None,
+) -> Decorator:
     """Cache an async function's results; see the module docstring.
 
     ``key``: a template over the parameter names (``"product:{product_id}"``) or a
@@ -241,10 +261,12 @@ def cached(
             "cache_none": cache_none,
             "none_ttl": none_ttl if none_ttl is not None else ttl,
             "early_refresh": early_refresh,
+            "soft_timeout": soft_timeout,
+            "hard_timeout": hard_timeout,
         }
         keys = CallKey(fn, prefix=prefix, key=key)
         wrapper: CachedFunction[P, R] = CachedFunction(_Core(fn, cache, keys, type, options))
         functools.update_wrapper(wrapper, fn)
         return wrapper
 
-    return decorate
+    return cast(Decorator, decorate)

@@ -1,0 +1,169 @@
+"""Loads that may outlive the call waiting on them: ``soft_timeout`` and ``hard_timeout``.
+
+Usage (what ``CacheAside`` does)::
+
+    loads = BackgroundLoads[Entry[User]]()
+    task = loads.start("user:1", load_and_fill)      # or join the one running for the key
+    if await loads.wait(task, 0.2):                  # False: still running after 0.2 s
+        entry = task.result()
+    await loads.close()                              # cancels what is still running
+
+One load per cache key at a time: a caller arriving while a load for its key runs
+(the caller before it gave up waiting) joins it rather than calling the loader again.
+The load is a task of its own, so a caller that stops waiting (its timeout ran out, or
+it was cancelled) leaves it running: it ends by filling the cache. ``close()`` cancels
+the loads still running, like the background refreshes (their lease expires by itself).
+
+Read-your-writes: like the single flight, the loads watch the cache's writes
+(``cache.watch_writes``). A write to a key detaches its running load: a caller arriving
+after the write returned starts a load of its own instead of joining one that may have
+read the value from before it (the detached load still ends, and its fill loses to the
+write, G10).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Collection
+from typing import Any, Generic, TypeVar
+
+from cachewright.cache import Entry
+from cachewright.errors import ConfigurationError, LoaderTimeout
+from cachewright.events import EventKind
+from cachewright.patterns.aside._signals import Signals
+from cachewright.patterns.aside._stats import AsideCounters
+
+__all__ = ["BackgroundLoads", "TimedLoads"]
+
+log = logging.getLogger("cachewright.patterns")
+
+T = TypeVar("T")
+
+
+class BackgroundLoads(Generic[T]):
+    __slots__ = ("__weakref__", "_all", "_closed", "_tasks")
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, asyncio.Task[T]] = {}
+        # Every running load, including those a write detached from their key.
+        self._all: set[asyncio.Task[T]] = set()
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def running(self, key: str) -> asyncio.Task[T] | None:
+        return self._tasks.get(key)
+
+    def start(self, key: str, job: Callable[[], Awaitable[T]]) -> asyncio.Task[T]:
+        """The load running for ``key``, or a new one running ``job()``."""
+        task = self._tasks.get(key)
+        if task is None:
+            task = asyncio.ensure_future(job())
+            if self._closed:
+                task.cancel()  # closed: never left running without an owner
+            self._tasks[key] = task
+            self._all.add(task)
+            task.add_done_callback(lambda done: self._finished(key, done))
+        return task
+
+    def written(self, keys: Collection[str] | None) -> None:
+        """A write to ``keys`` (None: any key) returned: later callers start afresh."""
+        if not self._tasks:  # the common case on a write
+            return
+        if keys is None:
+            self._tasks.clear()
+            return
+        for key in keys:
+            self._tasks.pop(key, None)
+
+    @staticmethod
+    async def wait(task: asyncio.Task[T], seconds: float) -> bool:
+        """Wait up to ``seconds``; True if ``task`` ended. Never cancels it."""
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+        return bool(done)
+
+    async def close(self) -> None:
+        """Cancel the loads still running and wait for them to end. Idempotent."""
+        self._closed = True
+        tasks = list(self._all)
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _finished(self, key: str, task: asyncio.Task[T]) -> None:
+        self._all.discard(task)
+        if self._tasks.get(key) is task:
+            del self._tasks[key]
+        if not task.cancelled() and task.exception() is not None:
+            # Retrieved here: the caller that gave up waiting never will.
+            log.debug("background load of %r failed: %r", key, task.exception())
+
+
+class TimedLoads(BackgroundLoads[T]):
+    """A CacheAside's ``soft_timeout`` and ``hard_timeout`` over its background loads."""
+
+    __slots__ = ("_counters", "_signals", "hard", "soft")
+
+    def __init__(
+        self,
+        counters: AsideCounters,
+        signals: Signals,
+        *,
+        soft: float | None,
+        hard: float | None,
+    ) -> None:
+        super().__init__()
+        if soft is not None and hard is not None and soft >= hard:
+            raise ConfigurationError("soft_timeout must be shorter than hard_timeout")
+        self._counters = counters
+        self._signals = signals
+        self.soft = soft
+        self.hard = hard
+
+    async def stale(
+        self, cache_key: str, entry: Entry[Any], reload: Callable[[], Awaitable[T]]
+    ) -> T | Entry[Any]:
+        """The refreshed entry if ``reload()`` ends within ``soft``, else the stale
+        ``entry`` (the reload goes on and fills the cache). A reload that fails in time
+        also serves ``entry`` (fail-safe: the reload counts and signals it)."""
+        assert self.soft is not None
+        task = self.running(cache_key)
+        if task is None:
+            self._counters.refreshes += 1
+            task = self.start(cache_key, reload)
+        if await self.wait(task, self.soft):
+            if not task.cancelled() and task.exception() is None:
+                return task.result()
+        else:
+            self._timed_out(cache_key, task, f"soft_timeout {self.soft}s")
+        self._counters.stale_served += 1
+        self._signals.emit(EventKind.STALE, cache_key)
+        return entry
+
+    async def bounded(self, key: object, cache_key: str, task: asyncio.Task[T]) -> T:
+        """What ``task`` returns or raises if it ends within ``hard``; else
+        :class:`~cachewright.errors.LoaderTimeout` (the task goes on and fills)."""
+        assert self.hard is not None
+        if await self.wait(task, self.hard):
+            return task.result()  # or the loader's own exception, unchanged
+        self._timed_out(cache_key, task, f"hard_timeout {self.hard}s")
+        raise LoaderTimeout(
+            f"the loader of key {key!r} (cache key {cache_key!r}) took longer than "
+            f"hard_timeout={self.hard}s; it goes on in the background and fills the cache",
+            key=cache_key,
+            timeout=self.hard,
+        )
+
+    def _timed_out(self, cache_key: str, task: asyncio.Task[T], detail: str) -> None:
+        self._counters.loader_timeouts += 1
+        self._signals.emit(EventKind.LOADER_TIMEOUT, cache_key, detail)
+
+        def landed(done: asyncio.Task[T]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                self._signals.emit(EventKind.BACKGROUND_FILL, cache_key, detail)
+
+        task.add_done_callback(landed)
