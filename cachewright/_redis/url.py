@@ -37,7 +37,7 @@ from cachewright._redact import redact_url
 from cachewright.errors import ConfigurationError
 from cachewright.settings import Settings
 
-__all__ = ["Mode", "Opened", "RedisTarget", "open_client", "parse_url"]
+__all__ = ["Mode", "Opened", "RedisTarget", "close_client", "open_client", "parse_url"]
 
 Mode = Literal["standalone", "sentinel", "cluster"]
 
@@ -202,9 +202,24 @@ class Opened:
     sentinels: list[Redis] = field(default_factory=list)
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await close_client(self.client)
         for sentinel in self.sentinels:
             await sentinel.aclose()
+
+
+async def close_client(client: Redis | RedisCluster) -> None:
+    """Close ``client`` and every connection it opened.
+
+    redis-py's cluster client, after a ConnectionError or TimeoutError, flags itself
+    for re-initialisation, and its ``aclose()`` then returns without closing anything:
+    every node's connections would stay open until garbage collection (a
+    ResourceWarning). Its nodes, those serving slots and the startup ones it asked for
+    the slot map, are closed here whatever that flag says (closing twice is harmless).
+    """
+    await client.aclose()
+    if isinstance(client, RedisCluster):
+        await client.nodes_manager.aclose()
+        await client.nodes_manager.aclose("startup_nodes")
 
 
 def _no_retry() -> Retry:

@@ -31,7 +31,7 @@ from redis.asyncio.sentinel import SentinelConnectionPool
 from cachewright._redis.capabilities import CACHE_COMMANDS, require
 from cachewright._redis.errors import ErrorMap
 from cachewright._redis.lane import Lane
-from cachewright._redis.url import Mode, Opened, open_client, parse_url
+from cachewright._redis.url import Mode, Opened, close_client, open_client, parse_url
 from cachewright.cache.backends import _redis_topology as topology
 from cachewright.cache.backends._redis_cluster import Cluster
 from cachewright.cache.backends._redis_standalone import Standalone
@@ -336,7 +336,7 @@ class RedisBackend:
             if self._opened is not None:
                 await self._opened.close()
             else:
-                await self._client.aclose()
+                await close_client(self._client)
 
 
 def _flag(value: object) -> bool:

@@ -76,7 +76,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from cachewright._redis.errors import QueueErrors
-from cachewright._redis.url import Opened, open_client, parse_url
+from cachewright._redis.url import Opened, close_client, open_client, parse_url
 from cachewright.cache import Cache
 from cachewright.errors import ConfigurationError
 from cachewright.patterns.write_behind.queues._partitions import (
@@ -447,7 +447,7 @@ class RedisWriteQueue:
                 if self._opened is not None:
                     await self._opened.close()
                 else:
-                    await self._link.client.aclose()
+                    await close_client(self._link.client)
 
 
 def is_dead_letter_id(text: str) -> bool:
