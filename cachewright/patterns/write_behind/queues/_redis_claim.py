@@ -4,13 +4,16 @@ silent flushers' entries, and waiting for work without polling.
 Usage (what ``RedisWriteQueue.claim`` does)::
 
     claimer = Claimer(link, consumer, claim_idle=30.0, leases=leases, closing=event)
+    batch = await claimer.batch(500, wait=5.0)   # rounds, blocking between them:
     ops, marks = await claimer.round(500)        # up to 500 ops, now
     if not ops:
         await claimer.wait(marks, deadline)      # XREAD BLOCK until an entry arrives
 
-Each partition answers with one Lua call (see ``_CLAIM`` in :mod:`._redis_lua`):
-released ops, then entries idle past ``claim_idle`` (``XAUTOCLAIM``), then new ones.
-The ``XAUTOCLAIM`` cursor is followed from call to call until it comes back to
+Each partition answers with one Lua call (see ``CLAIM`` in :mod:`._redis_lua_flight`):
+ops handed back by ``release`` first (they keep their place), then entries idle past
+``claim_idle`` (``XAUTOCLAIM``), then new ones (``XREADGROUP``). With nothing to claim,
+``batch`` blocks on ``XREAD`` until an entry arrives or ``wait`` runs out. The
+``XAUTOCLAIM`` cursor is followed from call to call until it comes back to
 ``0-0``; a full pass then rests ``claim_idle / 2`` seconds, and consumers that crashed
 and hold nothing any more are forgotten.
 """
@@ -28,7 +31,7 @@ from cachewright.errors import AccessDenied, WriteBehindError
 from cachewright.patterns.write_behind.queues._leases import Leases
 from cachewright.patterns.write_behind.queues._partitions import GROUP, Partition, unpack
 from cachewright.patterns.write_behind.queues._redis_link import Link
-from cachewright.patterns.write_behind.queues.base import QueuedOp
+from cachewright.patterns.write_behind.queues.base import Batch, QueuedOp
 
 __all__ = ["RELEASED", "Claimer"]
 
@@ -43,6 +46,7 @@ class Claimer:
 
     __slots__ = (
         "_claim_idle",
+        "_claims",
         "_closing",
         "_consumer",
         "_cursors",
@@ -71,8 +75,23 @@ class Claimer:
         self._cursors: list[str | None] = [None] * count  # an XAUTOCLAIM pass in progress
         self._next_scan = [0.0] * count  # when the next pass may start (monotonic)
         self._rotation = 0
+        self._claims = 0
         #: ops taken over from silent flushers
         self.reclaimed = 0
+
+    async def batch(self, max_items: int, wait: float) -> Batch:
+        """Rounds until some ops come, the queue closes or ``wait`` runs out, blocking
+        between them; the ops oldest first within a partition."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            ops, marks = await self.round(max_items)
+            if ops or self._closing.is_set() or loop.time() >= deadline:
+                break
+            await self.wait(marks, deadline)
+        ops.sort(key=_age_order)
+        self._claims += 1
+        return Batch(f"{self._consumer}#{self._claims}", tuple(ops))
 
     async def round(self, max_items: int) -> tuple[list[QueuedOp], dict[int, bytes]]:
         """Ask the partitions (a rotating first one, for fairness) for up to
@@ -210,3 +229,9 @@ class Claimer:
                 error = None if task.cancelled() else task.exception()
                 if error is not None:
                     raise error
+
+
+def _age_order(op: QueuedOp) -> tuple[int, int]:
+    _, _, entry = op.receipt.partition("/")
+    ms, _, seq = entry.partition("-")
+    return int(ms), int(seq)

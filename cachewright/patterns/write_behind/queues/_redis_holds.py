@@ -7,7 +7,7 @@ Usage (what ``RedisWriteQueue`` does)::
     holds.leases.hold(3, ["1700000000000-0"])        # after a claim: renewed from now on
     kept = await holds.confirm(batch.ops)             # before the store write
 
-A renewal (``_TOUCH``) resets the idle time of the entries this consumer still owns
+A renewal (``TOUCH``) resets the idle time of the entries this consumer still owns
 and says which those are. An entry it no longer owns was taken over by another
 flusher after this one paused past ``claim_idle``: ``confirm`` leaves it out, so the
 paused flusher does not write over what the other one may have written already, and

@@ -5,6 +5,17 @@ Usage (what ``Ops.put`` does with ``durability="replicated"``)::
     replication = Replication(link, replicas=1, timeout=0.25)
     version = await replication.put(part, keys, args)   # NotReplicated if unconfirmed
 
+Redis replicates asynchronously. With the default ``durability="fast"`` a put is
+acknowledged once its primary ran it; a primary that dies before its replica received
+the write (replication lag: usually under a millisecond, unbounded while a replica is
+slow or cut off) loses it at the failover.
+With ``durability="replicated"`` each put is followed by ``WAIT replicas timeout`` on
+the same connection; unless ``replicas`` replicas confirm it within
+``replication_timeout``, the put raises :class:`~cachewright.errors.NotReplicated` and
+is not acknowledged (it stays queued on the primary and may still reach the store).
+A promoted replica then holds every acknowledged write, as long as no more than
+``replicas - 1`` of the confirming replicas are lost with it.
+
 A put is its usual ``EVALSHA`` followed, on the same connection and in the same
 non-transactional pipeline, by ``WAIT replicas timeout``: the answer counts the
 replicas that hold every write made on that connection so far, this put included.

@@ -20,32 +20,14 @@ spread over the nodes. Per partition (see :mod:`._partitions` for the keys):
   ``flush``: the entry is what a flusher claims, holds and acknowledges;
 - an in-flight marker per claimed key: one flight per key, across every flusher.
 
-``put`` is one Lua call. ``claim`` is one Lua call per partition: ops handed back
-by ``release`` first (they keep their place), then entries a crashed flusher held
-for longer than ``claim_idle`` seconds (``XAUTOCLAIM``, following its cursor from
-call to call until ``0-0``), then new entries (``XREADGROUP``). With nothing to
-claim it blocks on ``XREAD`` until an entry arrives or ``wait`` runs out. ``complete``
-removes each op only if its version is unchanged, else gives the key a fresh entry,
-then acknowledges (``XACK``) and only then deletes (``XDEL``) the entry: nothing
-unacknowledged is ever trimmed. While a batch is held, its entries' idle time is
-reset every ``claim_idle / 3`` seconds, so only a flusher that stopped loses them;
-``claim_idle`` must exceed the longest pause a live flusher can take. A flusher paused
-longer (a frozen VM, a process starved of CPU) loses its batch to another one, and
-both may write it: when the paused one completes after its write, a newer pending op
-of the key is queued again so that it is written after the paused one's older value;
-only if the other flusher completed first can the older value stay in the store
-until the key's next write (fencing that needs the store's help).
-
-Durability (G16): Redis replicates asynchronously. With the default
-``durability="fast"`` a put is acknowledged once its primary ran it; a primary that
-dies before its replica received the write (replication lag: usually under a
-millisecond, unbounded while a replica is slow or cut off) loses it at the failover.
-With ``durability="replicated"`` each put is followed by ``WAIT replicas timeout`` on
-the same connection; unless ``replicas`` replicas confirm it within
-``replication_timeout``, the put raises :class:`~cachewright.errors.NotReplicated` and
-is not acknowledged (it stays queued on the primary and may still reach the store).
-A promoted replica then holds every acknowledged write, as long as no more than
-``replicas - 1`` of the confirming replicas are lost with it.
+Each behaviour lives beside this class, with its prose: puts and peeks in
+:mod:`._redis_ops` (one Lua call per put), claims in :mod:`._redis_claim` (released
+ops first, then entries a crashed flusher held longer than ``claim_idle``, then new
+ones; blocking on ``XREAD`` while there is nothing), lease renewals in
+:mod:`._redis_holds`, ``complete`` and ``release`` in :mod:`._redis_end`, dead letters
+in :mod:`._redis_dead`, and ``durability="replicated"`` (G16: each put followed by
+``WAIT``, else :class:`~cachewright.errors.NotReplicated`) in
+:mod:`._redis_replication`.
 
 Limits: ``max_pending`` bounds the keys pending in the whole queue; the put beyond
 it waits for room, then raises ``QueueFull``. On a standalone or Sentinel server the
@@ -66,8 +48,6 @@ import os
 import re
 import secrets
 import socket
-import time
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -80,14 +60,13 @@ from cachewright._redis.url import Opened, close_client, open_client, parse_url
 from cachewright.cache import Cache
 from cachewright.errors import ConfigurationError
 from cachewright.patterns.write_behind.queues._partitions import (
-    GROUP,
     Layout,
     Partition,
     parse_receipt,
 )
-from cachewright.patterns.write_behind.queues._redis_answered import until_answered
-from cachewright.patterns.write_behind.queues._redis_claim import RELEASED, Claimer
+from cachewright.patterns.write_behind.queues._redis_claim import Claimer
 from cachewright.patterns.write_behind.queues._redis_dead import DeadLetters
+from cachewright.patterns.write_behind.queues._redis_end import Ender
 from cachewright.patterns.write_behind.queues._redis_holds import Holds
 from cachewright.patterns.write_behind.queues._redis_link import Link
 from cachewright.patterns.write_behind.queues._redis_ops import Ops
@@ -95,6 +74,7 @@ from cachewright.patterns.write_behind.queues._redis_replication import (
     Replication,
     replication_for,
 )
+from cachewright.patterns.write_behind.queues._redis_stats import queue_exists, queue_stats
 from cachewright.patterns.write_behind.queues.base import (
     Batch,
     DeadLetter,
@@ -106,8 +86,6 @@ from cachewright.patterns.write_behind.queues.base import (
 from cachewright.settings import Settings
 
 __all__ = ["Partition", "RedisWriteQueue", "is_dead_letter_id", "queue_name_for"]
-
-_STATS_SAMPLE = 16  # stream entries looked at for the oldest pending age
 
 
 def _consumer_name() -> str:
@@ -126,11 +104,11 @@ class RedisWriteQueue:
     __slots__ = (
         "_claim_idle",
         "_claimer",
-        "_claims",
         "_closed",
         "_closing",
         "_consumer",
         "_dead",
+        "_ender",
         "_holds",
         "_leases",
         "_link",
@@ -177,6 +155,9 @@ class RedisWriteQueue:
             leases=self._leases,
             closing=self._closing,
         )
+        self._ender = Ender(
+            self._link, claim_idle=claim_idle, leases=self._leases, closing=self._closing
+        )
         self._dead = DeadLetters(self._link)
         self._replication: Replication | None = replication_for(
             self._link, durability, replicas, replication_timeout
@@ -187,7 +168,6 @@ class RedisWriteQueue:
             closing=self._closing,
             replication=self._replication,
         )
-        self._claims = 0
 
     @classmethod
     def from_url(
@@ -318,16 +298,7 @@ class RedisWriteQueue:
         if max_items < 1:
             raise ValueError(f"max_items must be at least 1, got {max_items}")
         await self._link.ready()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        while True:
-            ops, marks = await self._claimer.round(max_items)
-            if ops or self._closed or loop.time() >= deadline:
-                break
-            await self._claimer.wait(marks, deadline)
-        ops.sort(key=_age_order)
-        self._claims += 1
-        return Batch(f"{self._consumer}#{self._claims}", tuple(ops))
+        return await self._claimer.batch(max_items, wait)
 
     async def confirm(self, batch: Batch, ops: Sequence[QueuedOp]) -> list[QueuedOp]:
         """See the protocol: one renewal per partition, which also says which entries
@@ -336,43 +307,12 @@ class RedisWriteQueue:
         return await self._holds.confirm(ops)
 
     async def complete(self, batch: Batch, ops: Iterable[QueuedOp]) -> None:
-        await self._end(
-            ops, self._link.scripts.complete, lambda op, entry: [op.key, op.version, entry]
-        )
+        await self._link.ready()
+        await self._ender.complete(ops)
 
     async def release(self, batch: Batch, ops: Iterable[QueuedOp]) -> None:
-        await self._end(
-            ops,
-            self._link.scripts.release,
-            lambda op, entry: [op.key, op.version, entry, round(op.since * 1000)],
-            RELEASED,
-        )
-
-    async def _end(self, ops: Iterable[QueuedOp], script: Any, fields: Any, *extra: str) -> None:
         await self._link.ready()
-        by_partition: dict[int, list[Any]] = defaultdict(list)
-        for op in ops:
-            receipt = parse_receipt(op.receipt)
-            if receipt is None:
-                continue  # not claimed from this queue: nothing to end
-            index, entry = receipt
-            # Unheld even if the call fails: then the entry ages and is taken over.
-            self._leases.drop(index, (entry,))
-            by_partition[index].extend(fields(op, entry))
-        parts = self._link.layout.partitions
-
-        async def end(index: int, args: list[Any]) -> None:
-            part = parts[index]
-
-            async def once() -> None:
-                with self._link.calls():
-                    keys = [part.ops, part.flight, part.stream, part.meta]  # release ignores meta
-                    await script(keys=keys, args=[GROUP, *extra, *args])
-
-            # Idempotent: made again once Redis answers (a failover), within claim_idle.
-            await until_answered(once, within=self._claim_idle, closing=self._closing)
-
-        await asyncio.gather(*(end(index, args) for index, args in by_partition.items()))
+        await self._ender.release(ops)
 
     async def dead_letter(self, batch: Batch, op: QueuedOp, error: BaseException) -> str:
         await self._link.ready()
@@ -401,31 +341,11 @@ class RedisWriteQueue:
         """Whether this queue is in Redis: a process has used it (a put, a claim, its
         stats). Asking creates nothing, so a mistyped name can be told from an idle queue.
         """
-        meta = self._link.layout.partitions[0].meta
-        with self._link.calls():
-            return bool(await self._link.client.hexists(meta, "partitions"))
+        return await queue_exists(self._link)
 
     async def stats(self) -> QueueStats:
         await self._link.ready()
-        scripts = self._link.scripts
-
-        async def of(part: Partition) -> list[Any]:
-            row: list[Any] = await scripts.stats(
-                keys=[part.ops, part.flight, part.stream, part.meta, part.dead],
-                args=[_STATS_SAMPLE],
-            )
-            return row
-
-        with self._link.calls():
-            rows = await asyncio.gather(*(of(part) for part in self.partitions))
-        oldest = min((int(row[4]) for row in rows if row[4]), default=None)
-        return QueueStats(
-            pending=sum(int(row[0]) for row in rows),
-            in_flight=sum(int(row[1]) for row in rows),
-            dead_letters=sum(int(row[2]) for row in rows),
-            coalesced=sum(int(row[3]) for row in rows),
-            oldest_pending_age=0.0 if oldest is None else max(0.0, time.time() - oldest / 1000),
-        )
+        return await queue_stats(self._link)
 
     async def close(self) -> None:
         """Stop accepting puts (waiting writers get ``QueueClosed``), stop renewing
@@ -475,9 +395,3 @@ def queue_name_for(key: object) -> str:
 
 
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_.\-]+")
-
-
-def _age_order(op: QueuedOp) -> tuple[int, int]:
-    _, _, entry = op.receipt.partition("/")
-    ms, _, seq = entry.partition("-")
-    return int(ms), int(seq)

@@ -1,0 +1,96 @@
+"""Ending claimed ops of the Redis write queue: ``complete`` after the store write,
+``release`` to hand them back unwritten.
+
+Usage (what ``RedisWriteQueue.complete`` and ``release`` do)::
+
+    ender = Ender(link, claim_idle=30.0, leases=leases, closing=event)
+    await ender.complete(ops)   # written: gone, unless a newer op of the key came
+    await ender.release(ops)    # not written: claimable again, in their place
+
+Each partition is one Lua call (``COMPLETE`` and ``RELEASE`` in
+:mod:`._redis_lua_flight`). ``complete`` removes each op only if its version is
+unchanged, else gives the key a fresh entry, then acknowledges (``XACK``) and only then
+deletes (``XDEL``) the entry: nothing unacknowledged is ever trimmed. ``release``
+leaves the entry unacknowledged under the pseudo-consumer ``RELEASED``, so the next
+claim takes it first; a newer op of the key keeps the age of the unwritten one.
+
+While a batch is held, its entries' idle time is reset every ``claim_idle / 3``
+seconds (:mod:`._redis_holds`), so only a flusher that stopped loses them;
+``claim_idle`` must exceed the longest pause a live flusher can take. A flusher paused
+longer (a frozen VM, a process starved of CPU) loses its batch to another one, and
+both may write it: when the paused one completes after its write, a newer pending op
+of the key is queued again so that it is written after the paused one's older value;
+only if the other flusher completed first can the older value stay in the store
+until the key's next write (fencing that needs the store's help).
+
+Both calls are idempotent, so a partition whose call fails on an unreachable server
+is tried again until Redis answers (:mod:`._redis_answered`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from cachewright.patterns.write_behind.queues._leases import Leases
+from cachewright.patterns.write_behind.queues._partitions import GROUP, parse_receipt
+from cachewright.patterns.write_behind.queues._redis_answered import until_answered
+from cachewright.patterns.write_behind.queues._redis_claim import RELEASED
+from cachewright.patterns.write_behind.queues._redis_link import Link
+from cachewright.patterns.write_behind.queues.base import QueuedOp
+
+__all__ = ["Ender"]
+
+
+class Ender:
+    """The ending side of one queue object: its held entries stop being renewed."""
+
+    __slots__ = ("_claim_idle", "_closing", "_leases", "_link")
+
+    def __init__(
+        self, link: Link, *, claim_idle: float, leases: Leases, closing: asyncio.Event
+    ) -> None:
+        self._link = link
+        self._claim_idle = claim_idle
+        self._leases = leases
+        self._closing = closing
+
+    async def complete(self, ops: Iterable[QueuedOp]) -> None:
+        await self._end(
+            ops, self._link.scripts.complete, lambda op, entry: [op.key, op.version, entry]
+        )
+
+    async def release(self, ops: Iterable[QueuedOp]) -> None:
+        await self._end(
+            ops,
+            self._link.scripts.release,
+            lambda op, entry: [op.key, op.version, entry, round(op.since * 1000)],
+            RELEASED,
+        )
+
+    async def _end(self, ops: Iterable[QueuedOp], script: Any, fields: Any, *extra: str) -> None:
+        by_partition: dict[int, list[Any]] = defaultdict(list)
+        for op in ops:
+            receipt = parse_receipt(op.receipt)
+            if receipt is None:
+                continue  # not claimed from this queue: nothing to end
+            index, entry = receipt
+            # Unheld even if the call fails: then the entry ages and is taken over.
+            self._leases.drop(index, (entry,))
+            by_partition[index].extend(fields(op, entry))
+        parts = self._link.layout.partitions
+
+        async def end(index: int, args: list[Any]) -> None:
+            part = parts[index]
+
+            async def once() -> None:
+                with self._link.calls():
+                    keys = [part.ops, part.flight, part.stream, part.meta]  # release ignores meta
+                    await script(keys=keys, args=[GROUP, *extra, *args])
+
+            # Idempotent: made again once Redis answers (a failover), within claim_idle.
+            await until_answered(once, within=self._claim_idle, closing=self._closing)
+
+        await asyncio.gather(*(end(index, args) for index, args in by_partition.items()))

@@ -1,0 +1,165 @@
+"""The Lua scripts of a flight in the Redis write queue: claiming entries, renewing
+the hold on them, ending them (complete, release) and forgetting idle consumers.
+
+Usage (what :class:`._redis_lua.Scripts` registers, after the shared functions)::
+
+    client.register_script(_COMMON + CLAIM)
+
+Each script touches the keys of one partition only and keeps the invariants listed
+in :mod:`._redis_lua`, which also holds the shared functions (``end_flight``, used by
+``COMPLETE`` and by the dead-letter script, among them).
+"""
+
+from __future__ import annotations
+
+__all__ = ["CLAIM", "COMPLETE", "REAP", "RELEASE", "TOUCH"]
+
+# KEYS: ops, flight, stream
+# ARGV: group, consumer, count, released consumer, reclaim min idle ms, reclaim cursor
+#       ('' to skip reclaiming this time)
+# Returns {next reclaim cursor ('' if XAUTOCLAIM did not run this time: released ops
+#          filled the count, or reclaiming was skipped), reclaimed count,
+#          last id ('' unless nothing came), {entry, key, packed, entry, key, packed, ...}}
+CLAIM = """
+local group, consumer, want = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local out, taken, reclaimed = {}, 0, 0
+ensure_group(KEYS[3], group)
+
+local function activate(e)
+  if not e or not e[2] then  -- an entry deleted while pending (never by this queue)
+    return
+  end
+  local entry, key = e[1], e[2][2]
+  local current = redis.call('HGET', KEYS[1], key)
+  if not current then  -- cannot happen while the invariants hold; never strand it
+    redis.call('XACK', KEYS[3], group, entry)
+    redis.call('XDEL', KEYS[3], entry)
+    return
+  end
+  redis.call('HSET', KEYS[2], key, version_of(current) .. ':' .. entry)
+  out[#out + 1] = entry
+  out[#out + 1] = key
+  out[#out + 1] = current
+  taken = taken + 1
+end
+
+-- 1. ops handed back by release(): they keep their place, so they go first
+local released = redis.call('XPENDING', KEYS[3], group, '-', '+', want, ARGV[4])
+for _, pending in ipairs(released) do
+  local claimed = redis.call('XCLAIM', KEYS[3], group, consumer, 0, pending[1])
+  for _, e in ipairs(claimed) do
+    activate(e)
+  end
+end
+
+-- 2. entries a silent (crashed) flusher held longer than the min idle time
+local cursor = ''
+if ARGV[6] ~= '' and taken < want then
+  local r = redis.call('XAUTOCLAIM', KEYS[3], group, consumer, ARGV[5], ARGV[6],
+                       'COUNT', want - taken)
+  cursor = r[1]
+  local before = taken
+  for _, e in ipairs(r[2]) do
+    activate(e)
+  end
+  reclaimed = taken - before
+end
+
+-- 3. new entries
+if taken < want then
+  local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', want - taken,
+                       'STREAMS', KEYS[3], '>')
+  if r then
+    for _, e in ipairs(r[1][2]) do
+      activate(e)
+    end
+  end
+end
+
+local last = ''
+if taken == 0 then
+  local info = redis.call('XINFO', 'STREAM', KEYS[3])
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then
+      last = info[i + 1]
+    end
+  end
+end
+return {cursor, reclaimed, last, out}
+"""
+
+# KEYS: ops, flight, stream, meta ; ARGV: group, key, version, entry, key, version, entry, ...
+# Returns the number of keys that left the queue.
+COMPLETE = """
+local freed = 0
+for i = 2, #ARGV, 3 do
+  freed = freed + end_flight(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[i], ARGV[i + 1],
+                             ARGV[i + 2], KEYS[4])
+end
+return freed
+"""
+
+# KEYS: ops, flight, stream (meta, unused)
+# ARGV: group, released consumer, key, version, entry, since_ms, ...
+# The entry stays unacknowledged under the released consumer, keeping its id (place).
+RELEASE = """
+local n = 0
+for i = 3, #ARGV, 4 do
+  local key, version, entry, since = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  if redis.call('HGET', KEYS[2], key) == version .. ':' .. entry then
+    redis.call('HDEL', KEYS[2], key)
+    local current = redis.call('HGET', KEYS[1], key)
+    if current then
+      local current_version, current_since, colon = head(current)
+      if tonumber(current_since) > tonumber(since) then
+        -- a newer op keeps the age of the unwritten one
+        redis.call('HSET', KEYS[1], key,
+                   current_version .. ':' .. since .. string.sub(current, colon))
+      end
+      redis.call('XCLAIM', KEYS[3], ARGV[1], ARGV[2], 0, entry, 'JUSTID')
+    else
+      redis.call('XACK', KEYS[3], ARGV[1], entry)
+      redis.call('XDEL', KEYS[3], entry)
+    end
+    n = n + 1
+  end
+end
+return n
+"""
+
+# KEYS: stream ; ARGV: group, consumer, entry, entry, ...
+# Resets the idle time of the entries this consumer still owns (a lease renewal), so
+# a live flusher's work is not reclaimed; entries another flusher took are left alone.
+# Returns the entries still owned.
+TOUCH = """
+local owned = {}
+for i = 3, #ARGV do
+  if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2]) > 0 then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    owned[#owned + 1] = ARGV[i]
+  end
+end
+return owned
+"""
+
+# KEYS: stream ; ARGV: group, min idle ms, consumer that must go if idle-free ('' none)
+# Deletes consumers that hold nothing and were idle that long (crashed flushers leave
+# their names behind). A consumer with pending entries is never deleted: DELCONSUMER
+# would drop its entries from the group's pending list.
+REAP = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+local n = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local info = {}
+  for i = 1, #c, 2 do
+    info[c[i]] = c[i + 1]
+  end
+  if info.pending == 0 and (info.idle >= tonumber(ARGV[2]) or info.name == ARGV[3]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info.name)
+    n = n + 1
+  end
+end
+return n
+"""
