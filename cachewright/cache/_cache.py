@@ -20,38 +20,28 @@ Redis pub/sub (see :mod:`cachewright.cache.local` and ``docs/local-tier.md``).
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
-from cachewright._metrics import NOOP, Metrics, otel_metrics
-from cachewright._redact import redact_url
-from cachewright.cache._breakers import Breakers
+from cachewright._metrics import Metrics
+from cachewright.cache import _status
 from cachewright.cache._expiry import Ttl
 from cachewright.cache._fences import WriteWatcher
-from cachewright.cache._guard import Guard
-from cachewright.cache._reads import ReadPath
-from cachewright.cache._recovery import Recovery, RecoveryStats, pinger
-from cachewright.cache._serializer import Lease, Serializer
-from cachewright.cache._setup import backend_for, codec_from
-from cachewright.cache._stats import CacheStats, Counters
-from cachewright.cache._writes import DEFAULT, WritePath
-from cachewright.cache.backends.base import Backend, ReplicaReads, SharesClient, Topology
+from cachewright.cache._recovery import RecoveryStats
+from cachewright.cache._serializer import Lease
+from cachewright.cache._setup import backend_for, build_parts
+from cachewright.cache._stats import CacheStats
+from cachewright.cache._writes import DEFAULT
+from cachewright.cache.backends.base import Backend, SharesClient
 from cachewright.cache.codecs import Codec
 from cachewright.cache.entry import Entry
-from cachewright.cache.health import Health, probe
+from cachewright.cache.health import Health
 from cachewright.cache.keys import KeyBuilder
-from cachewright.cache.local import (
-    Channel,
-    Coherence,
-    LocalStore,
-    LocalTier,
-    channel_for,
-)
-from cachewright.events import Event, EventKind, Events
+from cachewright.cache.local import Channel, LocalTier
+from cachewright.events import Events
 from cachewright.settings import Settings
 
 if TYPE_CHECKING:
@@ -60,11 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Cache"]
 
-log = logging.getLogger("cachewright.cache")
-
-
 T = TypeVar("T")
-R = TypeVar("R")
 
 
 class Cache:
@@ -75,25 +61,9 @@ class Cache:
     Without ``local``, the settings' ``local_max_entries`` (when set) enables it.
     """
 
-    __slots__ = (
-        "_backend",
-        "_closed",
-        "_coherence",
-        "_counters",
-        "_events",
-        "_guard",
-        "_keys",
-        "_local",
-        "_mattrs",
-        "_metrics",
-        "_read_from",
-        "_reads",
-        "_recovery",
-        "_serializer",
-        "_settings",
-        "_url",
-        "_writes",
-    )
+    # The parts each call reads are slots of their own (one attribute lookup on the
+    # read path); the rest stay in ``_parts`` (built by ``build_parts`` in _setup.py).
+    __slots__ = ("_closed", "_guard", "_keys", "_parts", "_read_from", "_reads", "_writes")
 
     def __init__(
         self,
@@ -107,84 +77,24 @@ class Cache:
         channel: Channel | None = None,
         metrics: Metrics | None = None,
     ) -> None:
-        settings = settings or Settings()
-        self._settings = settings
-        self._backend = backend
-        self._keys = KeyBuilder(
-            settings.namespace if namespace is None else namespace,
-            max_length=settings.max_key_length,
-        )
-        self._serializer = Serializer(
-            codec or codec_from(settings),
-            compress_threshold=settings.compress_threshold,
-            max_bytes=settings.max_value_bytes,
-            on_type_mismatch=settings.on_type_mismatch,
-        )
-        self._counters = Counters()
-        self._events = Events()
-        self._closed = False
-        self._url = redact_url(url) if url else type(backend).__name__
-        if metrics is None and settings.otel:
-            metrics = otel_metrics()
-        self._metrics: Metrics = metrics or NOOP
-        self._mattrs = self._metrics.attributes(namespace=self._keys.namespace)
-        self._guard = Guard(
-            # One breaker per server node; the backend's topology (Cluster slots, the
-            # Sentinel primary) says which node serves a key, and is looked up again
-            # while a breaker is open, so keys follow a failover.
-            Breakers(
-                settings.breaker_threshold,
-                settings.breaker_reset,
-                topology=backend if isinstance(backend, Topology) else None,
-            ),
-            self._counters,
-            self._metrics,
-            self._mattrs,
-            fail_open_writes=settings.fail_open_writes,
-            read_timeout=settings.read_timeout,
-            write_timeout=settings.write_timeout,
-            check=getattr(backend, "check_server", None),  # capabilities (Redis)
-        )
-        # The local tier decided below; without one, reads may go to replicas.
-        local = local or LocalTier.from_settings(settings)
-        reader = backend.replica_reader() if isinstance(backend, ReplicaReads) else None
-        self._read_from: Backend = backend if reader is None or local is not None else reader
-        self._reads = ReadPath(
-            self._keys,
+        parts = build_parts(
             backend,
-            self._serializer,
-            self._guard,
-            self._counters,
-            self._metrics,
-            self._mattrs,
-            reader=self._read_from,
-        )
-        self._writes = WritePath(
-            self._keys, backend, self._serializer, self._guard, self._counters, settings.default_ttl
-        )
-        # Writes that could not reach the server are replayed when it answers again.
-        self._recovery = Recovery(
-            replay_keys=self._writes.delete_many,
-            replay_tags=self._writes.invalidate_tags,
+            namespace=namespace,
+            settings=settings,
+            codec=codec,
+            url=url,
+            local=local,
+            channel=channel,
+            metrics=metrics,
             replay_pattern=self.delete_pattern,
-            replay_clear=self._writes.clear,
-            interval=settings.breaker_reset,
-            on_recovered=self._recovered,
-            reachable=pinger(backend, settings.write_timeout),
         )
-        self._writes.on_lost(self._recovery.remember)
-        # The local tier (None: one level). ``_local`` is the store the read path
-        # consults; ``_coherence`` tells the other processes what writes changed.
-        self._local: LocalStore | None = None
-        self._coherence: Coherence | None = None
-        if local is not None:
-            self._local = LocalStore(local, self._reads.decode_local)
-            self._coherence = Coherence(
-                self._local,
-                channel or channel_for(url, backend, settings, self._keys.internal("inv"), local),
-            )
-            self._reads.attach(self._local, self._coherence)
-            self._writes.attach(self._coherence)
+        self._parts = parts
+        self._closed = False
+        self._keys = parts.keys
+        self._guard = parts.guard
+        self._read_from = parts.read_from
+        self._reads = parts.reads
+        self._writes = parts.writes
 
     # -- construction and lifecycle ---------------------------------------------------
 
@@ -222,10 +132,11 @@ class Cache:
         return cls.from_url(settings.url, settings=settings)
 
     async def __aenter__(self) -> Self:
-        if self._coherence is not None:
+        coherence = self._parts.coherence
+        if coherence is not None:
             # Subscribe now so the first reads can use the tier; if Redis is not there
             # yet, carry on: reads bypass the tier until the channel comes up.
-            await self._coherence.start(wait=self._settings.connect_timeout)
+            await coherence.start(wait=self._parts.settings.connect_timeout)
         return self
 
     async def __aexit__(
@@ -240,39 +151,31 @@ class Cache:
         """Release the backend's connections (and the invalidation channel). Idempotent."""
         if not self._closed:
             self._closed = True
-            await self._recovery.close()
-            await self._guard.breakers.close()
-            if self._coherence is not None:
-                await self._coherence.close()
-            await self._backend.close()
+            parts = self._parts
+            await parts.recovery.close()
+            await parts.guard.breakers.close()
+            if parts.coherence is not None:
+                await parts.coherence.close()
+            await parts.backend.close()
 
     def __repr__(self) -> str:
-        return f"Cache({self._url!r}, namespace={self.namespace!r})"
+        return f"Cache({self._parts.url!r}, namespace={self.namespace!r})"
 
     @property
     def metrics(self) -> Metrics:
         """The instruments this cache records to (patterns record to them too)."""
-        return self._metrics
+        return self._parts.metrics
 
     @property
     def recovery(self) -> RecoveryStats:
         """Writes lost while the server was unreachable, and their replay (``pending``
         ones are replayed when it answers again; see docs/guarantees.md)."""
-        return self._recovery.stats()
-
-    def _recovered(self, detail: str) -> None:
-        if self._metrics.enabled:
-            self._metrics.event(
-                self._metrics.attributes(
-                    namespace=self.namespace, pattern="cache", event=EventKind.RECOVERED.value
-                )
-            )
-        self._events.emit(Event(EventKind.RECOVERED, "", "cache", detail))
+        return self._parts.recovery.stats()
 
     @property
     def events(self) -> Events:
         """Subscribe to what this cache's patterns do (see ``cachewright.events``)."""
-        return self._events
+        return self._parts.events
 
     @property
     def namespace(self) -> str:
@@ -280,7 +183,7 @@ class Cache:
 
     @property
     def backend(self) -> Backend:
-        return self._backend
+        return self._parts.backend
 
     @property
     def shared_client(self) -> Redis | RedisCluster | None:
@@ -288,7 +191,7 @@ class Cache:
 
         The write-behind pattern builds its durable queue on it; the cache closes it.
         """
-        backend = self._backend
+        backend = self._parts.backend
         return backend.shared_client() if isinstance(backend, SharesClient) else None
 
     @property
@@ -298,12 +201,12 @@ class Cache:
 
     @property
     def settings(self) -> Settings:
-        return self._settings
+        return self._parts.settings
 
     @property
     def local(self) -> bool:
         """Whether this cache has a local tier in front of its backend."""
-        return self._local is not None
+        return self._parts.local is not None
 
     # -- reads -------------------------------------------------------------------------
 
@@ -540,33 +443,9 @@ class Cache:
         circuit breaker without changing it. ``timeout`` bounds the whole probe
         (default: ``connect_timeout + read_timeout``).
         """
-        if timeout is None:
-            timeout = self._settings.connect_timeout + self._settings.read_timeout
-        if self._coherence is not None:
-            # As a read would: a cache used without ``async with`` subscribes now, so
-            # the channel reads "down" only until the subscription is confirmed.
-            self._coherence.ensure_started()
-        return await probe(
-            self._backend,
-            timeout=timeout,
-            breaker=self._guard.breakers.state.value,
-            label=self._url,
-            channel=None if self._coherence is None else self._coherence.channel.state,
-        )
+        return await _status.ping(self._parts, timeout)
 
     async def stats(self, *, server: bool = True) -> CacheStats:
         """This namespace's counters in this process and, with ``server``, the whole
         database's facts (one round trip); see ``CacheStats`` for the two scopes."""
-        info: Mapping[str, Any] = {}
-        if server:
-            info = await self._guard.read({}, self._backend.info)
-        breakers = self._guard.breakers
-        return self._counters.snapshot(
-            circuit_state=breakers.state.value,
-            circuit_opens=breakers.opens,
-            circuit_nodes=breakers.states(),
-            backend=self._url,
-            namespace=self.namespace,
-            server=info,
-            local=None if self._coherence is None else self._coherence.stats(),
-        )
+        return await _status.stats(self._parts, server)
