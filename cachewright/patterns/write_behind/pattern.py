@@ -69,7 +69,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -82,6 +82,8 @@ from cachewright.patterns._keys import KeyFormat, KeyMapper, ValueCodec
 from cachewright.patterns.write_behind._dead_letters import failed_write, replay
 from cachewright.patterns.write_behind._failures import Classify, classify_failure
 from cachewright.patterns.write_behind._flusher import BatchWriter, Flusher
+from cachewright.patterns.write_behind._gauges import PendingGauges
+from cachewright.patterns.write_behind._options import default_queue
 from cachewright.patterns.write_behind._reads import PendingReads
 from cachewright.patterns.write_behind._retry import RetryPolicy
 from cachewright.patterns.write_behind._types import (
@@ -93,8 +95,7 @@ from cachewright.patterns.write_behind._types import (
 )
 from cachewright.patterns.write_behind._writes import QueuedWrites
 from cachewright.patterns.write_behind.queues.base import QueuedOp, ReplayResult, WriteQueue
-from cachewright.patterns.write_behind.queues.memory import MemoryWriteQueue
-from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue, queue_name_for
+from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
 from cachewright.stores.base import DataStore
 
 __all__ = ["WriteBehind"]
@@ -144,25 +145,17 @@ class WriteBehind(Generic[K, V]):
         )
         self._reads: ReadThrough[K, V] = ReadThrough(cache, self._policy)
         self._mattrs = cache.metrics.attributes(namespace=cache.namespace, pattern="write_behind")
-        # The pending gauges are read synchronously by the metrics SDK: they show the
-        # queue as of the last stats() or flush round.
-        self._last_pending: tuple[int, float | None] = (0, None)
-        self._stop_gauge: Callable[[], None] | None = None
+        self._gauges = PendingGauges(cache.metrics, self._mattrs)
         self._batch_size = batch_size
         self._close_timeout = close_timeout
         self._owns_queue = queue is None
-        if queue is None and cache.shared_client is not None:
-            # On Redis (a backend that shares its client) the durable queue is the
-            # default: pending writes survive a crash of this process and can be
-            # flushed by any worker (G12).
-            queue = RedisWriteQueue.for_cache(
-                cache, name=queue_name or queue_name_for(key), max_pending=max_pending
-            )
+        if queue is None:
+            queue = default_queue(cache, key, queue_name, max_pending)
+        self._queue: WriteQueue = queue
         self._durable = isinstance(queue, RedisWriteQueue)
         # A queue other processes share makes their writes race ours: strict unless
         # the caller chose the fast mode (see the module doc).
         self._strict = self._durable if strict is None else strict
-        self._queue: WriteQueue = queue if queue is not None else MemoryWriteQueue(max_pending)
         self._counters = WriteBehindCounters()
         self._writer: BatchWriter[K, V] = BatchWriter(
             self._queue,
@@ -219,10 +212,7 @@ class WriteBehind(Generic[K, V]):
             raise QueueClosed("this WriteBehind is closed")
         if self._flusher is not None:
             await self._flusher.start()
-        if self._stop_gauge is None:
-            self._stop_gauge = self._cache.metrics.watch_pending(
-                lambda: self._last_pending, self._mattrs
-            )
+        self._gauges.watch()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -277,8 +267,7 @@ class WriteBehind(Generic[K, V]):
             # (durable) for a worker; say so instead of failing the caller's shutdown.
             error = error or f"{type(exc).__name__}: {exc}"
         finally:
-            if self._stop_gauge is not None:
-                self._stop_gauge()
+            self._gauges.stop()
             if self._owns_queue:
                 await self._queue.close()
         report = CloseReport(flushed, pending, dead_letters, timed_out, error)
@@ -364,7 +353,7 @@ class WriteBehind(Generic[K, V]):
             while True:
                 batch = await self._queue.claim(self._batch_size, wait=0)
                 if not batch:
-                    await self._observe_queue()
+                    await self._gauges.observe(self._queue)
                     return report
                 report = report + await self._writer.write(batch)
 
@@ -390,15 +379,10 @@ class WriteBehind(Generic[K, V]):
         """Delete dead letters for good; the number removed."""
         return await self._queue.drop(ids)
 
-    async def _observe_queue(self) -> None:
-        if self._stop_gauge is not None:  # metrics are watching: keep the gauges fresh
-            q = await self._queue.stats()
-            self._last_pending = (q.pending, q.oldest_pending_age)
-
     async def stats(self) -> WriteBehindStats:
         """Queue and flusher counters (see ``WriteBehindStats``)."""
         q = await self._queue.stats()
-        self._last_pending = (q.pending, q.oldest_pending_age)
+        self._gauges.show(q)
         c = self._counters
         return WriteBehindStats(
             pending=q.pending,
