@@ -69,21 +69,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from cachewright._logs import Throttle
 from cachewright.cache import Cache
-from cachewright.errors import CachewrightError, NotReplicated, QueueClosed
+from cachewright.errors import CachewrightError, QueueClosed
 from cachewright.patterns._checks import StoreChecks
 from cachewright.patterns._fill import ExpiresAt, FillPolicy, ReadThrough, expiry_options
-from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keys import KeyFormat, KeyMapper, ValueCodec
 from cachewright.patterns.write_behind._dead_letters import failed_write, replay
 from cachewright.patterns.write_behind._failures import Classify, classify_failure
 from cachewright.patterns.write_behind._flusher import BatchWriter, Flusher
+from cachewright.patterns.write_behind._gauges import PendingGauges
+from cachewright.patterns.write_behind._options import default_queue
 from cachewright.patterns.write_behind._reads import PendingReads
 from cachewright.patterns.write_behind._retry import RetryPolicy
 from cachewright.patterns.write_behind._types import (
@@ -93,23 +93,14 @@ from cachewright.patterns.write_behind._types import (
     WriteBehindCounters,
     WriteBehindStats,
 )
-from cachewright.patterns.write_behind.queues.base import (
-    DELETE,
-    SET,
-    OpKind,
-    QueuedOp,
-    ReplayResult,
-    WriteQueue,
-)
-from cachewright.patterns.write_behind.queues.memory import MemoryWriteQueue
-from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue, queue_name_for
+from cachewright.patterns.write_behind._writes import QueuedWrites
+from cachewright.patterns.write_behind.queues.base import QueuedOp, ReplayResult, WriteQueue
+from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
 from cachewright.stores.base import DataStore
 
 __all__ = ["WriteBehind"]
 
 log = logging.getLogger("cachewright.write_behind")
-# Repeats (an outage fails every call) are logged once a minute, with a count.
-throttled = Throttle(log)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -146,38 +137,25 @@ class WriteBehind(Generic[K, V]):
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self._cache = cache
         self._store = store
-        self._checks: StoreChecks[K, V] = StoreChecks(store)
         self._keys: KeyMapper[K] = KeyMapper(key, key_type)
         self._values: ValueCodec[V] = ValueCodec(type)
-        self._type = type
-        self._ttl = ttl
-        self._tags = tuple(tags or ())
         window, until = expiry_options(sliding, expires_at)
         self._policy = FillPolicy(
-            type=type, ttl=ttl, tags=self._tags, sliding=window, expires_at=until
+            type=type, ttl=ttl, tags=tuple(tags or ()), sliding=window, expires_at=until
         )
         self._reads: ReadThrough[K, V] = ReadThrough(cache, self._policy)
         self._mattrs = cache.metrics.attributes(namespace=cache.namespace, pattern="write_behind")
-        # The pending gauges are read synchronously by the metrics SDK: they show the
-        # queue as of the last stats() or flush round.
-        self._last_pending: tuple[int, float | None] = (0, None)
-        self._stop_gauge: Callable[[], None] | None = None
+        self._gauges = PendingGauges(cache.metrics, self._mattrs)
         self._batch_size = batch_size
-        self._put_timeout = put_timeout
         self._close_timeout = close_timeout
         self._owns_queue = queue is None
-        if queue is None and cache.shared_client is not None:
-            # On Redis (a backend that shares its client) the durable queue is the
-            # default: pending writes survive a crash of this process and can be
-            # flushed by any worker (G12).
-            queue = RedisWriteQueue.for_cache(
-                cache, name=queue_name or queue_name_for(key), max_pending=max_pending
-            )
+        if queue is None:
+            queue = default_queue(cache, key, queue_name, max_pending)
+        self._queue: WriteQueue = queue
         self._durable = isinstance(queue, RedisWriteQueue)
         # A queue other processes share makes their writes race ours: strict unless
         # the caller chose the fast mode (see the module doc).
         self._strict = self._durable if strict is None else strict
-        self._queue: WriteQueue = queue if queue is not None else MemoryWriteQueue(max_pending)
         self._counters = WriteBehindCounters()
         self._writer: BatchWriter[K, V] = BatchWriter(
             self._queue,
@@ -195,7 +173,19 @@ class WriteBehind(Generic[K, V]):
             cache, store, self._queue, self._keys, self._values, self._reads
         )
         self._flusher = Flusher(self.flush, flush_interval) if flusher else None
-        self._locks = KeyLocks()
+        self._writes: QueuedWrites[K, V] = QueuedWrites(
+            cache,
+            self._queue,
+            StoreChecks(store),
+            self._keys,
+            self._values,
+            self._policy,
+            self._counters,
+            strict=self._strict,
+            put_timeout=put_timeout,
+            before=self._before_write,
+            after=self._written,
+        )
         self._flush_lock = asyncio.Lock()
         self._unflushed = 0
         self._closed = False
@@ -222,10 +212,7 @@ class WriteBehind(Generic[K, V]):
             raise QueueClosed("this WriteBehind is closed")
         if self._flusher is not None:
             await self._flusher.start()
-        if self._stop_gauge is None:
-            self._stop_gauge = self._cache.metrics.watch_pending(
-                lambda: self._last_pending, self._mattrs
-            )
+        self._gauges.watch()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -280,8 +267,7 @@ class WriteBehind(Generic[K, V]):
             # (durable) for a worker; say so instead of failing the caller's shutdown.
             error = error or f"{type(exc).__name__}: {exc}"
         finally:
-            if self._stop_gauge is not None:
-                self._stop_gauge()
+            self._gauges.stop()
             if self._owns_queue:
                 await self._queue.close()
         report = CloseReport(flushed, pending, dead_letters, timed_out, error)
@@ -313,29 +299,11 @@ class WriteBehind(Generic[K, V]):
         ``check_item`` raises (``InvalidKey``, ``TypeMismatch``, ...) for a key or value
         it declares it cannot keep: nothing is queued or cached then (G15).
         """
-        await self._checks.item(key, value)
-        data = self._values.encode(value)
-        queue_key = self._keys.queue_key(key)
-        cache_key = self._keys.cache_key(key)
-        await self._before_write()
-        # The lock makes the cache follow the queue's order for this key in this
-        # process: two racing sets cannot leave the cache on the older value. Across
-        # processes (a shared Redis queue) only ``strict`` gives that guarantee.
-        async with self._locks.hold(queue_key):
-            await self._put(queue_key, SET, data, cache_key)
-            await self._update_cache({cache_key: value})
-        self._written(1)
+        await self._writes.set(key, value)
 
     async def delete(self, key: K) -> None:
         """Remove ``key`` from the cache now and from the store later."""
-        await self._checks.key(key)
-        queue_key = self._keys.queue_key(key)
-        cache_key = self._keys.cache_key(key)
-        await self._before_write()
-        async with self._locks.hold(queue_key):
-            await self._put(queue_key, DELETE, None, cache_key)
-            await self._update_cache({cache_key: None})
-        self._written(1)
+        await self._writes.delete(key)
 
     async def set_many(self, items: Mapping[K, V]) -> None:
         """``set`` of every item; the cache gets one ``set_many``.
@@ -343,33 +311,7 @@ class WriteBehind(Generic[K, V]):
         Not atomic: if the queue fills up midway, the items accepted so far stay
         accepted (and cached) and ``QueueFull`` is raised for the rest.
         """
-        if not items:
-            return
-        await self._checks.items(items)  # one refused item: nothing is accepted
-        encoded = [
-            (self._keys.queue_key(k), self._keys.cache_key(k), v, self._values.encode(v))
-            for k, v in items.items()
-        ]
-        await self._before_write()
-        async with self._locks.hold_many(queue_key for queue_key, _, _, _ in encoded):
-            accepted: dict[str, V] = {}
-            try:
-                for queue_key, cache_key, value, data in encoded:
-                    await self._put(queue_key, SET, data, cache_key)
-                    accepted[cache_key] = value
-            finally:
-                if accepted:
-                    await self._update_cache(accepted)
-                    self._written(len(accepted))
-
-    async def _put(self, queue_key: str, op: OpKind, data: bytes | None, cache_key: str) -> None:
-        try:
-            await self._queue.put(queue_key, op, data, self._put_timeout)
-        except NotReplicated:
-            # Not acknowledged, yet on the primary: it may still reach the store, so
-            # the cache must not keep serving the value it replaces.
-            await self._cache_failed_quietly([cache_key])
-            raise
+        await self._writes.set_many(items)
 
     async def _before_write(self) -> None:
         if self._closed:
@@ -381,59 +323,6 @@ class WriteBehind(Generic[K, V]):
         self._unflushed += count
         if self._unflushed >= self._batch_size and self._flusher is not None:
             self._flusher.wake()
-
-    async def _update_cache(self, values: Mapping[str, V | None]) -> None:
-        """After the queue accepted the writes: populate the entries, or drop them (a
-        ``None`` value stands for a delete; ``strict`` drops every entry)."""
-        deadline = self._policy.deadline()
-        fill = not self._strict and not self._policy.passed(deadline)
-        sets = {k: v for k, v in values.items() if v is not None} if fill else {}
-        drops = [k for k in values if k not in sets]
-        sliding = self._policy.sliding
-        tags = self._tags or None
-        try:
-            if len(sets) == 1:
-                [(cache_key, value)] = sets.items()
-                await self._cache.set(
-                    cache_key,
-                    value,
-                    self._ttl,
-                    sliding=sliding,
-                    expires_at=deadline,
-                    tags=tags,
-                    type=self._type,
-                )
-            elif sets:
-                await self._cache.set_many(
-                    sets,
-                    self._ttl,
-                    sliding=sliding,
-                    expires_at=deadline,
-                    tags=tags,
-                    type=self._type,
-                )
-            if drops:
-                await self._cache.delete_many(drops)
-        except CachewrightError as exc:
-            # Whatever the cache raised, the write is accepted: never report it failed.
-            await self._cache_failed(list(values), exc)
-
-    async def _cache_failed(self, cache_keys: list[str], exc: CachewrightError) -> None:
-        # The write is queued (it will reach the store); the cache may still hold the
-        # old value. Drop it so reads fall through to the queue; if even that fails
-        # (server down) reads fail open to the queue anyway, and the ttl bounds the rest.
-        self._counters.cache_errors += 1
-        throttled.warning("cache write failed after the write was queued: %s", exc)
-        await self._cache_failed_quietly(cache_keys)
-
-    async def _cache_failed_quietly(self, cache_keys: list[str]) -> None:
-        """Drop the entries (three tries); a cache that stays down fails reads open."""
-        for _ in range(3):
-            try:
-                await self._cache.delete_many(cache_keys)
-                return
-            except CachewrightError:
-                continue
 
     async def _invalidate_dead(self, op: QueuedOp) -> None:
         if await self._queue.peek(op.key) is None:  # no newer write owns the entry
@@ -464,7 +353,7 @@ class WriteBehind(Generic[K, V]):
             while True:
                 batch = await self._queue.claim(self._batch_size, wait=0)
                 if not batch:
-                    await self._observe_queue()
+                    await self._gauges.observe(self._queue)
                     return report
                 report = report + await self._writer.write(batch)
 
@@ -490,15 +379,10 @@ class WriteBehind(Generic[K, V]):
         """Delete dead letters for good; the number removed."""
         return await self._queue.drop(ids)
 
-    async def _observe_queue(self) -> None:
-        if self._stop_gauge is not None:  # metrics are watching: keep the gauges fresh
-            q = await self._queue.stats()
-            self._last_pending = (q.pending, q.oldest_pending_age)
-
     async def stats(self) -> WriteBehindStats:
         """Queue and flusher counters (see ``WriteBehindStats``)."""
         q = await self._queue.stats()
-        self._last_pending = (q.pending, q.oldest_pending_age)
+        self._gauges.show(q)
         c = self._counters
         return WriteBehindStats(
             pending=q.pending,
