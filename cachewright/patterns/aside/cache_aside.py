@@ -81,60 +81,36 @@ batch but not written.
 
 from __future__ import annotations
 
-import functools
-import logging
-import warnings
 import weakref
-from collections.abc import Callable, Hashable, Iterable, Mapping
-from datetime import timedelta
+from collections.abc import Callable, Hashable, Iterable
 from types import TracebackType
 from typing import Any, Generic, Literal, Optional, Self, TypeVar, cast
 
 from cachewright.cache import Cache, Entry, Lease
-from cachewright.errors import CacheUnavailable, ConfigurationError, LockTimeout
 from cachewright.events import EventKind
-from cachewright.patterns._fill import ExpiresAt, FillPolicy, expiry_options
+from cachewright.patterns._fill import ExpiresAt
 from cachewright.patterns._keys import KeyMapper
-from cachewright.patterns._notes import add_note
-from cachewright.patterns.aside._adaptive import Loaded, unwrap
+from cachewright.patterns.aside._adaptive import unwrap
 from cachewright.patterns.aside._batch import BatchLoader
 from cachewright.patterns.aside._fill import Filler
 from cachewright.patterns.aside._loader import Loader, LoaderSource
-from cachewright.patterns.aside._loads import Loads, RefreshLoader, load_note, reload
-from cachewright.patterns.aside._lock_wait import wait_for_fill
-from cachewright.patterns.aside._refresh import LoadTimer, Refresher, refresh_early
+from cachewright.patterns.aside._loads import Loads, RefreshLoader
+from cachewright.patterns.aside._many import ManyReads
+from cachewright.patterns.aside._miss import MissPath
+from cachewright.patterns.aside._options import Seconds, check_options, fill_options
+from cachewright.patterns.aside._refresh import LoadTimer
+from cachewright.patterns.aside._revalidate import Revalidation, abandon, due_early
 from cachewright.patterns.aside._shared_read import SharedRead
 from cachewright.patterns.aside._signals import Signals
 from cachewright.patterns.aside._singleflight import SingleFlight
 from cachewright.patterns.aside._stats import AsideCounters, CacheAsideStats
 from cachewright.patterns.aside._timeouts import TimedLoads
-from cachewright.patterns.aside._warming import ChunkResult, Progress, WarmupReport, run_warmup
+from cachewright.patterns.aside._warming import Progress, WarmupReport
 
 __all__ = ["CacheAside", "CacheAsideStats"]
 
-log = logging.getLogger("cachewright.patterns")
-
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
-T = TypeVar("T")
-
-Seconds = float | int | timedelta
-#: ``refresh_loader``: the key and the cached entry, to a new value or ``NotModified``
-
-
-def _seconds(value: Seconds, what: str) -> float:
-    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-    if isinstance(value, bool) or seconds <= 0:
-        raise ConfigurationError(f"{what} must be a positive number of seconds, not {value!r}")
-    return seconds
-
-
-def _tag_names(tags: Iterable[str] | str | None) -> tuple[str, ...]:
-    if tags is None:
-        return ()
-    if isinstance(tags, str):
-        return (tags,)
-    return tuple(dict.fromkeys(tags))
 
 
 class CacheAside(Generic[K, V]):
@@ -161,7 +137,6 @@ class CacheAside(Generic[K, V]):
 
     __slots__ = (
         "__weakref__",
-        "_batches",
         "_cache",
         "_closed",
         "_counters",
@@ -170,14 +145,11 @@ class CacheAside(Generic[K, V]):
         "_flights",
         "_key",
         "_loader",
-        "_loads",
-        "_lock",
-        "_lock_wait",
-        "_mattrs",
-        "_max_concurrency",
+        "_many",
+        "_misses",
         "_read_type",
         "_reads",
-        "_refresher",
+        "_refreshes",
         "_signals",
         "_timed",
         "_timer",
@@ -207,86 +179,90 @@ class CacheAside(Generic[K, V]):
         hard_timeout: Seconds | None = None,
         refresh_loader: RefreshLoader[K, V] | None = None,
     ) -> None:
-        if max_concurrency < 1:
-            raise ConfigurationError(f"max_concurrency must be at least 1, not {max_concurrency}")
-        if batch_fill not in ("safe", "fast"):
-            raise ConfigurationError(f"batch_fill must be 'safe' or 'fast', not {batch_fill!r}")
-        if stale_ttl is not None and ttl is None:
-            raise ConfigurationError("stale_ttl needs a ttl: entries without expiry never go stale")
-        if batch_fill == "fast" and stale_ttl is not None:
-            raise ConfigurationError("batch_fill='fast' cannot write stale_ttl; use 'safe'")
-        if early_refresh is not None and early_refresh <= 0:
-            raise ConfigurationError(f"early_refresh must be positive, not {early_refresh!r}")
-        soft = None if soft_timeout is None else _seconds(soft_timeout, "soft_timeout")
-        if soft is not None and stale_ttl is None:
-            raise ConfigurationError("soft_timeout needs a stale_ttl: it serves stale values")
-        self._signals = Signals(cache, source="cache_aside")
-        self._counters = AsideCounters()
-        self._timed: TimedLoads[Entry[V | None]] = TimedLoads(
-            self._counters,
-            self._signals,
-            soft=soft,
-            hard=None if hard_timeout is None else _seconds(hard_timeout, "hard_timeout"),
+        soft, hard = check_options(
+            ttl=ttl,
+            stale_ttl=stale_ttl,
+            early_refresh=early_refresh,
+            max_concurrency=max_concurrency,
+            batch_fill=batch_fill,
+            soft_timeout=soft_timeout,
+            hard_timeout=hard_timeout,
+        )
+        signals = Signals(cache, source="cache_aside")
+        counters = AsideCounters()
+        timed: TimedLoads[Entry[V | None]] = TimedLoads(counters, signals, soft=soft, hard=hard)
+        source: Loader[K, V] = Loader(loader, max_concurrency=max_concurrency)
+        key_of = KeyMapper[K](key).cache_key
+        # A cached None (negative caching) must read back even when ``type`` is a model.
+        read_type: Any = None if type is None else Optional[type]  # noqa: UP045
+        policy, wait = fill_options(
+            type=type,
+            ttl=ttl,
+            sliding=sliding,
+            expires_at=expires_at,
+            tags=tags,
+            cache_none=cache_none,
+            none_ttl=none_ttl,
+            stale_ttl=stale_ttl,
+            lock_ttl=lock_ttl,
+            lock_wait=lock_wait,
+        )
+        filler: Filler[V] = Filler(cache, policy, counters)
+        timer = LoadTimer()
+        attributes = cache.metrics.attributes(namespace=cache.namespace, pattern="cache_aside")
+        loads: Loads[K, V] = Loads(
+            source, filler, counters, timer, cache.metrics, attributes, key_of, refresh_loader
+        )
+        # The collaborators below hold the parts they need, never the CacheAside.
+        refreshes: Revalidation[K, V] = Revalidation(
+            loads, filler, signals, counters, timer, limit=max_concurrency, early=early_refresh
+        )
+        batches: BatchLoader[K, V] = BatchLoader(
+            cache,
+            source,
+            filler,
+            key_of,
+            counters,
+            timer,
+            max_concurrency=max_concurrency,
+            batch_fill=batch_fill,
+        )
+        self._misses: MissPath[K, V] = MissPath(
+            cache,
+            read_type,
+            filler,
+            loads,
+            signals,
+            counters,
+            timed,
+            refreshes,
+            lock=lock,
+            lock_wait=wait,
+        )
+        self._many: ManyReads[K, V] = ManyReads(
+            cache, source, batches, key_of, read_type, refreshes, max_concurrency=max_concurrency
         )
         self._cache = cache
-        self._loader: Loader[K, V] = Loader(loader, max_concurrency=max_concurrency)
-        self._key = KeyMapper[K](key).cache_key
-        # A cached None (negative caching) must read back even when ``type`` is a model.
-        self._read_type: Any = None if type is None else Optional[type]  # noqa: UP045
-        stale = None if stale_ttl is None else _seconds(stale_ttl, "stale_ttl")
-        window, until = expiry_options(sliding, expires_at, stale_ttl=stale)
-        policy = FillPolicy(
-            type=type,
-            ttl=None if ttl is None else _seconds(ttl, "ttl"),
-            sliding=window,
-            expires_at=until,
-            stale_ttl=stale,
-            tags=_tag_names(tags),
-            cache_none=cache_none,
-            none_ttl=None if none_ttl is None else _seconds(none_ttl, "none_ttl"),
-            lock_ttl=_seconds(lock_ttl, "lock_ttl"),
-        )
-        self._filler: Filler[V] = Filler(cache, policy, self._counters)
-        self._lock = lock
-        # Long enough to outlive one dead filler's lease and the next filler's load.
-        self._lock_wait = (
-            2 * policy.lock_ttl if lock_wait is None else _seconds(lock_wait, "lock_wait")
-        )
+        self._loader = source
+        self._key = key_of
+        self._read_type = read_type
+        self._signals = signals
+        self._counters = counters
+        self._timed = timed
+        self._filler = filler
         self._early = early_refresh
-        self._max_concurrency = max_concurrency
+        self._timer = timer
+        self._refreshes = refreshes
         self._flights: SingleFlight[Entry[V | None]] = SingleFlight()
         self._reads: SharedRead[Entry[Any] | Lease | None] = SharedRead()
         # Read-your-writes: a write to a key, through any pattern or the cache itself,
         # stops new readers from joining a load of it that began before the write.
         cache.watch_writes(self._flights)
         cache.watch_writes(self._reads)  # nor a cache read in flight from before it
-        cache.watch_writes(self._timed)  # ... nor a hard_timeout load running on past it
-        self._refresher = Refresher(limit=max_concurrency)
-        self._timer = LoadTimer()
-        self._batches: BatchLoader[K, V] = BatchLoader(
-            cache,
-            self._loader,
-            self._filler,
-            self._key,
-            self._counters,
-            self._timer,
-            max_concurrency=max_concurrency,
-            batch_fill=batch_fill,
-        )
-        self._mattrs = cache.metrics.attributes(namespace=cache.namespace, pattern="cache_aside")
-        self._loads: Loads[K, V] = Loads(
-            self._loader,
-            self._filler,
-            self._counters,
-            self._timer,
-            cache.metrics,
-            self._mattrs,
-            self._key,
-            refresh_loader,
-        )
+        cache.watch_writes(timed)  # ... nor a hard_timeout load running on past it
         self._closed = False
         # Never closed: when collected, cancel the refreshes still running, say so once.
-        weakref.finalize(self, _abandon, self._refresher, repr(self))
+        weakref.finalize(self, abandon, refreshes.refresher, repr(self))
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -310,7 +286,8 @@ class CacheAside(Generic[K, V]):
         if self._closed:
             return
         self._closed = True
-        await self._refresher.close()
+        self._misses.close()
+        await self._refreshes.close()
         await self._timed.close()
         await self._flights.close()
 
@@ -360,97 +337,17 @@ class CacheAside(Generic[K, V]):
                 return cast("Entry[V | None]", found)  # a string: no typing objects per call
             if own:  # the flight starts from this read rather than reading again
                 return await self._flights.run(
-                    cache_key, lambda: self._answer(key, cache_key, found)
+                    cache_key, lambda: self._misses.answer(key, cache_key, found)
                 )
         return await self._flights.run(cache_key, lambda: self._resolve(key, cache_key))
 
     async def _resolve(self, key: K, cache_key: str) -> Entry[V | None]:
         found = await self._cache.lookup(cache_key, self._read_type)
-        return await self._answer(key, cache_key, found)
-
-    async def _answer(
-        self, key: K, cache_key: str, found: Entry[Any] | Lease | None
-    ) -> Entry[V | None]:
-        if isinstance(found, Entry):
-            self._signals.emit(EventKind.HIT, cache_key)
-            if found.stale and self._timed.soft is not None and not self._closed:
-                reload = functools.partial(self._reload, key, cache_key, found)
-                return await self._timed.stale(cache_key, found, reload)
-            await self._on_hit(key, cache_key, found)
-            return found
-        self._signals.emit(EventKind.MISS, cache_key)
-        return await self._miss(key, cache_key, found)
-
-    async def _on_hit(self, key: K, cache_key: str, entry: Entry[Any]) -> None:
-        if entry.stale:
-            self._counters.stale_served += 1
-            self._signals.emit(EventKind.STALE, cache_key)
-            await self._refresh_later(key, cache_key, entry)
-        elif self._early is not None and self._due_early(entry):
-            await self._refresh_later(key, cache_key, entry)
+        return await self._misses.answer(key, cache_key, found)
 
     def _due(self, entry: Entry[Any]) -> bool:
         """Whether a fresh entry is due for an early refresh (never without one)."""
-        return self._early is not None and self._due_early(entry)
-
-    def _due_early(self, entry: Entry[Any]) -> bool:
-        assert self._early is not None
-        expiry = entry.fresh_until or entry.expires_at
-        return expiry is not None and refresh_early(
-            expiry, delta=self._timer.mean, beta=self._early
-        )
-
-    async def _miss(self, key: K, cache_key: str, found: Lease | None) -> Entry[V | None]:
-        if self._timed.hard is not None and (running := self._timed.running(cache_key)):
-            # A caller before us gave up waiting on this key's load: join it.
-            return await self._timed.bounded(key, cache_key, running)
-        try:
-            claim = await self._claim(cache_key, found)
-        except CacheUnavailable:
-            claim = None  # reads fail open: load, and skip the fill
-        if isinstance(claim, Entry):
-            await self._on_hit(key, cache_key, claim)
-            return cast(Entry[V | None], claim)
-        version = claim
-
-        async def load_and_fill() -> Entry[V | None]:
-            if version is None:
-                return self._filler.loaded(await self._load(key))
-            value = await self._load(key, release=cache_key)
-            await self._filler.fill(cache_key, value, version)
-            return self._filler.loaded(value)
-
-        if self._timed.hard is None or self._closed:
-            return await load_and_fill()
-        return await self._timed.bounded(
-            key, cache_key, self._timed.start(cache_key, load_and_fill)
-        )
-
-    async def _claim(self, cache_key: str, found: Lease | None) -> Entry[Any] | bytes | None:
-        """Who fills a missing key: us (the version to fill against), another process
-        (None: load without filling), or nobody any more (the entry it wrote)."""
-        if found is None:
-            lease = await self._filler.lease(cache_key)
-            if lease is not None:
-                return lease.version
-            if not self._lock:
-                # Someone leased the key since our read, or it holds bytes we cannot read.
-                return await self._filler.claim_unreadable(cache_key)
-        elif not self._lock:
-            return None
-        self._counters.lock_waits += 1
-        try:
-            return await wait_for_fill(
-                self._cache,
-                cache_key,
-                self._read_type,
-                lease_ttl=self._filler.policy.lock_ttl,
-                tags=self._filler.policy.tags,
-                wait=self._lock_wait,
-            )
-        except LockTimeout:
-            self._counters.lock_timeouts += 1
-            raise
+        return self._early is not None and due_early(entry, self._timer, self._early)
 
     async def get_many(self, keys: Iterable[K]) -> dict[K, V]:
         """The values of ``keys`` the cache or the loader has (misses are absent).
@@ -461,31 +358,7 @@ class CacheAside(Generic[K, V]):
         fail, the others are still cached and the first failure is raised unchanged,
         with notes naming its key and the other keys that failed.
         """
-        wanted = list(dict.fromkeys(keys))
-        if not wanted:
-            return {}
-        cache_keys = {key: self._key(key) for key in wanted}
-        entries = await self._cache.get_many_entries(cache_keys.values(), self._read_type)
-        found: dict[K, V] = {}
-        missing: list[K] = []
-        for key in wanted:
-            entry = entries.get(cache_keys[key])
-            if entry is None:
-                missing.append(key)
-                continue
-            await self._on_hit(key, cache_keys[key], entry)
-            if entry.value is not None:
-                found[key] = entry.value
-        if missing:
-            loaded, failed = await self._batches.load(
-                missing, cache_keys, {}, load_limit=self._max_concurrency
-            )
-            for key, value in loaded.items():
-                if value is not None:
-                    found[key] = value
-            if failed:
-                raise _first_failure(failed, cache_keys, len(missing))
-        return found
+        return await self._many.get(keys)
 
     # -- writes ------------------------------------------------------------------------
 
@@ -528,25 +401,7 @@ class CacheAside(Generic[K, V]):
         began, so a write that lands during the load is kept (G10). A failing load
         raises what the loader raised and leaves the cached entry as it was.
         """
-        cache_key = self._key(key)
-        version: bytes | None = None
-        leased = False
-        try:
-            found = await self._cache.lookup(cache_key)  # untyped: only its version matters
-            if isinstance(found, Entry | Lease):
-                version = found.version
-            else:
-                lease = await self._filler.lease(cache_key)
-                leased = lease is not None
-                version = lease.version if lease is not None else None
-                if version is None:
-                    version = await self._filler.claim_unreadable(cache_key)
-        except CacheUnavailable:
-            version = None
-        value = await self._load(key, release=cache_key if leased else None)
-        if version is not None:
-            await self._filler.fill(cache_key, value, version)
-        return unwrap(value)
+        return unwrap(await self._misses.refresh(key, self._key(key)))
 
     # -- warm-up -----------------------------------------------------------------------
 
@@ -574,79 +429,10 @@ class CacheAside(Generic[K, V]):
         ``batch_fill`` and never overwrite a newer write. ``progress(done, total)`` is
         called after each chunk.
         """
-        if batch_size < 1:
-            raise ConfigurationError(f"batch_size must be at least 1, not {batch_size}")
-        limit = self._max_concurrency if concurrency is None else concurrency
-        if limit < 1:
-            raise ConfigurationError(f"concurrency must be at least 1, not {limit}")
-        unique = list(dict.fromkeys(keys))
-        # A data store loads a whole chunk per call: run ``limit`` chunks at once. A
-        # function loads one key per call: one chunk at a time, ``limit`` calls in it.
-        workers = limit if self._loader.batched else 1
-        load_limit = 1 if self._loader.batched else limit
-
-        async def warm_chunk(chunk: list[K]) -> ChunkResult:
-            return await self._batches.warm_chunk(
-                chunk,
-                skip_cached=skip_cached,
-                load_limit=load_limit,
-                cache_limit=max(1, self._max_concurrency // workers),
-            )
-
-        return await run_warmup(
-            unique, warm_chunk, batch_size=batch_size, workers=workers, progress=progress
-        )
-
-    # -- loading and filling -----------------------------------------------------------
-
-    async def _load(self, key: K, *, release: str | None = None) -> Loaded[V]:
-        """Call the loader; on failure free the lease at ``release`` and re-raise the
-        loader's exception as it was, with a note naming the key."""
-        return cast(Loaded[V], await self._loads.one(key, release=release))
-
-    async def _reload(self, key: K, cache_key: str, entry: Entry[Any]) -> Entry[V | None]:
-        return await reload(
-            self._loads, self._filler, self._signals, self._counters, key, cache_key, entry
-        )
-
-    async def _refresh_later(self, key: K, cache_key: str, entry: Entry[Any]) -> None:
-        # The job holds the parts it needs, not the CacheAside: one dropped unclosed is
-        # collected (and its finalizer cancels the job) even while a refresh runs.
-        parts = (self._loads, self._filler, self._signals, self._counters)
-
-        async def job() -> None:
-            await reload(*parts, key, cache_key, entry)
-
-        if self._refresher.schedule(cache_key, job):
-            self._counters.refreshes += 1
-
-
-def _first_failure(
-    failed: Mapping[Any, Exception], cache_keys: Mapping[Any, str], wanted: int
-) -> Exception:
-    """The first failure of a batch load, noted with its key and the other failures."""
-    (first_key, first), *others = failed.items()
-    add_note(first, load_note(first_key, cache_keys[first_key]))
-    if others:
-        shown = ", ".join(repr(key) for key, _ in others[:10])
-        more = f" and {len(others) - 10} more" if len(others) > 10 else ""
-        add_note(
-            first,
-            f"cachewright: {len(failed)} of {wanted} keys failed to load (also "
-            f"{shown}{more}); the keys that loaded were cached",
-        )
-    return first
-
-
-def _abandon(refresher: Refresher, name: str) -> None:
-    """The finalizer of a CacheAside collected without ``close()``."""
-    if refresher.closed:
-        return
-    cancelled = refresher.abandon()
-    if cancelled:
-        warnings.warn(
-            f"{name} was never closed: {cancelled} background refresh(es) cancelled;"
-            " use `async with` or `await aside.close()`",
-            ResourceWarning,
-            stacklevel=1,
+        return await self._many.warmup(
+            keys,
+            concurrency=concurrency,
+            batch_size=batch_size,
+            skip_cached=skip_cached,
+            progress=progress,
         )
