@@ -267,6 +267,31 @@ async def test_a_silent_flushers_batch_is_taken_over(redis_url: str, namespace: 
         assert (stats.pending, stats.in_flight) == (0, 0)
 
 
+async def test_a_claim_never_hands_out_the_same_op_twice(redis_url: str, namespace: str) -> None:
+    """A partition that filled its share is asked again in the same claim; if
+    claim_idle passed in between (a starved flusher, a call retried through a
+    failover), its reclaim (XAUTOCLAIM) takes this claim's own entries once more.
+    They must not come twice: a batch holds each key once (a flusher ending a key
+    twice crashed). claim_idle=1 ms makes the gap certain enough to hit in 20 tries."""
+    layout = Layout(namespace, "dup", partitions=2)
+    keys = [k for k in map(str, range(400)) if layout.partition_of(k).index == 0][:40]
+    for trial in range(20):
+        async with RedisWriteQueue.from_url(
+            redis_url, namespace=namespace, name="dup", partitions=2, claim_idle=0.001
+        ) as queue:
+            for key in keys:
+                await queue.put(key, SET, str(trial).encode(), 1.0)
+            written: set[str] = set()
+            while len(written) < len(keys):
+                batch = await queue.claim(len(keys), 0)
+                claimed = [op.key for op in batch.ops]
+                assert len(set(claimed)) == len(claimed), f"try {trial}: {sorted(claimed)}"
+                await queue.complete(batch, batch.ops)
+                written.update(claimed)
+            stats = await queue.stats()
+            assert (stats.pending, stats.in_flight) == (0, 0)
+
+
 async def test_a_live_flushers_batch_is_not_taken_over(redis_url: str, namespace: str) -> None:
     async with (
         RedisWriteQueue.from_url(redis_url, namespace=namespace, claim_idle=0.3) as slow,

@@ -103,6 +103,7 @@ class Claimer:
         self._rotation = (start + 1) % len(parts)
         to_ask = deque(parts[(start + i) % len(parts)] for i in range(len(parts)))
         ops: list[QueuedOp] = []
+        taken: set[str] = set()
         marks: dict[int, bytes] = {}
         failure: BaseException | None = None
         while to_ask and len(ops) < max_items:
@@ -121,10 +122,15 @@ class Claimer:
                     failure = result
                     continue
                 got, mark = result
-                ops.extend(got)
+                # A partition asked again reclaims (XAUTOCLAIM) this round's own entries
+                # if claim_idle passed since it gave them (a starved process, a call
+                # retried through a failover): the same op must not come twice.
+                fresh = [op for op in got if op.receipt not in taken]
+                taken.update(op.receipt for op in fresh)
+                ops.extend(fresh)
                 if mark:
                     marks[part.index] = mark
-                if len(got) == count:
+                if len(fresh) == count:
                     to_ask.append(part)  # it may hold more
         if failure is not None and not ops:
             raise failure
