@@ -24,9 +24,9 @@ from cachewright import Cache, WriteBehind
 from cachewright.errors import CachewrightError, QueueUnavailable
 from cachewright.patterns.queues.redis import RedisWriteQueue
 from cachewright.patterns.worker import FlushWorker
+from cachewright.patterns.write_behind.queues._partitions import GROUP
 from cachewright.stores import SQLStore
-from tests._servers import wait_until_async
-from tests.patterns._crash_scripts.harness import Setup
+from tests.patterns._crash_scripts.harness import Setup, progressing
 
 __all__ = [
     "KEYS",
@@ -123,15 +123,51 @@ def compare(rows: dict[int, int], writer: Writer) -> Loss:
     return Loss(missing, older, failed_but_stored)
 
 
-async def drained(queue: RedisWriteQueue, within: float = 90.0) -> None:
+async def drained(queue: RedisWriteQueue, stall: float = 30.0) -> None:
+    """Wait until nothing is pending; fail if the pending count stops going down for
+    ``stall`` seconds, with the state of every partition in the error (a failure that
+    explains itself)."""
+    fewest: list[int] = []
+
     async def empty() -> bool:
         try:
             stats = await queue.stats()
         except QueueUnavailable:
-            return False
+            return False  # a primary being replaced
+        if not fewest or stats.pending < fewest[0]:
+            fewest[:] = [stats.pending]
         return stats.pending == 0
 
-    await wait_until_async(empty, timeout=within, interval=0.1)
+    async def least_pending() -> int | None:
+        return fewest[0] if fewest else None
+
+    try:
+        await progressing(empty, least_pending, what=f"draining {queue!r}", stall=stall)
+    except TimeoutError as exc:
+        exc.add_note(await queue_state(queue))
+        raise
+
+
+async def queue_state(queue: RedisWriteQueue) -> str:
+    """Each partition's ops, flight entries and stream group pending entries."""
+    lines = [repr(await queue.stats())]
+    client = queue.client
+    for part in queue.partitions:
+        try:
+            ops = await client.hgetall(part.ops)
+            flight = await client.hgetall(part.flight)
+            length = await client.xlen(part.stream)
+            pending = await client.xpending(part.stream, GROUP)
+            groups = await client.xinfo_groups(part.stream)
+        except Exception as exc:  # the dump must not hide the timeout
+            lines.append(f"{part.tag}: {type(exc).__name__}: {exc}")
+            continue
+        lines.append(
+            f"{part.tag}: ops {len(ops)} {dict(list(ops.items())[:3])}"
+            f" flight {len(flight)} {dict(list(flight.items())[:3])}"
+            f" stream len {length} pending {pending} groups {groups}"
+        )
+    return "\n".join(lines)
 
 
 def setup_for(url: str, namespace: str, pg_url: str, table: str) -> Setup:
