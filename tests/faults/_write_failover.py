@@ -150,7 +150,10 @@ async def drained(queue: RedisWriteQueue, stall: float = 30.0) -> None:
 
 async def queue_state(queue: RedisWriteQueue) -> str:
     """Each partition's ops, flight entries and stream group pending entries."""
-    lines = [repr(await queue.stats())]
+    try:
+        lines = [repr(await queue.stats())]
+    except Exception as exc:  # the dump must not hide the timeout
+        lines = [f"stats: {type(exc).__name__}: {exc}"]
     client = queue.client
     for part in queue.partitions:
         try:
