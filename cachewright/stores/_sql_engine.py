@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from cachewright._redact import redact_url
 from cachewright.errors import ConfigurationError
@@ -44,6 +45,10 @@ def _with_timeouts(url: str, options: Mapping[str, Any], timeout: float) -> dict
     elif url.startswith("sqlite"):
         connect_args.setdefault("timeout", timeout)  # waiting for a lock
         if not _in_memory(url):  # a file database has a pool (in memory: one connection)
+            if "poolclass" not in merged:
+                # SQLAlchemy's default for aiosqlite files from 2.0.38; before, NullPool,
+                # which takes no pool_timeout.
+                merged["poolclass"] = AsyncAdaptedQueuePool
             merged.setdefault("pool_timeout", timeout)  # waiting for a pooled connection
     merged["connect_args"] = connect_args
     return merged
