@@ -37,6 +37,7 @@ from cachewright.errors import (
 )
 
 if TYPE_CHECKING:
+    from cachewright._cli.worker_process import run_worker
     from cachewright._metrics import Metrics, otel_metrics
     from cachewright.cache import (
         Cache,
@@ -129,6 +130,7 @@ __all__ = [
     "classify_failure",
     "escape_glob",
     "otel_metrics",
+    "run_worker",
 ]
 
 # The exception tree above is light and imported at once; everything else on first use
@@ -168,6 +170,9 @@ _LAZY: dict[str, str] = {
     "cached": "cachewright.patterns",
     "classify_failure": "cachewright.patterns",
     "Settings": "cachewright.settings",
+    # Worker process plumbing is the CLI layer's; cachewright.patterns.worker names it
+    # through this re-export, so no pattern module imports the CLI.
+    "run_worker": "cachewright._cli.worker_process",
 }
 _SUBPACKAGES = frozenset({"cache", "cli", "errors", "patterns", "settings", "stores", "sync"})
 

@@ -44,15 +44,13 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 
 # Known layer inversions, left for follow-up issues (each edge is named: a new one fails).
 # The cache layer still takes a ``Settings`` (``Cache(settings=...)``, ``from_settings``
-# and ``cache.settings`` are public API), and ``run_worker``'s documented import path
-# ``cachewright.patterns.worker`` calls into its plumbing in the CLI layer when called.
+# and ``cache.settings`` are public API).
 KNOWN_INVERSIONS = {
     ("cachewright.cache._cache", "cachewright.settings"),
     ("cachewright.cache._setup", "cachewright.settings"),
     ("cachewright.cache.local._coherence", "cachewright.settings"),
     ("cachewright.cache.local._redis_channel", "cachewright.settings"),
     ("cachewright.cache.backends.redis", "cachewright.settings"),
-    ("cachewright.patterns.worker", "cachewright._cli.worker_process"),
 }
 
 

@@ -4,8 +4,11 @@ Layout: ``aside/`` (CacheAside, ``@cached``, warm-up), ``write_through.py``,
 ``write_behind/`` (WriteBehind, flushing, FlushWorker, ``queues/``); ``_keys`` (the one
 key mapper) and ``_fill`` (the one lease-then-compare-and-set fill) serve all three.
 ``cache_aside``, ``cached``, ``warmup``, ``worker`` and ``queues`` keep the import paths
-documented before the move.
+documented before the move. ``run_worker`` (worker process plumbing) is the CLI layer's,
+named here through the top package on first use (see :mod:`cachewright.patterns.worker`).
 """
+
+from typing import Any
 
 from cachewright.patterns.aside import (
     CacheAside,
@@ -27,7 +30,6 @@ from cachewright.patterns.queues import (
     ReplayResult,
     WriteQueue,
 )
-from cachewright.patterns.worker import run_worker
 from cachewright.patterns.write_behind import (
     CloseReport,
     FailedWrite,
@@ -74,3 +76,11 @@ __all__ = [
     "classify_failure",
     "run_worker",
 ]
+
+
+def __getattr__(name: str) -> Any:  # Any: run_worker's type is the CLI layer's
+    if name == "run_worker":
+        from cachewright.patterns import worker
+
+        return worker.run_worker
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
