@@ -13,6 +13,7 @@ Usage::
 import importlib
 from typing import TYPE_CHECKING
 
+from cachewright import _wiring
 from cachewright.errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
         PickleCodec,
         escape_glob,
     )
+    from cachewright.cache.config import CacheSettings
     from cachewright.events import Event, EventKind, Events
     from cachewright.patterns import (
         CacheAside,
@@ -175,6 +177,18 @@ _LAZY: dict[str, str] = {
     "run_worker": "cachewright._cli.worker_process",
 }
 _SUBPACKAGES = frozenset({"cache", "cli", "errors", "patterns", "settings", "stores", "sync"})
+
+
+def _read_settings() -> "CacheSettings":
+    """``Settings()`` from ``CACHEWRIGHT_*`` and ``.env``: what the layers below use when
+    given no settings. Settings are read here, at the top, and the layers below ask
+    :mod:`cachewright._wiring` for them (they may not import ``cachewright.settings``)."""
+    from cachewright.settings import Settings
+
+    return Settings()
+
+
+_wiring.install_settings(_read_settings)
 
 
 def __getattr__(name: str) -> object:

@@ -3,13 +3,14 @@
 Usage::
 
     target = parse_url("redis+sentinel://app:pw@10.0.0.1:26379,10.0.0.2:26379/mymaster/0")
-    opened = open_client(target, Settings(), {})
+    opened = open_client(target, settings, {})     # settings: any ConnectionSettings
     await opened.client.get("k")
     await opened.close()
 
 Schemes: ``redis://``, ``rediss://`` (TLS), ``unix://``, ``redis+sentinel://`` and
 ``redis+cluster://`` (``rediss+`` for TLS; ``valkey`` works as ``redis``).
-Precedence: keyword overrides, then the URL's query, then :class:`~cachewright.Settings`.
+Precedence: keyword overrides, then the URL's query, then the settings passed in
+(:class:`ConnectionSettings`: the four values of :class:`~cachewright.Settings` read here).
 redis-py's own retries are off (``Retry(NoBackoff(), 0)``): a dead server fails fast
 and the cache's circuit breaker decides what happens next.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -35,9 +36,16 @@ from redis.cluster import LoadBalancingStrategy
 
 from cachewright._redact import redact_url
 from cachewright.errors import ConfigurationError
-from cachewright.settings import Settings
 
-__all__ = ["Mode", "Opened", "RedisTarget", "close_client", "open_client", "parse_url"]
+__all__ = [
+    "ConnectionSettings",
+    "Mode",
+    "Opened",
+    "RedisTarget",
+    "close_client",
+    "open_client",
+    "parse_url",
+]
 
 Mode = Literal["standalone", "sentinel", "cluster"]
 
@@ -222,13 +230,27 @@ async def close_client(client: Redis | RedisCluster) -> None:
         await client.nodes_manager.aclose("startup_nodes")
 
 
+class ConnectionSettings(Protocol):
+    """What a client is opened with, passed down by its caller (``cachewright.Settings``
+    and the cache layer's ``CacheSettings`` have these)."""
+
+    @property
+    def connect_timeout(self) -> float: ...
+    @property
+    def read_timeout(self) -> float: ...
+    @property
+    def write_timeout(self) -> float: ...
+    @property
+    def max_connections(self) -> int: ...
+
+
 def _no_retry() -> Retry:
     return Retry(NoBackoff(), 0)
 
 
 def open_client(
     target: RedisTarget,
-    settings: Settings,
+    settings: ConnectionSettings,
     overrides: Mapping[str, Any],
     *,
     replicas: bool = False,

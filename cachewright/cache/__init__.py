@@ -8,6 +8,7 @@ from cachewright.cache._stats import CacheStats, LocalStats
 from cachewright.cache.backends.base import Backend
 from cachewright.cache.backends.memory import MemoryBackend
 from cachewright.cache.codecs import Codec, JsonCodec, PickleCodec
+from cachewright.cache.config import CacheSettings
 from cachewright.cache.entry import Entry
 from cachewright.cache.health import Health
 from cachewright.cache.keys import escape_glob
@@ -16,6 +17,7 @@ from cachewright.cache.local import Channel, ChannelListener, LocalTier
 __all__ = [
     "Backend",
     "Cache",
+    "CacheSettings",
     "CacheStats",
     "Channel",
     "ChannelListener",

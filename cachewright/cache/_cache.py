@@ -37,12 +37,12 @@ from cachewright.cache._stats import CacheStats
 from cachewright.cache._writes import DEFAULT
 from cachewright.cache.backends.base import Backend, SharesClient
 from cachewright.cache.codecs import Codec
+from cachewright.cache.config import CacheSettings, default_settings
 from cachewright.cache.entry import Entry
 from cachewright.cache.health import Health
 from cachewright.cache.keys import KeyBuilder
 from cachewright.cache.local import Channel, LocalTier
 from cachewright.events import Events
-from cachewright.settings import Settings
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -59,6 +59,9 @@ class Cache:
     ``local=LocalTier(...)`` puts an in-process tier in front of the backend; its
     invalidation channel is built from ``url`` (Redis pub/sub) or given as ``channel``.
     Without ``local``, the settings' ``local_max_entries`` (when set) enables it.
+    ``settings`` is a :class:`~cachewright.Settings` (or any
+    :class:`~cachewright.cache.config.CacheSettings`); without it, ``Settings()`` is
+    read from ``CACHEWRIGHT_*``.
     """
 
     # The parts each call reads are slots of their own (one attribute lookup on the
@@ -70,7 +73,7 @@ class Cache:
         backend: Backend,
         *,
         namespace: str | None = None,
-        settings: Settings | None = None,
+        settings: CacheSettings | None = None,
         codec: Codec | None = None,
         url: str = "",
         local: LocalTier | None = None,
@@ -104,7 +107,7 @@ class Cache:
         url: str = "memory://",
         *,
         namespace: str | None = None,
-        settings: Settings | None = None,
+        settings: CacheSettings | None = None,
         codec: Codec | None = None,
         local: LocalTier | None = None,
         metrics: Metrics | None = None,
@@ -113,7 +116,7 @@ class Cache:
         or ``redis+cluster://`` (user and password in the URL for ACL and TLS);
         ``local=LocalTier(...)`` adds the in-process tier in front of it;
         ``metrics=otel_metrics()`` records OpenTelemetry instruments."""
-        settings = settings or Settings()
+        settings = settings or default_settings()
         backend = backend_for(url, settings)
         return cls(
             backend,
@@ -126,9 +129,9 @@ class Cache:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> Cache:
+    def from_settings(cls, settings: CacheSettings | None = None) -> Cache:
         """A cache configured from ``CACHEWRIGHT_*`` variables (default: ``memory://``)."""
-        settings = settings or Settings()
+        settings = settings or default_settings()
         return cls.from_url(settings.url, settings=settings)
 
     async def __aenter__(self) -> Self:
@@ -200,7 +203,8 @@ class Cache:
         return self._keys
 
     @property
-    def settings(self) -> Settings:
+    def settings(self) -> CacheSettings:
+        """The settings this cache was built with (``Settings()`` when given none)."""
         return self._parts.settings
 
     @property

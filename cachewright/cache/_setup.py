@@ -24,16 +24,16 @@ from cachewright.cache._stats import Counters
 from cachewright.cache._writes import WritePath
 from cachewright.cache.backends.base import Backend, ReplicaReads, Topology
 from cachewright.cache.codecs import Codec, JsonCodec, PickleCodec
+from cachewright.cache.config import CacheSettings, default_settings
 from cachewright.cache.keys import KeyBuilder
 from cachewright.cache.local import Channel, Coherence, LocalStore, LocalTier, channel_for
 from cachewright.errors import ConfigurationError
 from cachewright.events import Event, EventKind, Events
-from cachewright.settings import Settings
 
 __all__ = ["Parts", "backend_for", "build_parts", "codec_from"]
 
 
-def codec_from(settings: Settings) -> Codec:
+def codec_from(settings: CacheSettings) -> Codec:
     if not settings.allow_pickle:
         return JsonCodec()
     if settings.pickle_key is None:
@@ -41,7 +41,7 @@ def codec_from(settings: Settings) -> Codec:
     return PickleCodec(settings.pickle_key.get_secret_value())
 
 
-def backend_for(url: str, settings: Settings) -> Backend:
+def backend_for(url: str, settings: CacheSettings) -> Backend:
     """The backend of a ``memory://`` or Redis URL (its scheme picks it)."""
     if url.startswith("memory://"):
         from cachewright.cache.backends.memory import MemoryBackend
@@ -60,7 +60,7 @@ def backend_for(url: str, settings: Settings) -> Backend:
 class Parts:
     """What one Cache holds: built once by :func:`build_parts`, never replaced."""
 
-    settings: Settings
+    settings: CacheSettings
     backend: Backend
     keys: KeyBuilder
     serializer: Serializer
@@ -82,7 +82,7 @@ def build_parts(
     backend: Backend,
     *,
     namespace: str | None = None,
-    settings: Settings | None = None,
+    settings: CacheSettings | None = None,
     codec: Codec | None = None,
     url: str = "",
     local: LocalTier | None = None,
@@ -92,7 +92,7 @@ def build_parts(
 ) -> Parts:
     """Wire a Cache's parts over ``backend`` (the arguments are the Cache's own);
     ``replay_pattern`` is the cache's ``delete_pattern``, replayed after an outage."""
-    settings = settings or Settings()
+    settings = settings or default_settings()
     keys = KeyBuilder(
         settings.namespace if namespace is None else namespace,
         max_length=settings.max_key_length,

@@ -36,8 +36,8 @@ from cachewright.cache.backends import _redis_topology as topology
 from cachewright.cache.backends._redis_cluster import Cluster
 from cachewright.cache.backends._redis_standalone import Standalone
 from cachewright.cache.backends.base import SetItem
+from cachewright.cache.config import CacheSettings, default_settings
 from cachewright.errors import ConfigurationError
-from cachewright.settings import Settings
 
 __all__ = ["RedisBackend"]
 
@@ -92,7 +92,7 @@ class RedisBackend:
 
     @classmethod
     def from_url(
-        cls, url: str, *, settings: Settings | None = None, **overrides: Any
+        cls, url: str, *, settings: CacheSettings | None = None, **overrides: Any
     ) -> RedisBackend:
         """Build the client a URL names; ``cluster=True`` reads ``redis://`` as a cluster.
 
@@ -102,7 +102,7 @@ class RedisBackend:
         """
         cluster = bool(overrides.pop("cluster", False))
         target = parse_url(url, cluster=cluster)
-        settings = settings or Settings()
+        settings = settings or default_settings()
         options = dict(target.options)
         replicas = _flag(options.pop("read_from_replicas", settings.read_from_replicas))
         target = dataclasses.replace(target, options=options)
@@ -340,7 +340,7 @@ class RedisBackend:
 
 
 def _flag(value: object) -> bool:
-    """A boolean option from Settings or a URL query (``true``, ``1``, ``yes``)."""
+    """A boolean option from the settings or a URL query (``true``, ``1``, ``yes``)."""
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)

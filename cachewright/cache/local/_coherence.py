@@ -29,12 +29,12 @@ from typing import Any
 import pydantic_core
 
 from cachewright._logs import Throttle
+from cachewright._redis.url import ConnectionSettings
 from cachewright.cache._glob import glob_to_regex
 from cachewright.cache._stats import LocalStats
 from cachewright.cache.local._store import LocalStore
 from cachewright.cache.local.tier import Channel, ChannelListener, LocalTier
 from cachewright.errors import CacheError, ConfigurationError
-from cachewright.settings import Settings
 
 __all__ = ["Coherence", "InProcessChannel", "Notice", "channel_for"]
 
@@ -87,7 +87,7 @@ class InProcessChannel:
 
 
 def channel_for(
-    url: str, backend: object, settings: Settings, name: str, tier: LocalTier
+    url: str, backend: object, settings: ConnectionSettings, name: str, tier: LocalTier
 ) -> Channel:
     """The channel a local tier over ``backend`` (reached at ``url``) needs."""
     from cachewright.cache.backends.memory import MemoryBackend

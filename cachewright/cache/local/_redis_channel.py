@@ -2,7 +2,7 @@
 
 Usage (what :class:`~cachewright.cache.local._coherence.Coherence` does)::
 
-    channel = RedisChannel("redis://127.0.0.1:6379/0", "shop~inv", Settings())
+    channel = RedisChannel("redis://127.0.0.1:6379/0", "shop~inv", settings)  # the cache's
     channel.start(listener)          # a task: subscribe, listen, reconnect with backoff
     await channel.wait_up(1.0)       # True once the subscription is confirmed
     await channel.publish(b'{"s":"..","k":["user:1"]}')
@@ -40,9 +40,8 @@ from redis.exceptions import RedisError
 from cachewright._logs import Throttle
 from cachewright._redact import redact
 from cachewright._redis.errors import ErrorMap
-from cachewright._redis.url import Opened, RedisTarget, open_client, parse_url
+from cachewright._redis.url import ConnectionSettings, Opened, RedisTarget, open_client, parse_url
 from cachewright.cache.local.tier import ChannelListener
-from cachewright.settings import Settings
 
 __all__ = ["RedisChannel"]
 
@@ -83,7 +82,7 @@ class RedisChannel:
         self,
         url: str,
         name: str,
-        settings: Settings,
+        settings: ConnectionSettings,
         *,
         ping_interval: float = 1.0,
         max_backoff: float = 2.0,

@@ -58,6 +58,7 @@ from redis.asyncio.cluster import RedisCluster
 from cachewright._redis.errors import QueueErrors
 from cachewright._redis.url import Opened, close_client, open_client, parse_url
 from cachewright.cache import Cache
+from cachewright.cache.config import CacheSettings, default_settings
 from cachewright.errors import ConfigurationError
 from cachewright.patterns.write_behind.queues._partitions import (
     Layout,
@@ -83,7 +84,6 @@ from cachewright.patterns.write_behind.queues.base import (
     QueueStats,
     ReplayResult,
 )
-from cachewright.settings import Settings
 
 __all__ = ["Partition", "RedisWriteQueue", "is_dead_letter_id", "queue_name_for"]
 
@@ -174,7 +174,7 @@ class RedisWriteQueue:
         cls,
         url: str,
         *,
-        settings: Settings | None = None,
+        settings: CacheSettings | None = None,
         namespace: str | None = None,
         **options: Any,
     ) -> RedisWriteQueue:
@@ -185,7 +185,7 @@ class RedisWriteQueue:
         ``replication_timeout``). The socket timeout is at least 5 s: blocking
         reads and batch scripts take longer than cache reads.
         """
-        settings = settings or Settings()
+        settings = settings or default_settings()
         target = parse_url(url)
         opened = open_client(target, settings, {"socket_timeout": max(settings.read_timeout, 5.0)})
         queue = cls(
