@@ -24,36 +24,30 @@ import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
+from typing import Any, Self, TypeVar, overload
 
 from cachewright._metrics import Metrics
 from cachewright.cache import _status
 from cachewright.cache._expiry import Ttl
-from cachewright.cache._fences import WriteWatcher
+from cachewright.cache._extension import PatternInterface
 from cachewright.cache._recovery import RecoveryStats
-from cachewright.cache._serializer import Lease
 from cachewright.cache._setup import backend_for, build_parts
 from cachewright.cache._stats import CacheStats
 from cachewright.cache._writes import DEFAULT
-from cachewright.cache.backends.base import Backend, SharesClient
+from cachewright.cache.backends.base import Backend
 from cachewright.cache.codecs import Codec
 from cachewright.cache.config import CacheSettings, default_settings
 from cachewright.cache.entry import Entry
 from cachewright.cache.health import Health
-from cachewright.cache.keys import KeyBuilder
 from cachewright.cache.local import Channel, LocalTier
 from cachewright.events import Events
-
-if TYPE_CHECKING:
-    from redis.asyncio import Redis
-    from redis.asyncio.cluster import RedisCluster
 
 __all__ = ["Cache"]
 
 T = TypeVar("T")
 
 
-class Cache:
+class Cache(PatternInterface):
     """A namespaced cache over a :class:`~cachewright.cache.backends.base.Backend`.
 
     ``local=LocalTier(...)`` puts an in-process tier in front of the backend; its
@@ -61,7 +55,9 @@ class Cache:
     Without ``local``, the settings' ``local_max_entries`` (when set) enables it.
     ``settings`` is a :class:`~cachewright.Settings` (or any
     :class:`~cachewright.cache.config.CacheSettings`); without it, ``Settings()`` is
-    read from ``CACHEWRIGHT_*``.
+    read from ``CACHEWRIGHT_*``. The members patterns build on (``lookup``,
+    ``try_lease``, ``set_if_version``, ...) come from
+    :class:`~cachewright.cache._extension.PatternInterface`.
     """
 
     # The parts each call reads are slots of their own (one attribute lookup on the
@@ -165,11 +161,6 @@ class Cache:
         return f"Cache({self._parts.url!r}, namespace={self.namespace!r})"
 
     @property
-    def metrics(self) -> Metrics:
-        """The instruments this cache records to (patterns record to them too)."""
-        return self._parts.metrics
-
-    @property
     def recovery(self) -> RecoveryStats:
         """Writes lost while the server was unreachable, and their replay (``pending``
         ones are replayed when it answers again; see docs/guarantees.md)."""
@@ -187,20 +178,6 @@ class Cache:
     @property
     def backend(self) -> Backend:
         return self._parts.backend
-
-    @property
-    def shared_client(self) -> Redis | RedisCluster | None:
-        """The backend's Redis client when it offers one to share (``SharesClient``), else None.
-
-        The write-behind pattern builds its durable queue on it; the cache closes it.
-        """
-        backend = self._parts.backend
-        return backend.shared_client() if isinstance(backend, SharesClient) else None
-
-    @property
-    def keys(self) -> KeyBuilder:
-        """The key builder: physical names of entries, tags and internal keys."""
-        return self._keys
 
     @property
     def settings(self) -> CacheSettings:
@@ -366,76 +343,6 @@ class Cache:
     async def incr(self, key: str, amount: int | float = 1) -> int | float:
         """Add ``amount`` to the counter at ``key`` (created at 0); the new value."""
         return await self._writes.incr(key, amount)
-
-    # -- the extension interface for patterns ------------------------------------------
-    #
-    # What CacheAside, WriteThrough and WriteBehind build on (and any pattern of your
-    # own may): a read that tells a lease from a miss, a batch read of entries, and the
-    # lease-then-compare-and-set pair that makes a fill lose to any newer write (G10).
-    # ``keys``, ``metrics`` and ``shared_client`` above complete it.
-
-    async def lookup(self, key: str, type: Any = None) -> Entry[Any] | Lease | None:
-        """Like :meth:`get_entry`, but a lease placeholder comes back as a :class:`Lease`.
-
-        Patterns use it to tell "someone is filling this key" from "nobody has it".
-        With a local tier, a local hit answers first; leases are never kept locally.
-        """
-        return await self._reads.lookup(key, type)
-
-    async def get_many_entries(
-        self, keys: Iterable[str], type: Any = None
-    ) -> dict[str, Entry[Any]]:
-        """Entries (stale ones included) for the hits among ``keys``."""
-        return await self._reads.many(keys, type)
-
-    async def try_lease(
-        self, key: str, ttl: Ttl, *, tags: Iterable[str] | str | None = None
-    ) -> Lease | None:
-        """Put a lease placeholder on a missing key; None if the key holds anything.
-
-        A later :meth:`set_if_version` with the lease's version succeeds only if no
-        write, delete or tag invalidation touched the key meanwhile.
-        """
-        return await self._writes.try_lease(key, ttl, tags=tags)
-
-    async def set_if_version(
-        self,
-        key: str,
-        value: object,
-        version: bytes,
-        ttl: Ttl = DEFAULT,
-        *,
-        sliding: float | timedelta | None = None,
-        expires_at: datetime | None = None,
-        stale_ttl: float | timedelta | None = None,
-        tags: Iterable[str] | str | None = None,
-        type: Any = None,
-    ) -> bool:
-        """Store ``value`` only if the entry is still the one ``version`` names (expiry
-        options as for :meth:`set`)."""
-        return await self._writes.set_if_version(
-            key,
-            value,
-            version,
-            ttl,
-            sliding=sliding,
-            expires_at=expires_at,
-            stale_ttl=stale_ttl,
-            tags=tags,
-            type=type,
-        )
-
-    def watch_writes(self, watcher: WriteWatcher) -> None:
-        """Call ``watcher.written(keys)`` after every write through this cache object.
-
-        Deletes and invalidations count as writes (``keys`` is None when a tag, a glob
-        or a clear may have touched any key); leases, fills and ``touch`` do not. The
-        call comes right after the backend answered, or failed, before the writer's
-        await returns. CacheAside uses it for read-your-writes: a read that starts
-        after a write returned never joins a load that began before it. Watchers are
-        held weakly.
-        """
-        self._writes.fences.watch(watcher)
 
     # -- health and stats --------------------------------------------------------------
 
