@@ -30,7 +30,6 @@ from cachewright._metrics import Metrics
 from cachewright.cache import _status
 from cachewright.cache._expiry import Ttl
 from cachewright.cache._fences import WriteWatcher
-from cachewright.cache._recovery import RecoveryStats
 from cachewright.cache._serializer import Lease
 from cachewright.cache._setup import backend_for, build_parts
 from cachewright.cache._stats import CacheStats
@@ -165,12 +164,6 @@ class Cache:
     def metrics(self) -> Metrics:
         """The instruments this cache records to (patterns record to them too)."""
         return self._parts.metrics
-
-    @property
-    def recovery(self) -> RecoveryStats:
-        """Writes lost while the server was unreachable, and their replay (``pending``
-        ones are replayed when it answers again; see docs/guarantees.md)."""
-        return self._parts.recovery.stats()
 
     @property
     def events(self) -> Events:

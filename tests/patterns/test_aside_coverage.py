@@ -24,6 +24,11 @@ async def cache(request: pytest.FixtureRequest, namespace: str) -> AsyncIterator
         yield instance
 
 
+async def _filled_in_background(cache: Cache, seen: Recorder, key: str, name: str) -> None:
+    await wait_until_async(lambda: _name(cache, key), expect=name, timeout=10)
+    await wait_until_async(lambda: _has(seen, EventKind.BACKGROUND_FILL, key), timeout=10)
+
+
 async def _fills_refused(users: CacheAside[int, User], expect: int) -> bool:
     return (await users.stats()).fills_refused == expect
 
@@ -99,8 +104,7 @@ async def test_get_many_past_hard_timeout_raises_and_the_batch_fills_in_the_back
 
         source.gate.open()
         for key in ("user:1", "user:2"):
-            await wait_until_async(lambda k=key: _name(cache, k), expect="v1", timeout=10)
-            await wait_until_async(lambda k=key: _has(seen, EventKind.BACKGROUND_FILL, k))
+            await _filled_in_background(cache, seen, key, "v1")
         assert await users.get_many([1, 2, 9]) == {
             1: User(id=1, name="v1"),
             2: User(id=2, name="v1"),
@@ -157,8 +161,8 @@ async def test_get_many_soft_timeout_serves_stale_keys_then_fills(cache: Cache) 
         cache, loader=source, key="user:{}", type=User, ttl=0.05, stale_ttl=60, soft_timeout=0.05
     ) as users:
         await users.get_many([1, 2])
-        for key in ("user:1", "user:2"):
-            await wait_until_async(lambda k=key: _stale(cache, k), timeout=5)
+        await wait_until_async(lambda: _stale(cache, "user:1"), timeout=5)
+        await wait_until_async(lambda: _stale(cache, "user:2"), timeout=5)
         source.version, source.gate = 2, Gate()
         served = await users.get_many([1, 2])
         assert served == {1: User(id=1, name="v1"), 2: User(id=2, name="v1")}
@@ -170,8 +174,7 @@ async def test_get_many_soft_timeout_serves_stale_keys_then_fills(cache: Cache) 
         ]
         source.gate.open()
         for key in ("user:1", "user:2"):
-            await wait_until_async(lambda k=key: _name(cache, k), expect="v2", timeout=10)
-            await wait_until_async(lambda k=key: _has(seen, EventKind.BACKGROUND_FILL, k))
+            await _filled_in_background(cache, seen, key, "v2")
 
 
 # -- background_fill only for a fill that was written ---------------------------------
