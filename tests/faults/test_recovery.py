@@ -143,8 +143,8 @@ async def test_an_invalidation_during_a_redis_restart_reaches_peers_after_recove
             assert (await _recovery(a)).pending == 1
 
             server.start()
-            await wait_until_async(lambda: _replayed(a), timeout=20)
             await wait_until_async(lambda: users_b.get(1), expect="v2", timeout=20)
+            assert await _replayed(a)
             assert await a.get("user:1", str) in (None, "v2")
             await a.clear()
     finally:
