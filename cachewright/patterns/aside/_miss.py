@@ -12,7 +12,9 @@ stale entry is served (or, with ``soft_timeout``, waited for) and refreshed.
 
 A miss leases the key (G10) and fills it by compare-and-set after the load; with
 ``lock`` it waits for another process's lease instead (G7). A cache that cannot be
-reached never fails the read: the value is loaded and the fill skipped.
+reached never fails the read: the value is loaded and the fill skipped. With
+``hard_timeout`` the whole miss (lease, lock wait, load, fill) runs as a background
+load the caller waits for up to ``hard_timeout``; ``refresh`` the same way.
 """
 
 from __future__ import annotations

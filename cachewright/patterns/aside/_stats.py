@@ -26,7 +26,8 @@ class CacheAsideStats:
       fills the cache could not take (unreachable), the loaded value was still returned.
     - ``lock_waits``: waits on another process's fill; ``lock_timeouts``: waits given up.
     - ``extended``: stale entries a conditional refresh kept (``NotModified``);
-      ``loader_timeouts``: calls that stopped waiting for a load (soft or hard timeout);
+      ``loader_timeouts``: keys whose caller stopped waiting for their load (soft or
+      hard timeout; a ``get_many`` counts each missing key);
       ``fail_safe``: stale values served because a refresh failed.
     """
 

@@ -46,17 +46,20 @@ Guarantees (docs/guarantees.md):
   finds a stale entry waits up to ``soft_timeout`` for the refresh, then returns the
   stale value; without it, the stale value is returned at once (the default). With
   ``hard_timeout``, a read that has no stale value to fall back on waits up to
-  ``hard_timeout`` for its load, then raises :class:`~cachewright.errors.LoaderTimeout`.
-  Either way the load goes on in the background (one per key; later readers join it)
-  and fills the cache when it ends; ``close()`` cancels the loads still running.
-  A refresh that fails while a stale value exists serves that value (fail-safe).
+  ``hard_timeout`` for its whole miss (lease, lock wait, load, fill), then raises
+  :class:`~cachewright.errors.LoaderTimeout`; ``get_many`` (its batch load) and
+  ``refresh`` likewise. Either way the load goes on in the background (one per key
+  for ``get``; later readers join it) and fills the cache when it ends; ``close()``
+  cancels the loads still running. Warm-up takes neither (see ``_many``). A refresh
+  that fails while a stale value exists serves that value (fail-safe).
 - Adaptive caching: the loader may return ``Cached(value, ttl=..., tags=[...])`` or
   ``Cached.skip(value)`` to choose one value's life, tags, or no caching at all.
 - Conditional refresh: ``refresh_loader(key, stale_entry)`` is called instead of the
   loader when a cached entry is refreshed (stale, early, or ``soft_timeout``); it
   returns a new value, or ``NotModified`` to keep the cached value for another ``ttl``.
 - Events: hit, miss, stale, loader_timeout, fail_safe, not_modified, background_fill
-  reach ``cache.events`` subscribers and the ``cachewright.events`` counter.
+  (only for a fill written) reach ``cache.events`` subscribers and the
+  ``cachewright.events`` counter, from ``get``, ``get_many``, ``warmup`` and refreshes.
 - G10: every fill is a compare-and-set against the lease taken at the miss (or
   against the version of the stale entry being refreshed), so a fill that began
   before a write, a delete, or a tag invalidation of the key never overwrites it.
