@@ -8,7 +8,14 @@ Usage (what ``CacheAside.get_many`` and ``warmup`` do)::
     result = await batches.warm_chunk(chunk, skip_cached=True, load_limit=1, cache_limit=16)
 
 ``batch_fill="safe"`` leases every miss before loading, so a write that lands during
-the load wins (G10); ``"fast"`` writes the batch with one ``set_many``.
+the load wins (G10); ``"fast"`` writes the batch with one ``set_many``. Each written
+fill is reported to ``landed`` (``TimedLoads.landed``: a batch whose caller stopped
+waiting fills in the background). A warm-up chunk emits ``hit`` for a fresh entry
+(skipped, or reloaded with ``skip_cached=False``), ``miss`` for a key it loads because
+it is absent or stale (it reloads a stale entry rather than serving it), and
+``fail_safe`` for a stale entry whose reload failed (the entry stays in service); a
+chunk that reads nothing (``skip_cached=False`` with ``batch_fill="fast"``) emits
+neither ``hit`` nor ``miss``.
 """
 
 from __future__ import annotations
