@@ -120,7 +120,7 @@ async def test_refresh_past_hard_timeout_raises_and_still_fills(cache: Cache) ->
     async with CacheAside(
         cache, loader=source, key="user:{}", type=User, hard_timeout=0.05
     ) as users:
-        await users.get(1)
+        await users.set(1, User(id=1, name="v1"))  # not bounded: only the refresh is
         source.version, source.gate = 2, Gate()
         with pytest.raises(LoaderTimeout):
             await users.refresh(1)
