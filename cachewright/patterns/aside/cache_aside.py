@@ -313,7 +313,8 @@ class CacheAside(Generic[K, V]):
         ``get_many``, or concurrent loader calls), then the fill (see ``batch_fill``).
         Stale entries are returned and refreshed in the background. If some loads
         fail, the others are still cached and the first failure is raised unchanged,
-        with notes naming its key and the other keys that failed.
+        with notes naming its key and the other keys that failed. ``soft_timeout`` and
+        ``hard_timeout`` apply as in ``get`` (the batch as one load; see ``_many``).
         """
         return await self._many.get(keys)
 
@@ -356,7 +357,9 @@ class CacheAside(Generic[K, V]):
 
         The write is a compare-and-set against what the key held when the refresh
         began, so a write that lands during the load is kept (G10). A failing load
-        raises what the loader raised and leaves the cached entry as it was.
+        raises what the loader raised and leaves the cached entry as it was. Past
+        ``hard_timeout`` it raises ``LoaderTimeout`` and the reload goes on and fills;
+        ``soft_timeout`` does not apply (serving the old value would defeat a refresh).
         """
         return unwrap(await self._misses.refresh(key, self._key(key)))
 
