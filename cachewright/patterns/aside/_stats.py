@@ -28,7 +28,8 @@ class CacheAsideStats:
     - ``extended``: stale entries a conditional refresh kept (``NotModified``);
       ``loader_timeouts``: keys whose caller stopped waiting for their load (soft or
       hard timeout; a ``get_many`` counts each missing key);
-      ``fail_safe``: stale values served because a refresh failed.
+      ``fail_safe``: stale entries kept in service because their reload failed
+      (served to the reader, or left in place by a warm-up).
     """
 
     loads: int
