@@ -14,13 +14,17 @@ Kinds (:class:`EventKind`): ``hit``, ``miss``, ``stale`` (a stale value was serv
 ``loader_timeout`` (``soft_timeout`` or ``hard_timeout`` ran out; ``detail`` says
 which), ``fail_safe`` (the loader failed and the stale value stays in service),
 ``not_modified`` (a conditional refresh kept the entry and extended its life),
-``background_fill`` (a load that outlived its caller's timeout wrote its value),
+``background_fill`` (a load that outlived its caller's timeout wrote its value; not
+emitted when the fill was refused or the value not cached),
 ``recovered`` (the cache server answers again and the writes it missed were
 replayed; ``key`` is empty, ``source`` is ``"cache"``).
 
 Scope: ``CacheAside.get``/``get_entry`` (and ``@cached`` calls) emit one event per
 shared execution (callers that join a load already running for the key add none);
-``get_many`` and ``warmup`` emit none yet. ``recovered`` comes from the cache layer.
+``get_many`` emits per key and call, as ``get`` would (``hit``, ``stale``, ``miss``,
+``loader_timeout``, ``background_fill``); ``warmup`` emits ``hit`` for a fresh entry,
+``miss`` for a key absent or stale (reloaded, not served) and ``fail_safe`` for a
+stale entry whose reload failed. ``recovered`` comes from the cache layer.
 
 Callbacks run synchronously, in the task that emits, in subscription order: keep them
 short (hand slow work to a queue). An exception in a callback is logged (throttled)

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     breaker_reset: float = Field(
         2.0, gt=0, description="Seconds the breaker stays open before a probe is let through."
     )
+    recovery_max_keys: int = Field(
+        10_000,
+        ge=1,
+        description="Lost writes remembered for replay when the server answers again: at most"
+        " this many keys, and as many tags and globs (the oldest dropped beyond it, counted).",
+    )
     compress_threshold: int | None = Field(
         None, ge=1, description="Compress encoded values larger than this many bytes."
     )

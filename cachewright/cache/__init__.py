@@ -2,9 +2,8 @@
 
 from cachewright.cache._cache import Cache
 from cachewright.cache._fences import WriteWatcher
-from cachewright.cache._recovery import RecoveryStats
 from cachewright.cache._serializer import Lease
-from cachewright.cache._stats import CacheStats, LocalStats
+from cachewright.cache._stats import CacheStats, LocalStats, RecoveryStats
 from cachewright.cache.backends.base import Backend
 from cachewright.cache.backends.memory import MemoryBackend
 from cachewright.cache.codecs import Codec, JsonCodec, PickleCodec

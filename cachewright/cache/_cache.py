@@ -30,7 +30,6 @@ from cachewright._metrics import Metrics
 from cachewright.cache import _status
 from cachewright.cache._expiry import Ttl
 from cachewright.cache._extension import PatternInterface
-from cachewright.cache._recovery import RecoveryStats
 from cachewright.cache._setup import backend_for, build_parts
 from cachewright.cache._stats import CacheStats
 from cachewright.cache._writes import DEFAULT
@@ -159,12 +158,6 @@ class Cache(PatternInterface):
 
     def __repr__(self) -> str:
         return f"Cache({self._parts.url!r}, namespace={self.namespace!r})"
-
-    @property
-    def recovery(self) -> RecoveryStats:
-        """Writes lost while the server was unreachable, and their replay (``pending``
-        ones are replayed when it answers again; see docs/guarantees.md)."""
-        return self._parts.recovery.stats()
 
     @property
     def events(self) -> Events:

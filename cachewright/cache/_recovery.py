@@ -4,16 +4,20 @@ Usage (what :class:`~cachewright.cache.Cache` does)::
 
     recovery = Recovery(replay_keys=writes.delete_many, replay_tags=writes.invalidate_tags,
                         replay_pattern=..., replay_clear=writes.clear,
-                        interval=settings.breaker_reset, on_recovered=emit)
+                        interval=settings.breaker_reset, on_recovered=emit,
+                        limit=settings.recovery_max_keys)
     recovery.remember(Notice(keys=("user:1",)))    # a write or delete that did not land
     recovery.stats()                               # pending, remembered, replayed, dropped
     await recovery.close()
 
 What is remembered: every write the cache could not deliver (``set``, ``set_many``,
 ``delete``, ``delete_many``, ``delete_pattern``, ``delete_prefix``, ``invalidate_tags``,
-``clear``, ``touch``), whether it raised ``CacheUnavailable`` or was dropped by
-``fail_open_writes``. Compare-and-set fills, leases and counters are not: a fill that
-did not land changed nothing.
+``clear``), whether it raised ``CacheUnavailable`` or was dropped by
+``fail_open_writes``. Compare-and-set fills, leases, counters and ``touch`` are not: a
+fill that did not land changed nothing, and a lost ``touch`` changed no value (the
+entry keeps the life it had, in Redis and in local copies, and the caller was told:
+``CacheUnavailable``, or False with fail-open writes); replaying it later would give
+the entry a life counted from the replay, not from the call.
 
 What is replayed: never the value. A key whose write or delete was lost is *deleted*
 when Redis answers again, and a tag, pattern or clear is replayed as it was; each
@@ -23,8 +27,10 @@ Deleting is what converges whatever happened meanwhile: the next read loads the
 source's current value (a replayed value could be older than one another process
 wrote since). The cost is one miss per key.
 
-Bounds: at most :data:`MAX_REMEMBERED` keys and tags (the oldest beyond it are dropped
-and counted in ``dropped``: those converge only by their ttl, as before). A replay is
+Bounds: at most ``recovery_max_keys`` keys, and as many tags and as many globs (a
+setting, 10,000 by default). When a journal is full, remembering one more drops its
+oldest item (counted in ``dropped``: those converge only by their ttl, as before).
+The figures are in ``(await cache.stats()).recovery``. A replay is
 tried every ``interval`` seconds (the breaker's reset period) while anything is
 pending, once the server answers a PING (sent outside the breaker, so a replay never
 takes a half-open probe from a server that is still down). Staleness bound: once Redis
@@ -40,8 +46,8 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 
+from cachewright.cache._stats import RecoveryStats
 from cachewright.cache.backends.base import Backend
 from cachewright.cache.local import Notice
 from cachewright.errors import CacheError
@@ -50,21 +56,8 @@ __all__ = ["MAX_REMEMBERED", "Recovery", "RecoveryStats", "pinger"]
 
 log = logging.getLogger("cachewright.cache")
 
-#: keys and tags remembered at most (the oldest are dropped beyond it, and counted)
+#: the default of ``Settings.recovery_max_keys``
 MAX_REMEMBERED = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class RecoveryStats:
-    """``pending``: keys, tags and globs waiting for Redis; ``remembered``: lost writes
-    recorded; ``replayed``: keys, tags and globs replayed; ``dropped``: forgotten past
-    the bound; ``recoveries``: replays that succeeded."""
-
-    pending: int
-    remembered: int
-    replayed: int
-    dropped: int
-    recoveries: int
 
 
 class Recovery:
@@ -73,6 +66,7 @@ class Recovery:
         "_closed",
         "_interval",
         "_keys",
+        "_limit",
         "_on_recovered",
         "_patterns",
         "_reachable",
@@ -98,7 +92,9 @@ class Recovery:
         interval: float,
         on_recovered: Callable[[str], None],
         reachable: Callable[[], Awaitable[bool]] | None = None,
+        limit: int = MAX_REMEMBERED,
     ) -> None:
+        self._limit = limit
         self._reachable = reachable
         self._replay_keys = replay_keys
         self._replay_tags = replay_tags
@@ -144,7 +140,7 @@ class Recovery:
         if notice.pattern is not None:
             _add(self._patterns, notice.pattern)
         for journal in (self._keys, self._tags, self._patterns):
-            while len(journal) > MAX_REMEMBERED:
+            while len(journal) > self._limit:
                 journal.popitem(last=False)
                 self.dropped += 1
         if self._task is None or self._task.done():

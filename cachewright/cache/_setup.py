@@ -152,6 +152,7 @@ def build_parts(
         interval=settings.breaker_reset,
         on_recovered=recovered,
         reachable=pinger(backend, settings.write_timeout),
+        limit=settings.recovery_max_keys,
     )
     writes.on_lost(recovery.remember)
     # The local tier (None: one level). ``store`` is what the read path consults;

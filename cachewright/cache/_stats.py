@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["CacheStats", "Counters", "LocalStats"]
+__all__ = ["CacheStats", "Counters", "LocalStats", "RecoveryStats"]
 
 
 class Counters:
@@ -49,6 +49,7 @@ class Counters:
         namespace: str,
         server: Mapping[str, Any],
         local: LocalStats | None,
+        recovery: RecoveryStats | None = None,
     ) -> CacheStats:
         """These counters as a frozen :class:`CacheStats`, with the given facts."""
         reads = self.hits + self.misses
@@ -72,6 +73,7 @@ class Counters:
             server=server,
             local_hits=self.local_hits,
             local=local,
+            recovery=recovery or RecoveryStats(),
         )
 
 
@@ -103,6 +105,24 @@ class LocalStats:
 
 
 @dataclass(frozen=True, slots=True)
+class RecoveryStats:
+    """Writes this ``Cache`` could not deliver, and their replay (auto-recovery).
+
+    ``pending``: keys, tags and globs waiting for the server; ``remembered``: lost
+    writes recorded; ``replayed``: keys, tags and globs replayed; ``dropped``: keys,
+    tags or globs forgotten because the journal was full (``recovery_max_keys``; the
+    oldest go first; those converge only by their ttl); ``recoveries``: replays that
+    succeeded.
+    """
+
+    pending: int = 0
+    remembered: int = 0
+    replayed: int = 0
+    dropped: int = 0
+    recoveries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class CacheStats:
     """A snapshot of a cache's counters and, where available, its server's facts.
 
@@ -112,7 +132,8 @@ class CacheStats:
       to ``type_mismatches``, the breaker's state, ``local_hits`` and ``local``;
       ``namespace`` names it. ``hits`` counts every hit, whichever tier answered;
       ``local_hits`` is the part answered from process memory (always 0 without a
-      local tier), and ``local`` the local tier's own figures (None without one).
+      local tier), and ``local`` the local tier's own figures (None without one);
+      ``recovery``: writes lost while the server was unreachable and their replay.
     - database (``server``, from the backend; empty with ``stats(server=False)``): the
       whole Redis database or server, every namespace and every client included:
       ``database_keys`` (DBSIZE, summed over a cluster's primaries), memory used,
@@ -140,6 +161,7 @@ class CacheStats:
     local: LocalStats | None = None
     #: each server node's breaker state (``"*"``: calls spanning every node)
     circuit_nodes: Mapping[str, str] = field(default_factory=dict)
+    recovery: RecoveryStats = field(default_factory=RecoveryStats)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -51,4 +51,5 @@ async def stats(parts: Parts, server: bool) -> CacheStats:
         namespace=parts.keys.namespace,
         server=info,
         local=None if coherence is None else coherence.stats(),
+        recovery=parts.recovery.stats(),
     )

@@ -39,7 +39,6 @@ from cachewright import (
     Metrics,
     Settings,
 )
-from cachewright.cache import RecoveryStats
 from cachewright.events import Events
 from cachewright.sync._twin import CACHE, Twin
 
@@ -172,11 +171,6 @@ class Cache:
     @property
     def namespace(self) -> str:
         return self._namespace
-
-    @property
-    def recovery(self) -> RecoveryStats:
-        """The engine cache's lost writes and their replay (see ``Cache.recovery``)."""
-        return self.engine().recovery
 
     @property
     def events(self) -> Events:

@@ -15,13 +15,14 @@ from cachewright import (
     Entry,
     Event,
     EventKind,
+    LoaderTimeout,
     NotModified,
     NotModifiedType,
     cached,
 )
 from cachewright.patterns.aside.cache_aside import CacheAside
 from tests._servers import wait_until_async
-from tests.patterns._aside_support import BACKENDS, User, open_cache
+from tests.patterns._aside_support import BACKENDS, Gate, User, open_cache
 
 
 @pytest.fixture(params=BACKENDS)
@@ -95,6 +96,89 @@ async def test_batch_reads_unwrap_and_adapt_each_value(cache: Cache, batch_fill:
         assert long > 3000
         assert await cache.exists("user:-1") is False
         assert await users.refresh(2) == User(id=2, name="u2")  # unwrapped too
+
+
+@pytest.mark.parametrize("batch_fill", ["safe", "fast"])
+async def test_warmup_adapts_each_value(cache: Cache, batch_fill: Any) -> None:
+    async with CacheAside(
+        cache, loader=adaptive, key="user:{}", type=User, ttl=60, batch_fill=batch_fill
+    ) as users:
+        report = await users.warmup([2, 3, -1])
+        assert report.loaded == 3
+        await _assert_adapted(cache)
+
+
+async def _assert_adapted(cache: Cache) -> None:
+    """What ``adaptive`` chose for 2 (5 s), 3 (an hour, tag "odd") and -1 (not cached)."""
+    short, long = await cache.ttl("user:2"), await cache.ttl("user:3")
+    assert short is not None
+    assert 0 < short <= 5
+    assert long is not None
+    assert long > 3000
+    assert await cache.exists("user:-1") is False
+    assert await cache.invalidate_tags("odd") == 1
+
+
+async def test_every_reload_adapts_refresh_stale_soft_and_hard_timeouts(cache: Cache) -> None:
+    """``refresh()``, a refresh that outlives ``soft_timeout`` and a load that outlives
+    ``hard_timeout`` all write the ttl the loader chose for that value (the pattern's
+    ttl is 0.05 s, the loader's an hour). Held loads wait at a gate: no timing matters."""
+    answers: dict[int, Any] = {}
+
+    async def load(key: int) -> User | Cached[User] | None:
+        result = answers.get(key, User(id=key, name="plain"))
+        if isinstance(result, Gate):
+            await result.pass_through()
+            return Cached(User(id=key, name="late"), ttl=3600)
+        return result  # type: ignore[no-any-return]
+
+    options: dict[str, Any] = {"loader": load, "key": "user:{}", "type": User, "ttl": 0.05}
+    async with CacheAside(cache, stale_ttl=60, soft_timeout=0.01, **options) as users:
+        for key in (1, 2):
+            assert await users.get(key) == User(id=key, name="plain")
+        await wait_until_async(lambda: _stale(cache, "user:1"), timeout=5)
+        await wait_until_async(lambda: _stale(cache, "user:2"), timeout=5)
+        answers[1] = Cached(User(id=1, name="refreshed"), ttl=3600)
+        assert await users.refresh(1) == User(id=1, name="refreshed")
+        assert await _life(cache, "user:1") > 3000
+        answers[2] = gate = Gate()
+        served = await users.get_entry(2)  # soft_timeout: the stale value, the load goes on
+        assert served.stale
+        gate.open()
+        await wait_until_async(lambda: _name(cache, "user:2"), expect="late", timeout=10)
+        assert await _life(cache, "user:2") > 3000
+    async with CacheAside(cache, hard_timeout=0.05, **options) as users:
+        answers[3] = gate = Gate()
+        with pytest.raises(LoaderTimeout):
+            await users.get(3)
+        gate.open()
+        await wait_until_async(lambda: _name(cache, "user:3"), expect="late", timeout=10)
+        assert await _life(cache, "user:3") > 3000
+
+
+async def _life(cache: Cache, key: str) -> float:
+    remaining = await cache.ttl(key)
+    assert remaining is not None
+    return remaining
+
+
+async def _name(cache: Cache, key: str) -> str | None:
+    user = await cache.get(key, User)
+    return None if user is None else user.name
+
+
+async def test_a_cached_function_adapts_on_refresh(cache: Cache) -> None:
+    fresh = True
+
+    @cached(cache, ttl=60, key="article:{n}")
+    async def article(n: int) -> User | Cached[User]:
+        return Cached(User(id=n, name="a"), ttl=5 if fresh else 86_400)
+
+    assert await article(1) == User(id=1, name="a")
+    assert await _life(cache, "article:1") <= 5
+    fresh = False
+    await article.refresh(1)
+    assert await _life(cache, "article:1") > 80_000
 
 
 async def test_cached_functions_read_the_type_inside_cached(cache: Cache) -> None:

@@ -2,13 +2,20 @@
 
 Usage (what ``CacheAside.get_many`` and ``warmup`` do)::
 
-    batches = BatchLoader(cache, loader, filler, to_key, counters, timer,
-                          max_concurrency=16, batch_fill="safe")
+    batches = BatchLoader(cache, loader, filler, to_key, counters, timer, signals,
+                          landed, max_concurrency=16, batch_fill="safe")
     loaded, failed = await batches.load(keys, cache_keys, {}, load_limit=16)
     result = await batches.warm_chunk(chunk, skip_cached=True, load_limit=1, cache_limit=16)
 
 ``batch_fill="safe"`` leases every miss before loading, so a write that lands during
-the load wins (G10); ``"fast"`` writes the batch with one ``set_many``.
+the load wins (G10); ``"fast"`` writes the batch with one ``set_many``. Each written
+fill is reported to ``landed`` (``TimedLoads.landed``: a batch whose caller stopped
+waiting fills in the background). A warm-up chunk emits ``hit`` for a fresh entry
+(skipped, or reloaded with ``skip_cached=False``), ``miss`` for a key it loads because
+it is absent or stale (it reloads a stale entry rather than serving it), and
+``fail_safe`` for a stale entry whose reload failed (the entry stays in service); a
+chunk that reads nothing (``skip_cached=False`` with ``batch_fill="fast"``) emits
+neither ``hit`` nor ``miss``.
 """
 
 from __future__ import annotations
@@ -17,11 +24,14 @@ import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Generic, Literal, TypeVar
 
-from cachewright.cache import Cache, Lease
+from cachewright.cache import Cache, Entry, Lease
+from cachewright.events import EventKind
 from cachewright.patterns.aside._adaptive import Loaded, unwrap
 from cachewright.patterns.aside._fill import Filler
 from cachewright.patterns.aside._loader import Loader, bounded_each
+from cachewright.patterns.aside._loads import Landed
 from cachewright.patterns.aside._refresh import LoadTimer
+from cachewright.patterns.aside._signals import Signals
 from cachewright.patterns.aside._stats import AsideCounters
 from cachewright.patterns.aside._warming import ChunkResult
 
@@ -38,8 +48,10 @@ class BatchLoader(Generic[K, V]):
         "_counters",
         "_filler",
         "_key",
+        "_landed",
         "_loader",
         "_max_concurrency",
+        "_signals",
         "_timer",
     )
 
@@ -51,10 +63,14 @@ class BatchLoader(Generic[K, V]):
         key: Callable[[K], str],
         counters: AsideCounters,
         timer: LoadTimer,
+        signals: Signals,
+        landed: Landed,
         *,
         max_concurrency: int,
         batch_fill: Literal["safe", "fast"],
     ) -> None:
+        self._signals = signals
+        self._landed = landed
         self._cache = cache
         self._loader = loader
         self._filler = filler
@@ -95,7 +111,9 @@ class BatchLoader(Generic[K, V]):
         self._counters.loads += len(keys)
         self._counters.load_errors += len(failed)
         if self._batch_fill == "fast":
-            await self._filler.fill_fast({cache_keys[key]: value for key, value in loaded.items()})
+            results = {cache_keys[key]: value for key, value in loaded.items()}
+            for cache_key in await self._filler.fill_fast(results):
+                self._landed(cache_key, True)
             return _values(loaded), failed
         fills = [
             (cache_keys[key], value, claims[cache_keys[key]])
@@ -107,6 +125,8 @@ class BatchLoader(Generic[K, V]):
             return await self._filler.fill(*item)
 
         outcomes = await bounded_each(fill, fills, limit)
+        for (cache_key, _, _), outcome in zip(fills, outcomes, strict=True):
+            self._landed(cache_key, outcome is True)
         released = [cache_keys[key] for key in failed if cache_keys[key] in leased]
         if released:
             await self._filler.discard_many(released)
@@ -127,6 +147,7 @@ class BatchLoader(Generic[K, V]):
                 result.failed[key] = exc
         todo = list(cache_keys)
         versions: dict[str, bytes] = {}
+        stale: set[K] = set()
         if skip_cached or self._batch_fill == "safe":
             # Untyped: only freshness and versions matter here, and no entry of an
             # older shape can fail the whole chunk.
@@ -134,11 +155,14 @@ class BatchLoader(Generic[K, V]):
             todo = []
             for key, cache_key in cache_keys.items():
                 entry = entries.get(cache_key)
+                self._signal(cache_key, entry)
                 if entry is not None and skip_cached and not entry.stale:
                     result.skipped += 1
                     continue
                 if entry is not None:
                     versions[cache_key] = entry.version
+                    if entry.stale:
+                        stale.add(key)
                 todo.append(key)
         loaded, failed = await self.load(
             todo, cache_keys, versions, load_limit=load_limit, cache_limit=cache_limit
@@ -149,7 +173,17 @@ class BatchLoader(Generic[K, V]):
             else:
                 result.loaded += 1
         result.failed.update(failed)
+        for key in stale.intersection(failed):
+            # The stale entry was not released: it stays in service (fail-safe).
+            self._counters.fail_safe += 1
+            self._signals.emit(EventKind.FAIL_SAFE, cache_keys[key], repr(failed[key]))
         return result
+
+    def _signal(self, cache_key: str, entry: Entry[object] | None) -> None:
+        if entry is None or entry.stale:
+            self._signals.emit(EventKind.MISS, cache_key)
+        else:
+            self._signals.emit(EventKind.HIT, cache_key)
 
 
 def _values(loaded: Mapping[K, Loaded[V]]) -> dict[K, V | None]:

@@ -107,20 +107,22 @@ class Filler(Generic[V]):
             self._counters.fills_refused += 1
         return stored
 
-    async def fill_fast(self, results: Mapping[str, Loaded[V]]) -> None:
+    async def fill_fast(self, results: Mapping[str, Loaded[V]]) -> list[str]:
         """Write a batch unconditionally: one ``set_many`` (two with cached Nones).
 
         Values a loader wrapped in ``Cached`` (their own ttl or tags) are written one
-        ``set`` each; ``Cached.skip`` values are not written.
+        ``set`` each; ``Cached.skip`` values are not written. Returns the keys written.
         """
         policy = self.policy
         deadline = policy.deadline()
         if policy.passed(deadline):
-            return  # past expires_at: nothing to cache
+            return []  # past expires_at: nothing to cache
         loaded: dict[str, V | None] = {}
+        written: list[str] = []
         for key, result in results.items():
             if isinstance(result, Cached):
-                await self._write_adapted(key, result, deadline)
+                if await self._write_adapted(key, result, deadline):
+                    written.append(key)
             else:
                 loaded[key] = result
         values = {key: value for key, value in loaded.items() if value is not None}
@@ -144,15 +146,16 @@ class Filler(Generic[V]):
         except CacheUnavailable as exc:
             self._counters.fills_failed += len(values) + len(nones)
             log.debug("batch fill skipped, cache unavailable: %s", exc)
-            return
+            return written
         self._counters.fills += len(values) + len(nones)
+        return [*written, *values, *nones]
 
     async def _write_adapted(
         self, cache_key: str, result: Cached[V], deadline: datetime | None
-    ) -> None:
+    ) -> bool:
         policy = policy_for(self.policy, result)
         if policy is None or result.value is None:
-            return
+            return False
         try:
             await self._cache.set(
                 cache_key,
@@ -166,30 +169,35 @@ class Filler(Generic[V]):
             )
         except CacheUnavailable:
             self._counters.fills_failed += 1
-            return
+            return False
         self._counters.fills += 1
+        return True
 
-    async def extend(self, cache_key: str, stale: Entry[V | None]) -> Entry[V | None]:
-        """Keep a stale entry's value for another ``ttl`` (a refresh said NotModified).
+    async def extend(self, cache_key: str, stale: Entry[V | None]) -> tuple[Entry[V | None], bool]:
+        """Keep a stale entry's value for another ``ttl`` (a refresh said NotModified);
+        the entry the caller sees, and whether the cache took the extension.
 
         A compare-and-set against the stale entry's version: the value the cache
         already holds is written back with a new life (no loader value is produced, no
         fill is counted). A write or invalidation that landed since wins (G10).
         """
         policy = dataclasses.replace(self.policy, tags=stale.tags or self.policy.tags)
+        stored = False
         try:
-            await LeaseFill[V](self._cache, policy).fill(cache_key, stale.value, stale.version)
+            fill = LeaseFill[V](self._cache, policy)
+            stored = await fill.fill(cache_key, stale.value, stale.version)
         except CacheUnavailable as exc:
             log.debug("extension of %r skipped, cache unavailable: %s", cache_key, exc)
         self._counters.extended += 1
         entry = self.loaded(stale.value)
-        return Entry(
+        extended = Entry(
             value=entry.value,
             tags=policy.tags,
             expires_at=entry.expires_at,
             fresh_until=entry.fresh_until,
             written_at=entry.written_at,
         )
+        return extended, stored
 
     async def discard(self, cache_key: str) -> None:
         # If the cache is down, a lease expires by itself after lock_ttl.

@@ -28,10 +28,13 @@ from cachewright.patterns.aside._refresh import LoadTimer
 from cachewright.patterns.aside._signals import Signals
 from cachewright.patterns.aside._stats import AsideCounters
 
-__all__ = ["Loads", "RefreshLoader", "load_note", "reload"]
+__all__ = ["Landed", "Loads", "RefreshLoader", "load_note", "reload"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+# Told whether a load's fill of a cache key was written (``TimedLoads.landed``).
+Landed = Callable[[str, bool], None]
 
 # Called instead of the loader to refresh a cached entry; may answer NotModified.
 RefreshLoader = Callable[[K, Entry[V]], Awaitable[Loaded[V] | NotModifiedType]]
@@ -110,10 +113,12 @@ async def reload(
     key: K,
     cache_key: str,
     entry: Entry[Any],
+    landed: Landed | None = None,
 ) -> Entry[V | None]:
     """Refresh a cached entry: through ``refresh_loader`` when given (which may answer
     ``NotModified``), filled against the entry's version (G10). A module function, so
-    that a background refresh holds these parts and not the CacheAside."""
+    that a background refresh holds these parts and not the CacheAside. ``landed``
+    hears whether the fill (or the extension) was written."""
     try:
         result = await loads.one(key, stale=entry)
     except Exception as exc:
@@ -123,6 +128,10 @@ async def reload(
         raise
     if result is NotModified:
         signals.emit(EventKind.NOT_MODIFIED, cache_key)
-        return await filler.extend(cache_key, entry)
-    await filler.fill(cache_key, result, entry.version)
-    return filler.loaded(result)
+        extended, stored = await filler.extend(cache_key, entry)
+    else:
+        stored = await filler.fill(cache_key, result, entry.version)
+        extended = filler.loaded(result)
+    if landed is not None:
+        landed(cache_key, stored)
+    return extended

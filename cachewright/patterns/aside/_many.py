@@ -2,27 +2,44 @@
 
 Usage (what ``CacheAside.get_many`` and ``warmup`` do)::
 
-    many = ManyReads(cache, loader, batches, key_of, User, refreshes, max_concurrency=32)
+    many = ManyReads(cache, loader, batches, key_of, User, refreshes, signals, timed,
+                     max_concurrency=32)
     found = await many.get([1, 2, 3])                 # {1: u1, 3: u3}: hits only
     report = await many.warmup(keys, concurrency=None, batch_size=500,
                                skip_cached=True, progress=None)
 
 A failing batch raises its first failure unchanged, with notes naming its key and
 the other keys that failed; the keys that loaded are cached.
+
+Events and timeouts, as ``get`` for each key: ``hit`` (then ``stale``) for an entry
+found, ``miss`` for a key loaded. With ``soft_timeout``, the stale entries found wait
+up to ``soft_timeout`` for their refreshes, all at once (so the call waits
+``soft_timeout`` at most, not once per key), then are served stale. With
+``hard_timeout``, the batch load of the misses is waited for up to ``hard_timeout``,
+then ``LoaderTimeout`` is raised (``loader_timeout`` for each missing key); the batch
+goes on in the background and fills its keys (``background_fill`` for each written).
+Warm-up applies neither timeout: it returns no value and serves nothing stale, its
+whole job is to wait for the loads; bound it with ``asyncio.timeout`` (which cancels
+the loads in flight) if it must end sooner.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
-from cachewright.cache import Cache
+from cachewright.cache import Cache, Entry
 from cachewright.errors import ConfigurationError
+from cachewright.events import EventKind
 from cachewright.patterns._notes import add_note
 from cachewright.patterns.aside._batch import BatchLoader
 from cachewright.patterns.aside._loader import Loader
 from cachewright.patterns.aside._loads import load_note
 from cachewright.patterns.aside._revalidate import Revalidation
+from cachewright.patterns.aside._signals import Signals
+from cachewright.patterns.aside._timeouts import TimedLoads
 from cachewright.patterns.aside._warming import ChunkResult, Progress, WarmupReport, run_warmup
 
 __all__ = ["ManyReads", "first_failure"]
@@ -42,6 +59,8 @@ class ManyReads(Generic[K, V]):
         "_max_concurrency",
         "_read_type",
         "_refreshes",
+        "_signals",
+        "_timed",
     )
 
     def __init__(
@@ -52,9 +71,13 @@ class ManyReads(Generic[K, V]):
         key: Callable[[K], str],
         read_type: Any,
         refreshes: Revalidation[K, V],
+        signals: Signals,
+        timed: TimedLoads[Entry[V | None]],
         *,
         max_concurrency: int,
     ) -> None:
+        self._signals = signals
+        self._timed = timed
         self._cache = cache
         self._loader = loader
         self._batches = batches
@@ -72,24 +95,58 @@ class ManyReads(Generic[K, V]):
         entries = await self._cache.get_many_entries(cache_keys.values(), self._read_type)
         found: dict[K, V] = {}
         missing: list[K] = []
+        waits: dict[K, Entry[Any]] = {}
+        timed = self._timed
         for key in wanted:
             entry = entries.get(cache_keys[key])
             if entry is None:
+                self._signals.emit(EventKind.MISS, cache_keys[key])
                 missing.append(key)
+                continue
+            self._signals.emit(EventKind.HIT, cache_keys[key])
+            if entry.stale and timed.soft is not None and not timed.closed:
+                waits[key] = entry  # waited for below, all at once
                 continue
             await self._refreshes.on_hit(key, cache_keys[key], entry)
             if entry.value is not None:
                 found[key] = entry.value
-        if missing:
-            loaded, failed = await self._batches.load(
-                missing, cache_keys, {}, load_limit=self._max_concurrency
+        if waits:
+            served = await asyncio.gather(
+                *(self._soft(key, cache_keys[key], entry) for key, entry in waits.items())
             )
+            for key, entry in zip(waits, served, strict=True):
+                if entry.value is not None:
+                    found[key] = entry.value
+        if missing:
+            loaded, failed = await self._load(missing, cache_keys)
             for key, value in loaded.items():
                 if value is not None:
                     found[key] = value
             if failed:
                 raise first_failure(failed, cache_keys, len(missing))
         return found
+
+    async def _soft(self, key: K, cache_key: str, entry: Entry[Any]) -> Entry[Any]:
+        landed = self._timed.landed
+        reload = functools.partial(self._refreshes.reload, key, cache_key, entry, landed)
+        return await self._timed.stale(cache_key, entry, reload)
+
+    async def _load(
+        self, missing: list[K], cache_keys: Mapping[K, str]
+    ) -> tuple[dict[K, V | None], dict[K, Exception]]:
+        async def load() -> tuple[dict[K, V | None], dict[K, Exception]]:
+            return await self._batches.load(
+                missing, cache_keys, {}, load_limit=self._max_concurrency
+            )
+
+        timed = self._timed
+        if timed.hard is None or timed.closed:
+            return await load()
+        keys = [cache_keys[key] for key in missing]
+        shown = ", ".join(repr(key) for key in keys[:5]) + (" ..." if len(keys) > 5 else "")
+        return await timed.bounded_batch(
+            keys, timed.spawn(load), f"the batch load of {len(keys)} keys ({shown})"
+        )
 
     async def warmup(
         self,

@@ -12,7 +12,9 @@ stale entry is served (or, with ``soft_timeout``, waited for) and refreshed.
 
 A miss leases the key (G10) and fills it by compare-and-set after the load; with
 ``lock`` it waits for another process's lease instead (G7). A cache that cannot be
-reached never fails the read: the value is loaded and the fill skipped.
+reached never fails the read: the value is loaded and the fill skipped. With
+``hard_timeout`` the whole miss (lease, lock wait, load, fill) runs as a background
+load the caller waits for up to ``hard_timeout``; ``refresh`` the same way.
 """
 
 from __future__ import annotations
@@ -93,17 +95,23 @@ class MissPath(Generic[K, V]):
         if isinstance(found, Entry):
             self._signals.emit(EventKind.HIT, cache_key)
             if found.stale and self._timed.soft is not None and not self._closed:
-                reload = functools.partial(self._refreshes.reload, key, cache_key, found)
+                reload = functools.partial(
+                    self._refreshes.reload, key, cache_key, found, self._timed.landed
+                )
                 return await self._timed.stale(cache_key, found, reload)
             await self._refreshes.on_hit(key, cache_key, found)
             return found
         self._signals.emit(EventKind.MISS, cache_key)
-        return await self._miss(key, cache_key, found)
+        if self._timed.hard is None or self._closed:
+            return await self._miss(key, cache_key, found)
+        # hard_timeout bounds the whole miss: the lease, a wait on another process's
+        # lock, the load and the fill. Past it, all of it goes on in the background.
+        task = self._timed.running(cache_key)  # a caller before us gave up: join it
+        if task is None:
+            task = self._timed.start(cache_key, lambda: self._miss(key, cache_key, found))
+        return await self._timed.bounded(key, cache_key, task)
 
     async def _miss(self, key: K, cache_key: str, found: Lease | None) -> Entry[V | None]:
-        if self._timed.hard is not None and (running := self._timed.running(cache_key)):
-            # A caller before us gave up waiting on this key's load: join it.
-            return await self._timed.bounded(key, cache_key, running)
         try:
             claim = await self.claim(cache_key, found)
         except CacheUnavailable:
@@ -111,20 +119,11 @@ class MissPath(Generic[K, V]):
         if isinstance(claim, Entry):
             await self._refreshes.on_hit(key, cache_key, claim)
             return cast(Entry[V | None], claim)
-        version = claim
-
-        async def load_and_fill() -> Entry[V | None]:
-            if version is None:
-                return self._filler.loaded(await self._load(key))
-            value = await self._load(key, release=cache_key)
-            await self._filler.fill(cache_key, value, version)
-            return self._filler.loaded(value)
-
-        if self._timed.hard is None or self._closed:
-            return await load_and_fill()
-        return await self._timed.bounded(
-            key, cache_key, self._timed.start(cache_key, load_and_fill)
-        )
+        if claim is None:
+            return self._filler.loaded(await self._load(key))
+        value = await self._load(key, release=cache_key)
+        self._timed.landed(cache_key, await self._filler.fill(cache_key, value, claim))
+        return self._filler.loaded(value)
 
     async def claim(self, cache_key: str, found: Lease | None) -> Entry[Any] | bytes | None:
         """Who fills a missing key: us (the version to fill against), another process
@@ -153,7 +152,16 @@ class MissPath(Generic[K, V]):
             raise
 
     async def refresh(self, key: K, cache_key: str) -> Loaded[V]:
-        """Load ``key`` now and fill it against what the key held when this began."""
+        """Load ``key`` now and fill it against what the key held when this began;
+        with ``hard_timeout``, raise ``LoaderTimeout`` past it (the refresh goes on)."""
+        if self._timed.hard is None or self._closed:
+            return await self._refresh(key, cache_key)
+        task = self._timed.spawn(lambda: self._refresh(key, cache_key))
+        return await self._timed.bounded_batch(
+            (cache_key,), task, f"the refresh of key {key!r} (cache key {cache_key!r})"
+        )
+
+    async def _refresh(self, key: K, cache_key: str) -> Loaded[V]:
         version: bytes | None = None
         leased = False
         try:
@@ -170,7 +178,7 @@ class MissPath(Generic[K, V]):
             version = None
         value = await self._load(key, release=cache_key if leased else None)
         if version is not None:
-            await self._filler.fill(cache_key, value, version)
+            self._timed.landed(cache_key, await self._filler.fill(cache_key, value, version))
         return value
 
     async def _load(self, key: K, *, release: str | None = None) -> Loaded[V]:

@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 from cachewright.cache import Entry
 from cachewright.events import EventKind
 from cachewright.patterns.aside._fill import Filler
-from cachewright.patterns.aside._loads import Loads, reload
+from cachewright.patterns.aside._loads import Landed, Loads, reload
 from cachewright.patterns.aside._refresh import LoadTimer, Refresher, refresh_early
 from cachewright.patterns.aside._signals import Signals
 from cachewright.patterns.aside._stats import AsideCounters
@@ -81,9 +81,11 @@ class Revalidation(Generic[K, V]):
         elif self._early is not None and due_early(entry, self._timer, self._early):
             await self.later(key, cache_key, entry)
 
-    async def reload(self, key: K, cache_key: str, entry: Entry[Any]) -> Entry[V | None]:
+    async def reload(
+        self, key: K, cache_key: str, entry: Entry[Any], landed: Landed | None = None
+    ) -> Entry[V | None]:
         return await reload(
-            self._loads, self._filler, self._signals, self._counters, key, cache_key, entry
+            self._loads, self._filler, self._signals, self._counters, key, cache_key, entry, landed
         )
 
     async def later(self, key: K, cache_key: str, entry: Entry[Any]) -> None:

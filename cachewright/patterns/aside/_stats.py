@@ -26,8 +26,10 @@ class CacheAsideStats:
       fills the cache could not take (unreachable), the loaded value was still returned.
     - ``lock_waits``: waits on another process's fill; ``lock_timeouts``: waits given up.
     - ``extended``: stale entries a conditional refresh kept (``NotModified``);
-      ``loader_timeouts``: calls that stopped waiting for a load (soft or hard timeout);
-      ``fail_safe``: stale values served because a refresh failed.
+      ``loader_timeouts``: keys whose caller stopped waiting for their load (soft or
+      hard timeout; a ``get_many`` counts each missing key);
+      ``fail_safe``: stale entries kept in service because their reload failed
+      (served to the reader, or left in place by a warm-up).
     """
 
     loads: int

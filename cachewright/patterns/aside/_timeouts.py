@@ -14,6 +14,14 @@ The load is a task of its own, so a caller that stops waiting (its timeout ran o
 it was cancelled) leaves it running: it ends by filling the cache. ``close()`` cancels
 the loads still running, like the background refreshes (their lease expires by itself).
 
+A load that is not a key's (a ``get_many`` batch, a ``refresh()``) runs with
+:meth:`spawn`: nobody joins it, ``close()`` still cancels it.
+
+``background_fill`` is emitted only for a fill that was written after its caller
+stopped waiting: the load reports each fill with :meth:`TimedLoads.landed` (from
+inside its own task), and a refused fill (a newer write, a lost lease) or a value
+not cached (``Cached.skip``, a None without ``cache_none``) emits nothing.
+
 Read-your-writes: like the single flight, the loads watch the cache's writes
 (``cache.watch_writes``). A write to a key detaches its running load: a caller arriving
 after the write returned starts a load of its own instead of joining one that may have
@@ -39,6 +47,7 @@ __all__ = ["BackgroundLoads", "TimedLoads"]
 log = logging.getLogger("cachewright.patterns")
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class BackgroundLoads(Generic[T]):
@@ -47,7 +56,7 @@ class BackgroundLoads(Generic[T]):
     def __init__(self) -> None:
         self._tasks: dict[str, asyncio.Task[T]] = {}
         # Every running load, including those a write detached from their key.
-        self._all: set[asyncio.Task[T]] = set()
+        self._all: set[asyncio.Task[Any]] = set()
         self._closed = False
 
     def __len__(self) -> int:
@@ -68,6 +77,24 @@ class BackgroundLoads(Generic[T]):
             task.add_done_callback(lambda done: self._finished(key, done))
         return task
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def spawn(self, job: Callable[[], Awaitable[R]]) -> asyncio.Task[R]:
+        """Run ``job()`` as a load of no key (nobody joins it); ``close()`` cancels it."""
+        task = asyncio.ensure_future(job())
+        if self._closed:
+            task.cancel()
+        self._all.add(task)
+        task.add_done_callback(self._spawned_done)
+        return task
+
+    def _spawned_done(self, task: asyncio.Task[Any]) -> None:
+        self._all.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("background load failed: %r", task.exception())
+
     def written(self, keys: Collection[str] | None) -> None:
         """A write to ``keys`` (None: any key) returned: later callers start afresh."""
         if not self._tasks:  # the common case on a write
@@ -79,7 +106,7 @@ class BackgroundLoads(Generic[T]):
             self._tasks.pop(key, None)
 
     @staticmethod
-    async def wait(task: asyncio.Task[T], seconds: float) -> bool:
+    async def wait(task: asyncio.Task[Any], seconds: float) -> bool:
         """Wait up to ``seconds``; True if ``task`` ended. Never cancels it."""
         done, _ = await asyncio.wait({task}, timeout=seconds)
         return bool(done)
@@ -106,7 +133,7 @@ class BackgroundLoads(Generic[T]):
 class TimedLoads(BackgroundLoads[T]):
     """A CacheAside's ``soft_timeout`` and ``hard_timeout`` over its background loads."""
 
-    __slots__ = ("_counters", "_signals", "hard", "soft")
+    __slots__ = ("_counters", "_late", "_signals", "hard", "soft")
 
     def __init__(
         self,
@@ -121,6 +148,8 @@ class TimedLoads(BackgroundLoads[T]):
             raise ConfigurationError("soft_timeout must be shorter than hard_timeout")
         self._counters = counters
         self._signals = signals
+        # Loads whose caller stopped waiting: their fills are background fills.
+        self._late: dict[asyncio.Task[Any], str] = {}
         self.soft = soft
         self.hard = hard
 
@@ -158,12 +187,39 @@ class TimedLoads(BackgroundLoads[T]):
             timeout=self.hard,
         )
 
-    def _timed_out(self, cache_key: str, task: asyncio.Task[T], detail: str) -> None:
+    async def bounded_batch(
+        self, cache_keys: Collection[str], task: asyncio.Task[R], what: str
+    ) -> R:
+        """What a load of several keys (or of no key) returns if it ends within
+        ``hard``; else :class:`~cachewright.errors.LoaderTimeout` (it goes on)."""
+        assert self.hard is not None
+        if await self.wait(task, self.hard):
+            return task.result()
+        for cache_key in cache_keys:
+            self._timed_out(cache_key, task, f"hard_timeout {self.hard}s")
+        raise LoaderTimeout(
+            f"{what} took longer than hard_timeout={self.hard}s; it goes on in the "
+            "background and fills the cache",
+            key=next(iter(cache_keys), ""),
+            timeout=self.hard,
+        )
+
+    def landed(self, cache_key: str, stored: bool) -> None:
+        """A load's fill of ``cache_key`` ended (``stored``: written). Called from the
+        load's task: if its caller stopped waiting, a written fill is a background fill."""
+        if not stored or not self._late:
+            return
+        task = asyncio.current_task()
+        detail = self._late.get(task) if task is not None else None
+        if detail is not None:
+            self._signals.emit(EventKind.BACKGROUND_FILL, cache_key, detail)
+
+    def _timed_out(self, cache_key: str, task: asyncio.Task[Any], detail: str) -> None:
         self._counters.loader_timeouts += 1
         self._signals.emit(EventKind.LOADER_TIMEOUT, cache_key, detail)
+        if task not in self._late:
+            self._late[task] = detail
+            task.add_done_callback(self._late_done)
 
-        def landed(done: asyncio.Task[T]) -> None:
-            if not done.cancelled() and done.exception() is None:
-                self._signals.emit(EventKind.BACKGROUND_FILL, cache_key, detail)
-
-        task.add_done_callback(landed)
+    def _late_done(self, task: asyncio.Task[Any]) -> None:
+        self._late.pop(task, None)

@@ -46,17 +46,20 @@ Guarantees (docs/guarantees.md):
   finds a stale entry waits up to ``soft_timeout`` for the refresh, then returns the
   stale value; without it, the stale value is returned at once (the default). With
   ``hard_timeout``, a read that has no stale value to fall back on waits up to
-  ``hard_timeout`` for its load, then raises :class:`~cachewright.errors.LoaderTimeout`.
-  Either way the load goes on in the background (one per key; later readers join it)
-  and fills the cache when it ends; ``close()`` cancels the loads still running.
-  A refresh that fails while a stale value exists serves that value (fail-safe).
+  ``hard_timeout`` for its whole miss (lease, lock wait, load, fill), then raises
+  :class:`~cachewright.errors.LoaderTimeout`; ``get_many`` (its batch load) and
+  ``refresh`` likewise. Either way the load goes on in the background (one per key
+  for ``get``; later readers join it) and fills the cache when it ends; ``close()``
+  cancels the loads still running. Warm-up takes neither (see ``_many``). A refresh
+  that fails while a stale value exists serves that value (fail-safe).
 - Adaptive caching: the loader may return ``Cached(value, ttl=..., tags=[...])`` or
   ``Cached.skip(value)`` to choose one value's life, tags, or no caching at all.
 - Conditional refresh: ``refresh_loader(key, stale_entry)`` is called instead of the
   loader when a cached entry is refreshed (stale, early, or ``soft_timeout``); it
   returns a new value, or ``NotModified`` to keep the cached value for another ``ttl``.
 - Events: hit, miss, stale, loader_timeout, fail_safe, not_modified, background_fill
-  reach ``cache.events`` subscribers and the ``cachewright.events`` counter.
+  (only for a fill written) reach ``cache.events`` subscribers and the
+  ``cachewright.events`` counter, from ``get``, ``get_many``, ``warmup`` and refreshes.
 - G10: every fill is a compare-and-set against the lease taken at the miss (or
   against the version of the stale entry being refreshed), so a fill that began
   before a write, a delete, or a tag invalidation of the key never overwrites it.
@@ -84,28 +87,21 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Hashable, Iterable
 from types import TracebackType
-from typing import Any, Generic, Literal, Optional, Self, TypeVar, cast
+from typing import Any, Generic, Literal, Self, TypeVar, cast
 
 from cachewright.cache import Cache, Entry, Lease
 from cachewright.events import EventKind
 from cachewright.patterns._fill import ExpiresAt
-from cachewright.patterns._keys import KeyMapper
 from cachewright.patterns.aside._adaptive import unwrap
-from cachewright.patterns.aside._batch import BatchLoader
-from cachewright.patterns.aside._fill import Filler
-from cachewright.patterns.aside._loader import Loader, LoaderSource
-from cachewright.patterns.aside._loads import Loads, RefreshLoader
-from cachewright.patterns.aside._many import ManyReads
-from cachewright.patterns.aside._miss import MissPath
-from cachewright.patterns.aside._options import Seconds, check_options, fill_options
-from cachewright.patterns.aside._refresh import LoadTimer
-from cachewright.patterns.aside._revalidate import Revalidation, abandon, due_early
+from cachewright.patterns.aside._loader import LoaderSource
+from cachewright.patterns.aside._loads import RefreshLoader
+from cachewright.patterns.aside._options import Seconds
+from cachewright.patterns.aside._revalidate import abandon, due_early
 from cachewright.patterns.aside._shared_read import SharedRead
-from cachewright.patterns.aside._signals import Signals
 from cachewright.patterns.aside._singleflight import SingleFlight
-from cachewright.patterns.aside._stats import AsideCounters, CacheAsideStats
-from cachewright.patterns.aside._timeouts import TimedLoads
+from cachewright.patterns.aside._stats import CacheAsideStats
 from cachewright.patterns.aside._warming import Progress, WarmupReport
+from cachewright.patterns.aside._wiring import build
 
 __all__ = ["CacheAside", "CacheAsideStats"]
 
@@ -179,23 +175,10 @@ class CacheAside(Generic[K, V]):
         hard_timeout: Seconds | None = None,
         refresh_loader: RefreshLoader[K, V] | None = None,
     ) -> None:
-        soft, hard = check_options(
-            ttl=ttl,
-            stale_ttl=stale_ttl,
-            early_refresh=early_refresh,
-            max_concurrency=max_concurrency,
-            batch_fill=batch_fill,
-            soft_timeout=soft_timeout,
-            hard_timeout=hard_timeout,
-        )
-        signals = Signals(cache, source="cache_aside")
-        counters = AsideCounters()
-        timed: TimedLoads[Entry[V | None]] = TimedLoads(counters, signals, soft=soft, hard=hard)
-        source: Loader[K, V] = Loader(loader, max_concurrency=max_concurrency)
-        key_of = KeyMapper[K](key).cache_key
-        # A cached None (negative caching) must read back even when ``type`` is a model.
-        read_type: Any = None if type is None else Optional[type]  # noqa: UP045
-        policy, wait = fill_options(
+        parts = build(
+            cache,
+            loader=loader,
+            key=key,
             type=type,
             ttl=ttl,
             sliding=sliding,
@@ -204,55 +187,29 @@ class CacheAside(Generic[K, V]):
             cache_none=cache_none,
             none_ttl=none_ttl,
             stale_ttl=stale_ttl,
+            lock=lock,
             lock_ttl=lock_ttl,
             lock_wait=lock_wait,
-        )
-        filler: Filler[V] = Filler(cache, policy, counters)
-        timer = LoadTimer()
-        attributes = cache.metrics.attributes(namespace=cache.namespace, pattern="cache_aside")
-        loads: Loads[K, V] = Loads(
-            source, filler, counters, timer, cache.metrics, attributes, key_of, refresh_loader
-        )
-        # The collaborators below hold the parts they need, never the CacheAside.
-        refreshes: Revalidation[K, V] = Revalidation(
-            loads, filler, signals, counters, timer, limit=max_concurrency, early=early_refresh
-        )
-        batches: BatchLoader[K, V] = BatchLoader(
-            cache,
-            source,
-            filler,
-            key_of,
-            counters,
-            timer,
+            early_refresh=early_refresh,
             max_concurrency=max_concurrency,
             batch_fill=batch_fill,
+            soft_timeout=soft_timeout,
+            hard_timeout=hard_timeout,
+            refresh_loader=refresh_loader,
         )
-        self._misses: MissPath[K, V] = MissPath(
-            cache,
-            read_type,
-            filler,
-            loads,
-            signals,
-            counters,
-            timed,
-            refreshes,
-            lock=lock,
-            lock_wait=wait,
-        )
-        self._many: ManyReads[K, V] = ManyReads(
-            cache, source, batches, key_of, read_type, refreshes, max_concurrency=max_concurrency
-        )
+        self._misses = parts.misses
+        self._many = parts.many
         self._cache = cache
-        self._loader = source
-        self._key = key_of
-        self._read_type = read_type
-        self._signals = signals
-        self._counters = counters
-        self._timed = timed
-        self._filler = filler
+        self._loader = parts.loader
+        self._key = parts.key
+        self._read_type = parts.read_type
+        self._signals = parts.signals
+        self._counters = parts.counters
+        self._timed = timed = parts.timed
+        self._filler = parts.filler
         self._early = early_refresh
-        self._timer = timer
-        self._refreshes = refreshes
+        self._timer = parts.timer
+        self._refreshes = refreshes = parts.refreshes
         self._flights: SingleFlight[Entry[V | None]] = SingleFlight()
         self._reads: SharedRead[Entry[Any] | Lease | None] = SharedRead()
         # Read-your-writes: a write to a key, through any pattern or the cache itself,
@@ -356,7 +313,8 @@ class CacheAside(Generic[K, V]):
         ``get_many``, or concurrent loader calls), then the fill (see ``batch_fill``).
         Stale entries are returned and refreshed in the background. If some loads
         fail, the others are still cached and the first failure is raised unchanged,
-        with notes naming its key and the other keys that failed.
+        with notes naming its key and the other keys that failed. ``soft_timeout`` and
+        ``hard_timeout`` apply as in ``get`` (the batch as one load; see ``_many``).
         """
         return await self._many.get(keys)
 
@@ -399,7 +357,9 @@ class CacheAside(Generic[K, V]):
 
         The write is a compare-and-set against what the key held when the refresh
         began, so a write that lands during the load is kept (G10). A failing load
-        raises what the loader raised and leaves the cached entry as it was.
+        raises what the loader raised and leaves the cached entry as it was. Past
+        ``hard_timeout`` it raises ``LoaderTimeout`` and the reload goes on and fills;
+        ``soft_timeout`` does not apply (serving the old value would defeat a refresh).
         """
         return unwrap(await self._misses.refresh(key, self._key(key)))
 
