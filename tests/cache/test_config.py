@@ -74,6 +74,7 @@ class PlainSettings:
     read_from_replicas: bool = False
     breaker_threshold: int = 5
     breaker_reset: float = 2.0
+    recovery_max_keys: int = 100
     compress_threshold: int | None = None
     local_max_entries: int | None = None
     local_ttl: float = 5.0
