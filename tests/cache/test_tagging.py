@@ -18,7 +18,8 @@ from cachewright.errors import InvalidKey
 async def test_tags_given_as_a_generator_reach_the_entry_and_every_index(cache: Cache) -> None:
     await cache.set("g", 1, ttl=60, tags=(tag for tag in ["a", "b", "a"]))
     entry = await cache.get_entry("g")
-    assert entry is not None and entry.tags == ("a", "b")
+    assert entry is not None
+    assert entry.tags == ("a", "b")
     assert await cache.invalidate_tags("b") == 1
     assert await cache.get("g") is None
 
