@@ -144,9 +144,11 @@ return #written
 #: One entry with a ttl, written and indexed: the tagged ``set`` on one node, the
 #: common case. The same writes and index upkeep as WRITE in mode 'set' for one entry
 #: with a ttl, with less to carry and interpret: two arguments (WRITE takes five), no
-#: loop over entries, scores passed as numbers. On a server this is about half of
-#: WRITE's time; the rest is what any script costs over a plain SET (see the notes
-#: of benchmarks/, "tagged set").
+#: loop over entries, scores passed as numbers. A re-write runs four commands (SET,
+#: TIME, then PTTL and ZADD per index); trimming (on growth) and moving the index's
+#: expiry (once a second at most, see SLACK) are rare. Its server time is about that
+#: of those four commands inside any script, several times a plain SET's: the bound
+#: on a tagged set against a plain one (``python -m benchmarks.profile tagged``).
 #: KEYS: the entry, then tag index keys. ARGV: the value, the ttl in ms (not '').
 #: Returns 1.
 SET_TAGGED = Script(
