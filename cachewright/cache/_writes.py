@@ -7,34 +7,32 @@ Usage (what :class:`~cachewright.cache.Cache` does)::
     lease = await writes.try_lease("user:2", 10)              # a fill's lease (G10)
     await writes.set_if_version("user:2", user, lease.version, 300)
 
-Every write goes through :meth:`WritePath.guarded`: the circuit breaker and fail-open
-policy (G6), then, once the backend has it, the notice to the local tier's peers and
-to this process's readers in flight (``fences``: read-your-writes). Leases, fills and
-``touch`` change no value a reader could have loaded, so they fence nothing.
+Every write goes through :meth:`~cachewright.cache._guarded.GuardedWrites.guarded`
+(the breaker, fail-open, fences and the local tier: :mod:`._guarded`). Leases, fills
+and ``touch`` change no value a reader could have loaded, so they fence nothing. The
+tags of a write are worked out once per tag set (:mod:`._tagging`).
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from cachewright.cache._expiry import Ttl, now_ms, plan_expiry, to_ms
-from cachewright.cache._fences import WriteFences
 from cachewright.cache._guard import Guard
+from cachewright.cache._guarded import GuardedWrites
 from cachewright.cache._serializer import Lease, Serializer
 from cachewright.cache._stats import Counters
+from cachewright.cache._tagging import Tagging
 from cachewright.cache.backends.base import Backend, SetItem
 from cachewright.cache.envelope import LEASE, entry_tags, pack
 from cachewright.cache.keys import KeyBuilder
-from cachewright.cache.local import Coherence, Notice
-from cachewright.errors import CacheUnavailable, ConfigurationError, InvalidKey
+from cachewright.cache.local import Notice
+from cachewright.errors import ConfigurationError, InvalidKey
 
 __all__ = ["DEFAULT", "WritePath"]
-
-R = TypeVar("R")
-T = TypeVar("T")
 
 
 class _Default:
@@ -48,17 +46,16 @@ class _Default:
 DEFAULT: Any = _Default()
 
 
-class WritePath:
+class WritePath(GuardedWrites):
+    """The Cache's writes: what each one encodes and sends (settled by GuardedWrites)."""
+
     __slots__ = (
         "_backend",
-        "_coherence",
         "_counters",
         "_default_ttl",
-        "_guard",
         "_keys",
-        "_lost",
         "_serializer",
-        "fences",
+        "_tagging",
     )
 
     def __init__(
@@ -70,97 +67,13 @@ class WritePath:
         counters: Counters,
         default_ttl: Ttl,
     ) -> None:
+        super().__init__(guard)
         self._keys = keys
+        self._tagging = Tagging(keys)
         self._backend = backend
         self._serializer = serializer
-        self._guard = guard
         self._counters = counters
         self._default_ttl = default_ttl
-        self._coherence: Coherence | None = None
-        self.fences = WriteFences()
-        self._lost: Callable[[Notice], None] | None = None
-
-    def on_lost(self, remember: Callable[[Notice], None]) -> None:
-        """Hand every write that could not reach the server to ``remember`` (recovery)."""
-        self._lost = remember
-
-    def attach(self, coherence: Coherence) -> None:
-        """Tell the local tier (here and in peers) what each write changed."""
-        self._coherence = coherence
-
-    async def guarded(
-        self,
-        default: R,
-        op: Callable[..., Awaitable[R]],
-        *args: Any,
-        notice: Notice | None = None,
-        bulk: bool = False,
-        fence: bool = True,
-        at: str | None = None,
-    ) -> R:
-        """``op(*args)`` under the breaker of the node serving ``at`` (every node's
-        when None); an outage raises or, with fail-open writes, returns ``default``."""
-        return await self._settle(
-            default, notice, self._guard.write(op, *args, bulk=bulk, at=at), fence
-        )
-
-    async def guarded_many(
-        self,
-        default: R,
-        op: Callable[..., Awaitable[R]],
-        items: Sequence[T],
-        key_of: Callable[[T], str],
-        *args: Any,
-        notice: Notice,
-        combine: Callable[[list[R]], R],
-    ) -> R:
-        """``op(items, *args)`` split by node (:meth:`Guard.write_many`), the results
-        combined; a node that fails raises (or is dropped) after the others wrote."""
-
-        async def split() -> R:
-            return combine(await self._guard.write_many(op, items, key_of, *args))
-
-        return await self._settle(default, notice, split(), True)
-
-    async def _settle(
-        self, default: R, notice: Notice | None, call: Awaitable[R], fence: bool
-    ) -> R:
-        try:
-            result = await call
-        except CacheUnavailable as exc:
-            self._forget(notice, fence)
-            if notice is not None and self._lost is not None:
-                self._lost(notice)  # on any node: replayed when the server answers again
-            return self._guard.write_failed(default, exc)
-        except BaseException:
-            self._forget(notice, fence)  # failed or cancelled midway
-            raise
-        if fence:
-            self._fence(notice)
-        if notice is not None and self._coherence is not None:
-            # Drop locally only now that Redis has the write: a read that started
-            # before this point is fenced off and cannot refill the old value.
-            await self._coherence.announce(notice, result)
-        return result
-
-    def _forget(self, notice: Notice | None, fence: bool) -> None:
-        # A write that failed midway may or may not be in Redis: this process's copy
-        # goes. Peers are not told: the server (which carries the message) is the
-        # likely cause, and their own channel drops their tier if it is down.
-        if notice is not None and self._coherence is not None:
-            self._coherence.forget(notice)
-        if fence:
-            # The store behind the cache may have changed (write-through writes it
-            # first): loads that began before this write must not serve later readers.
-            self._fence(notice)
-
-    def _fence(self, notice: Notice | None) -> None:
-        if notice is None:
-            return
-        if notice.keys and not (notice.tags or notice.pattern is not None or notice.clear):
-            self.fences.written(notice.keys)
-        else:
-            self.fences.written(None)  # tags, globs, clears: any key may have changed
 
     def _ttl(self, ttl: Ttl) -> Ttl:
         return self._default_ttl if ttl is DEFAULT else ttl
@@ -185,11 +98,11 @@ class WritePath:
         stale; ``tags`` index it for :meth:`invalidate_tags`.
         """
         physical = self._keys.entry(key)
-        tag_keys = self._keys.tags(tags)
+        tag_keys, names = self._tagging.of(tags)
         expiry = plan_expiry(
             self._ttl(ttl), sliding=sliding, expires_at=expires_at, stale_ttl=stale_ttl
         )
-        data = self._serializer.encode(value, expiry, _tag_names(tags), type)
+        data = self._serializer.encode(value, expiry, names, type)
         await self.guarded(
             None,
             self._backend.set,
@@ -215,8 +128,7 @@ class WritePath:
         """Store every item with one expiry and tag set; one round trip per node (G2)."""
         if not isinstance(items, Mapping):
             raise InvalidKey("set_many takes a mapping of key -> value")
-        tag_keys = self._keys.tags(tags)
-        names = _tag_names(tags)
+        tag_keys, names = self._tagging.of(tags)
         expiry = plan_expiry(self._ttl(ttl), sliding=sliding, expires_at=expires_at)
         encode = self._serializer.encode
         entry = self._keys.entry
@@ -290,10 +202,9 @@ class WritePath:
 
     async def invalidate_tags(self, tags: Iterable[str] | str) -> int:
         """Remove every entry carrying any of ``tags``; the number removed (G3)."""
-        tag_keys = self._keys.tags(tags)
+        tag_keys, names = self._tagging.of(tags)
         if not tag_keys:
             return 0
-        names = _tag_names(tags)
         return await self.guarded(
             0, self._backend.invalidate_tags, tag_keys, notice=Notice(tags=names), bulk=True
         )
@@ -305,7 +216,7 @@ class WritePath:
         # A tagged entry's index deadlines must move with its life, or trimming would
         # orphan it (G3): read its tags first (touch is rare; reads are cheap).
         raw = await self._guard.read(None, self._backend.get, physical, at=physical)
-        tag_keys = self._keys.tags(entry_tags(raw)) if raw else []
+        tag_keys = self._tagging.of(entry_tags(raw))[0] if raw else ()
         # A new life may be shorter than what a local copy was given: drop the copies.
         return await self.guarded(
             False,
@@ -354,7 +265,7 @@ class WritePath:
             physical,
             data,
             ttl_ms,
-            self._keys.tags(tags),
+            self._tagging.of(tags)[0],
             notice=Notice(keys=(key,), publish=False, only_if_changed=True),
             fence=False,
             at=physical,
@@ -379,7 +290,8 @@ class WritePath:
         expiry = plan_expiry(
             self._ttl(ttl), sliding=sliding, expires_at=expires_at, stale_ttl=stale_ttl
         )
-        data = self._serializer.encode(value, expiry, _tag_names(tags), type)
+        tag_keys, names = self._tagging.of(tags)
+        data = self._serializer.encode(value, expiry, names, type)
         stored = await self.guarded(
             False,
             self._backend.compare_and_set,
@@ -387,7 +299,7 @@ class WritePath:
             version,
             data,
             expiry.ttl_ms,
-            self._keys.tags(tags),
+            tag_keys,
             notice=Notice(keys=(key,), only_if_changed=True),
             fence=False,
             at=physical,
@@ -395,14 +307,6 @@ class WritePath:
         if stored:
             self._counters.sets += 1
         return stored
-
-
-def _tag_names(tags: Iterable[str] | str | None) -> tuple[str, ...]:
-    if tags is None:
-        return ()
-    if isinstance(tags, str):
-        return (tags,)
-    return tuple(dict.fromkeys(tags))
 
 
 def _first(item: SetItem) -> str:

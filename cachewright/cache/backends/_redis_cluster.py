@@ -88,6 +88,10 @@ class Cluster:
             await self._index(tags, written)
         return len(written)
 
+    async def set_tagged(self, key: str, value: bytes, ttl_ms: int, tags: Sequence[str]) -> None:
+        """One entry with a ttl, written and indexed: :meth:`write`, as in a batch."""
+        await self.write("set", [(key, value, ttl_ms)], tags)
+
     async def delete_many(self, keys: Sequence[str]) -> int:
         return await self._unlink(keys)
 

@@ -22,9 +22,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from redis.exceptions import NoScriptError
+
 from cachewright._redis.lane import Lane
 from cachewright._redis.lua import call
-from cachewright.cache.backends._scripts import POP, WRITE
+from cachewright.cache.backends._scripts import POP, SET_TAGGED, WRITE
 from cachewright.cache.backends.base import SetItem
 
 if TYPE_CHECKING:
@@ -68,6 +70,15 @@ class Standalone:
             args.append("" if ttl_ms is None else ttl_ms)
         runner = self._lane if len(items) <= LANE_KEYS else self._client
         return int(await call(runner, WRITE, keys, args))
+
+    async def set_tagged(self, key: str, value: bytes, ttl_ms: int, tags: Sequence[str]) -> None:
+        """One entry with a ttl, written and indexed (the SET_TAGGED script, on the lane)."""
+        lane = self._lane
+        try:
+            await lane.command("EVALSHA", SET_TAGGED.sha, 1 + len(tags), key, *tags, value, ttl_ms)
+        except NoScriptError:
+            # A restarted or failed-over server: EVAL runs the script and caches it again.
+            await lane.command("EVAL", SET_TAGGED.source, 1 + len(tags), key, *tags, value, ttl_ms)
 
     async def delete_many(self, keys: Sequence[str]) -> int:
         return await self._unlink(keys)

@@ -190,7 +190,10 @@ class RedisBackend:
     ) -> None:
         with self._errors:
             if tags:
-                await self._ops.write("set", [(key, value, ttl_ms)], tags)
+                if ttl_ms is None:
+                    await self._ops.write("set", [(key, value, ttl_ms)], tags)
+                else:
+                    await self._ops.set_tagged(key, value, ttl_ms, tags)
             elif self._lane is None:
                 await self._client.set(key, value, px=ttl_ms)
             elif ttl_ms is None:
