@@ -129,7 +129,12 @@ class SharedLoop:
         try:
             task = loop.create_task(self._stopping(coro), name=CALL_TASK)
             self._driven = task
-            loop.run_forever()
+            try:
+                loop.run_forever()
+            except BaseException:
+                if task.done() and not task.cancelled():
+                    task.exception()  # raised here: not logged again as never retrieved
+                raise
             if not task.done():  # pragma: no cover - nothing else stops this loop
                 raise RuntimeError("the engine loop stopped before the call ended")
             return task.result()
