@@ -19,6 +19,9 @@ The calling thread (no event loop of its own):
 - ``bridge + bare async GET + orjson``: the same runtime running one GET on a bare
   ``redis.asyncio`` connection: the asyncio floor, with no engine on top.
 - ``sync Cache.get``: the real call (envelope, pydantic validation into a model).
+- ``sync GET + the engine's decode, no loop``: what a hit would cost served on a
+  sync connection in the calling thread, decoded and counted by the engine's own
+  read path (``classify``): an option measured here, not a path the API has.
 
 Inside the loop (one call awaits each layer N times: no bridge), each row adds one
 layer of the engine's hit path over the one above it: a bare async connection, the
@@ -43,6 +46,7 @@ import redis.asyncio as aredis
 
 from benchmarks.sync_api import VALUE, User, private_redis
 from cachewright import Settings
+from cachewright.cache._expiry import now_ms
 from cachewright.sync import Cache
 from cachewright.sync._runtime import runtime
 
@@ -102,6 +106,15 @@ def main() -> None:
             await bare.connect()
 
         rt.call(setup())
+        reads = engine._reads
+        physical = engine._keys.entry("user")
+        packed_entry = sync_conn.pack_command("GET", physical)
+
+        def sync_hit() -> object:
+            sync_conn.send_packed_command(packed_entry, check_health=False)
+            data = sync_conn.read_response()
+            return reads.classify(physical, data, User, now_ms()).value
+
         packed_raw = sync_conn.pack_command("GET", "raw:user")
 
         def sync_get() -> object:
@@ -130,15 +143,14 @@ def main() -> None:
                     lambda: rt.call(bare_get_json()), n
                 ),
                 "sync Cache.get": lambda n: _per_call(lambda: cache.get("user", User), n),
+                "sync GET + the engine's decode, no loop": lambda n: _per_call(sync_hit, n),
             },
             args.ops,
             args.rounds,
         )
 
-        reads = engine._reads
         backend = reads._read_from
         lane, guard = backend._lane, reads._guard
-        physical = engine._keys.entry("user")
         layers: dict[str, Callable[[], Awaitable[object]]] = {
             "bare async connection GET": lambda: bare_get(physical),
             "+ lane": lambda: lane.get(physical),
@@ -165,16 +177,16 @@ def main() -> None:
 def _print(thread: dict[str, Timing], loop: dict[str, Timing], args: Any, load: str) -> None:
     base_wall, base_cpu = thread["raw redis.Redis.get + orjson"]
     print(f"{args.ops:,} calls per slice, median of {args.rounds} rounds; load at start: {load}")
-    print(f"\n{'the calling thread':36} {'wall':>9} {'ratio':>6} {'cpu':>9} {'ratio':>6}")
+    print(f"\n{'the calling thread':40} {'wall':>9} {'ratio':>6} {'cpu':>9} {'ratio':>6}")
     for name, (wall, cpu) in thread.items():
         print(
-            f"{name:36} {wall:7.1f}µs {base_wall / wall:5.2f}x {cpu:7.1f}µs {base_cpu / cpu:5.2f}x"
+            f"{name:40} {wall:7.1f}µs {base_wall / wall:5.2f}x {cpu:7.1f}µs {base_cpu / cpu:5.2f}x"
         )
-    print(f"\n{'inside the loop, layer by layer':36} {'wall':>9} {'':>6} {'cpu':>9} {'added':>6}")
+    print(f"\n{'inside the loop, layer by layer':40} {'wall':>9} {'':>6} {'cpu':>9} {'added':>6}")
     previous = None
     for name, (wall, cpu) in loop.items():
         added = "" if previous is None else f"{cpu - previous:+5.1f}"
-        print(f"{name:36} {wall:7.1f}µs {'':>6} {cpu:7.1f}µs {added:>6}")
+        print(f"{name:40} {wall:7.1f}µs {'':>6} {cpu:7.1f}µs {added:>6}")
         previous = cpu
     noop_cpu = thread["bridge: a no-op call"][1]
     floor_cpu = thread["bridge + bare async GET + orjson"][1]
