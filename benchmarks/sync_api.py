@@ -27,6 +27,9 @@ the latency of one call from a thread with no event loop:
 - ``8 threads``: throughput of 8 threads calling at once, raw redis-py (one pool)
   versus the sync API (one engine), as calls per second; idle engine, then busy.
 
+Where the time of a sync get goes (the bridge, asyncio's I/O, each layer of the
+engine): ``benchmarks/sync_bound.py``.
+
 Contenders take turns slice by slice in an order rotated every round, so load from
 elsewhere on the machine hits them alike; each figure is the median over rounds.
 Timings are printed, never asserted.

@@ -27,7 +27,8 @@ is configured to drop them.
 Deadlines: a read gets ``read_timeout`` and a write ``write_timeout`` for the whole
 call (waiting for a pooled connection, connecting, sending and the reply); past it the
 call is cancelled (redis-py drops a connection cancelled mid-reply) and counts as an
-outage (one timer for every call in flight, at most 10 ms late: :mod:`._deadlines`).
+outage (one timer for every call in flight, at most 10 ms late:
+:mod:`cachewright._deadlines`).
 Bulk calls (pattern deletes, tag invalidation) cost in proportion to what they
 remove, so only each of their round trips is bounded, by the client's socket timeout.
 
@@ -45,10 +46,10 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+from cachewright._deadlines import Deadlines
 from cachewright._logs import Throttle
 from cachewright._metrics import Attributes, Metrics
 from cachewright.cache._breakers import ALL_NODES, Breakers
-from cachewright.cache._deadlines import Deadlines
 from cachewright.cache._stats import Counters
 from cachewright.errors import (
     AccessDenied,

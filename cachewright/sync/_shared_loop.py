@@ -75,13 +75,23 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 class SharedLoop:
     """An event loop driven by its callers, and by a daemon thread when work remains."""
 
-    __slots__ = ("_background", "_count", "_drive", "_followers", "_loop", "_stopped", "_wake")
+    __slots__ = (
+        "_background",
+        "_count",
+        "_drive",
+        "_driven",
+        "_followers",
+        "_loop",
+        "_stopped",
+        "_wake",
+    )
 
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._drive = threading.Lock()  # held by the one thread running the loop
         self._count = threading.Lock()  # guards _followers
         self._followers = 0
+        self._driven: asyncio.Task[Any] | None = None  # the task of the thread driving
         self._wake = threading.Event()
         self._stopped = False
         self._background = threading.Thread(
@@ -107,12 +117,37 @@ class SharedLoop:
         return self._follow(coro, can_drive=running is None)
 
     def _run_driving(self, coro: Coroutine[Any, Any, R]) -> R:
-        """Drive the loop until ``coro`` ends (``_drive`` is held on entry)."""
+        """Drive the loop until ``coro`` ends (``_drive`` is held on entry).
+
+        ``run_until_complete`` stops the loop from the task's done callback, one loop
+        iteration (a poll of the selector) after the task ends; here the task stops
+        the loop itself, in the iteration that ends it. Only the task being driven
+        does: one left behind by an interrupted driver (a KeyboardInterrupt) ends
+        later under another driver without stopping it.
+        """
+        loop = self._loop
         try:
-            task = self._loop.create_task(coro, name=CALL_TASK)
-            return self._loop.run_until_complete(task)
+            task = loop.create_task(self._stopping(coro), name=CALL_TASK)
+            self._driven = task
+            try:
+                loop.run_forever()
+            except BaseException:
+                if task.done() and not task.cancelled():
+                    task.exception()  # raised here: not logged again as never retrieved
+                raise
+            if not task.done():  # pragma: no cover - nothing else stops this loop
+                raise RuntimeError("the engine loop stopped before the call ended")
+            return task.result()
         finally:
+            self._driven = None
             self._leave()
+
+    async def _stopping(self, coro: Coroutine[Any, Any, R]) -> R:
+        try:
+            return await coro
+        finally:
+            if asyncio.current_task() is self._driven:
+                self._loop.stop()
 
     def _leave(self) -> None:
         """Release the loop; hand it to the background thread if work remains."""

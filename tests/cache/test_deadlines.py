@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from cachewright.cache._deadlines import Deadlines
+from cachewright._deadlines import Deadlines
 
 
 async def _forever() -> None:

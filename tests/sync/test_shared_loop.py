@@ -2,7 +2,8 @@
 
 A calling thread drives the loop itself when nobody else does (no hand-off); work left
 behind (background tasks, other threads' calls) is driven by the background thread;
-a thread running its own event loop is served too; nothing waits forever.
+a thread running its own event loop is served too; nothing waits forever, not even
+after a driver was interrupted mid-call.
 """
 
 from __future__ import annotations
@@ -95,6 +96,32 @@ def test_many_threads_never_strand_a_call(shared: SharedLoop) -> None:
         results = list(pool.map(hammer, range(8)))
 
     assert results == [[t * 1000 + i for i in range(150)] for t in range(8)]
+
+
+def test_a_call_left_by_an_interrupted_driver_stops_no_later_driver(shared: SharedLoop) -> None:
+    """A driving call cut by a KeyboardInterrupt leaves its task on the loop; when that
+    task ends later, under whichever thread drives then, it must not stop that loop."""
+
+    async def interrupted() -> str:
+        def interrupt() -> None:
+            raise KeyboardInterrupt
+
+        asyncio.get_running_loop().call_soon(interrupt)
+        await asyncio.sleep(0.05)  # still pending when the interrupt leaves the loop
+        return "left behind"
+
+    async def outlives_it() -> str:
+        await asyncio.sleep(0.2)
+        return "answered"
+
+    with pytest.raises(KeyboardInterrupt):
+        shared.call(interrupted())
+    results: list[str] = []
+    caller = threading.Thread(target=lambda: results.append(shared.call(outlives_it())))
+    caller.start()
+    caller.join(10)  # a stranded call would block forever: fail instead
+    assert not caller.is_alive()
+    assert results == ["answered"]
 
 
 def test_stop_refuses_later_calls(shared: SharedLoop) -> None:

@@ -6,7 +6,8 @@ gets its own answer; an error reply fails only its command; a cancelled call lea
 the lane usable. Through a proxy that holds the replies of one connection: a large
 MGET or a tag invalidation in flight does not hold up a ``get`` (they use the pool, not
 the lane), and ``close()`` waits for the request in flight before closing the lane's
-connection, leaving a client the backend does not own working.
+connection, leaving a client the backend does not own working; a held reply fails
+within the client's socket timeout (the lane's own deadline) and the lane reconnects.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from cachewright._redis.lane import Lane
 from cachewright.cache.backends.redis import RedisBackend
 from cachewright.errors import CacheError
 from cachewright.settings import Settings
@@ -243,4 +248,27 @@ async def test_close_waits_for_the_request_in_flight(
         assert await client.get(marker) == b"held value"
     finally:
         held.release()
+        await client.aclose()
+
+
+async def test_a_held_reply_fails_within_the_socket_timeout_and_the_lane_recovers(
+    held: MarkerProxy, names: Names
+) -> None:
+    # The lane's connection has no socket timeout: the lane bounds each round trip by
+    # the client's own, then reconnects for the next call.
+    marker, warm = names.key("marker"), names.key("warm")
+    client = Redis(
+        host="127.0.0.1", port=held.port, socket_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
+    lane = Lane(client)
+    try:
+        await lane.command("SET", warm, b"w")
+        with pytest.raises(RedisTimeoutError, match="Timeout talking to Redis"):
+            await asyncio.wait_for(lane.get(marker), NEVER)  # NEVER: fail, not hang
+        assert held.seen.is_set()
+        held.release()
+        assert await lane.get(warm) == b"w"
+    finally:
+        held.release()
+        await lane.close()
         await client.aclose()

@@ -1,6 +1,8 @@
-"""Deadlines for many concurrent calls, on one timer (the guard's read and write timeouts).
+"""Deadlines for many concurrent calls, on one timer (the guard's read and write
+timeouts, the lane's bound on each round trip).
 
-Usage (what :class:`~cachewright.cache._guard.Guard` does)::
+Usage (what :class:`~cachewright.cache._guard.Guard` and
+:class:`~cachewright._redis.lane.Lane` do)::
 
     deadlines = Deadlines()
     value = await deadlines.run(0.5, backend.get, ("shop:user:1",))  # TimeoutError past 0.5 s
