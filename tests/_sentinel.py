@@ -61,7 +61,10 @@ class SentinelGroup:
         return None
 
     def server(self, port: int) -> RedisServer:
-        return next(server for server in self.servers if server.port == port)
+        for server in self.servers:
+            if server.port == port:
+                return server
+        raise LookupError(f"no server of this group listens on {port}")
 
     def start(self) -> Self:
         try:
@@ -114,8 +117,10 @@ class SentinelGroup:
         master = self.master_port()
         if master is None or not all(alive(server) for server in self.servers):
             return False
-        other = next(server for server in self.servers if server.port != master)
-        if "master_link_status:up" not in cli(other.port, "info", "replication"):
+        others = [server for server in self.servers if server.port != master]
+        if len(others) != 1 or "master_link_status:up" not in cli(
+            others[0].port, "info", "replication"
+        ):
             return False
         return self._sentinels_ready()
 

@@ -16,6 +16,11 @@ Timeouts are short (cluster node timeout 1 s), so a
 failover takes a few seconds. Every process is started from the ``redis-server``
 binary on a free port in its own temporary directory, and only those PIDs are ever
 signalled. A SIGSTOPped process is always continued before it is stopped.
+
+These helpers run in threads (``asyncio.to_thread``), so none of them lets a
+``StopIteration`` out: asyncio cannot set it on a future, and the awaiting test would
+wait forever (what hung the lagging-replica test once). A lookup that finds nothing
+raises ``LookupError``; a poll that never succeeds, ``TimeoutError``.
 """
 
 from __future__ import annotations
@@ -81,6 +86,8 @@ class ReplicatedCluster:
     """Three primaries and three replicas (``--cluster-replicas 1``), node timeout 1 s."""
 
     def __init__(self, primaries: int = 3, *, full_coverage: bool = True) -> None:
+        # The replica of each primary killed, looked up at the kill (see wait_promotion).
+        self._successors: dict[int, int] = {}
         # A cluster node also listens on its port + 10000 (the cluster bus).
         # full_coverage=False sets cluster-require-full-coverage no: the healthy
         # primaries keep serving their slots while one is down.
@@ -114,29 +121,42 @@ class ReplicatedCluster:
         return f"redis+cluster://{hosts}/0"
 
     def node(self, port: int) -> RedisServer:
-        return next(node for node in self.nodes if node.port == port)
+        for node in self.nodes:
+            if node.port == port:
+                return node
+        raise LookupError(f"no node of this cluster listens on {port}")
 
     def alive(self) -> list[RedisServer]:
         return [node for node in self.nodes if alive(node)]
 
-    def topology(self) -> list[tuple[int, str, int | None]]:
-        """``(port, "master"|"slave", master's port)`` per node a live node knows of,
-        failed nodes left out (from ``CLUSTER NODES``)."""
+    def topology(self, *, failed: bool = False) -> list[tuple[int, str, int | None]]:
+        """``(port, "master"|"slave", master's port)`` per node a live node knows of
+        (from ``CLUSTER NODES``), nodes flagged failed left out unless ``failed``."""
         for node in self.alive():
             text = cli(node.port, "cluster", "nodes")
             if text.strip():
-                return _parse_nodes(text)
+                return _parse_nodes(text, failed=failed)
         return []
 
     def primaries(self) -> list[RedisServer]:
         return [self.node(port) for port, role, _ in self.topology() if role == "master"]
 
     def replica_of(self, primary: RedisServer) -> RedisServer:
-        return next(
-            self.node(port)
-            for port, role, master in self.topology()
-            if role == "slave" and master == primary.port
-        )
+        """``primary``'s replica, even one its peers flag as failed (frozen, lagging)."""
+        return self.node(self._replica_port(primary.port))
+
+    def _replica_port(self, primary: int) -> int:
+        topology = self.topology(failed=True)
+        for port, role, master in topology:
+            if role == "slave" and master == primary:
+                return port
+        raise LookupError(f"no replica of {primary} in CLUSTER NODES: {topology}")
+
+    def _note_successor(self, node: RedisServer) -> None:
+        for port, role, master in self.topology(failed=True):
+            if role == "slave" and master == node.port:
+                self._successors[node.port] = port
+                return
 
     def primary_for(self, key: str) -> RedisServer:
         """The primary serving ``key``'s hash slot now."""
@@ -192,7 +212,9 @@ class ReplicatedCluster:
         wait_until(self.healthy, timeout=timeout, interval=0.1)
 
     def kill(self, node: RedisServer) -> float:
-        """SIGKILL ``node``; returns ``time.monotonic()`` at the kill."""
+        """SIGKILL ``node``; returns ``time.monotonic()`` at the kill. A primary's
+        replica is noted first, for :meth:`wait_promotion`."""
+        self._note_successor(node)
         return kill_node(node)
 
     def frozen(self, node: RedisServer) -> contextlib.AbstractContextManager[RedisServer]:
@@ -201,12 +223,14 @@ class ReplicatedCluster:
 
     def wait_promotion(self, old: RedisServer, timeout: float = 30.0) -> RedisServer:
         """Poll until ``old``'s replica is a primary and every live node says
-        ``cluster_state:ok``; returns the promoted node."""
-        replica_port = next(
-            port
-            for port, role, master in _parse_nodes(cli(self.alive()[0].port, "cluster", "nodes"))
-            if role == "slave" and master == old.port
-        )
+        ``cluster_state:ok``; returns the promoted node.
+
+        The replica is the one :meth:`kill` noted: asked after the kill, ``CLUSTER
+        NODES`` may no longer name it as ``old``'s (already promoted, or flagged
+        ``fail`` by its peers just after a SIGSTOP)."""
+        replica_port = self._successors.pop(old.port, None)
+        if replica_port is None:
+            replica_port = self._replica_port(old.port)
 
         def promoted() -> bool:
             roles = {port: role for port, role, _ in self.topology()}
@@ -245,8 +269,9 @@ class ReplicatedCluster:
         self.cleanup()
 
 
-def _parse_nodes(text: str) -> list[tuple[int, str, int | None]]:
-    """``CLUSTER NODES`` as ``(port, role, master port)``, failed nodes left out."""
+def _parse_nodes(text: str, *, failed: bool = False) -> list[tuple[int, str, int | None]]:
+    """``CLUSTER NODES`` as ``(port, role, master port)``; nodes flagged failed are
+    left out unless ``failed`` (nodes without an address or in a handshake always are)."""
     ids: dict[str, int] = {}
     rows: list[tuple[int, str, str, str]] = []
     for line in text.splitlines():
@@ -260,7 +285,7 @@ def _parse_nodes(text: str) -> list[tuple[int, str, int | None]]:
     result: list[tuple[int, str, int | None]] = []
     for port, flags, master, _ in rows:
         names = set(flags.split(","))
-        if names & {"fail", "fail?", "noaddr", "handshake"}:
+        if names & {"noaddr", "handshake"} or (not failed and names & {"fail", "fail?"}):
             continue
         role = "master" if "master" in names else "slave"
         result.append((port, role, ids.get(master) if master != "-" else None))

@@ -25,11 +25,11 @@ A backend without a topology (the memory backend, a user backend) has one node.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
 
+from cachewright._tasks import cancel_and_wait
 from cachewright.cache._breaker import BreakerState, CircuitBreaker
 from cachewright.cache.backends.base import Topology
 from cachewright.errors import CachewrightError
@@ -167,6 +167,4 @@ class Breakers:
         """Stop a refresh under way (the cache is closing)."""
         task, self._refresh_task = self._refresh_task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)

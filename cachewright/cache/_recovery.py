@@ -42,11 +42,11 @@ down, a peer whose own channel dropped bypasses its local tier (see local tiers)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 
+from cachewright._tasks import cancel_and_wait
 from cachewright.cache._stats import RecoveryStats
 from cachewright.cache.backends.base import Backend
 from cachewright.cache.local import Notice
@@ -153,9 +153,7 @@ class Recovery:
         self._closed = True
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while self.pending and not self._closed:

@@ -13,6 +13,10 @@ Every ``set`` and ``get`` is recorded with its time, whether its key lives on th
 killed primary, and its outcome: ``ok``, a cachewright error's class name, or
 ``raw:<type>`` for anything else that reached the caller. A ``get`` that returns
 ``None`` for a key that was written counts as ``miss`` (fail-open read).
+
+Also what every failover test module shares: the clients' short timeouts
+(``SETTINGS``), the marks for the clients redis-py leaks at a failover
+(``LEAKED_CLIENTS``), and polls of the local tier's channel.
 """
 
 from __future__ import annotations
@@ -24,11 +28,38 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cachewright import Cache
+import pytest
+
+from cachewright import Cache, LocalStats, Settings
 from cachewright.errors import CachewrightError
 from tests._servers import wait_until_async
 
-__all__ = ["Figures", "Traffic", "summary"]
+__all__ = [
+    "LEAKED_CLIENTS",
+    "SETTINGS",
+    "Figures",
+    "Traffic",
+    "local_channel",
+    "local_stats",
+    "reconnected",
+    "summary",
+]
+
+#: short timeouts, so a dead primary fails calls fast
+SETTINGS = Settings(connect_timeout=0.5, read_timeout=0.5, write_timeout=0.5)
+
+# redis-py's cluster client drops ClusterNode and Connection objects unclosed when it
+# rebuilds its topology after a failover; their finalizers warn at garbage collection.
+# The fixture collects them before the test ends, so they warn there, under this
+# filter, and not in whichever later test the collector happens to run.
+LEAKED_CLIENTS = [
+    pytest.mark.filterwarnings(
+        "ignore:Exception ignored in. <(socket\\.socket|function (_SelectorTransport"
+        "|StreamWriter|AbstractConnection|ClusterNode)\\.__del__)"
+        ":pytest.PytestUnraisableExceptionWarning"
+    ),
+    pytest.mark.usefixtures("collect_leaked_clients"),
+]
 
 
 @dataclass
@@ -124,3 +155,21 @@ class Traffic:
 
 def summary(values: Sequence[float]) -> str:
     return f"median {statistics.median(values):.2f}s max {max(values):.2f}s n={len(values)}"
+
+
+async def local_stats(cache: Cache) -> LocalStats:
+    local = (await cache.stats(server=False)).local
+    assert local is not None
+    return local
+
+
+async def local_channel(cache: Cache) -> str:
+    """The local tier's channel state (``"up"``, ...): a poll probe."""
+    channel: str = (await local_stats(cache)).channel
+    return channel
+
+
+async def reconnected(cache: Cache) -> bool:
+    """The local tier's channel reconnected at least once and is up (a poll probe)."""
+    local = await local_stats(cache)
+    return local.reconnects >= 1 and local.channel == "up"

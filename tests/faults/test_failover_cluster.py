@@ -9,40 +9,31 @@ and the caller's view is recorded (:mod:`tests.faults._failover`). Tests marked
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
 
 import pytest
 
-from cachewright import Cache, LocalStats, LocalTier, Settings
+from cachewright import Cache, LocalTier, Settings
 from cachewright.cache.backends.redis import RedisBackend
 from cachewright.cache.local._redis_channel import RedisChannel
 from cachewright.errors import CacheUnavailable, CircuitOpen
-from tests._servers import need, redis_binary, wait_until_async
+from tests._servers import wait_until_async
 from tests._topology import ReplicatedCluster
-from tests.faults._failover import Figures, Traffic, summary
-
-# redis-py's cluster client drops ClusterNode and Connection objects unclosed when it
-# rebuilds its topology after a failover; their finalizers warn at garbage collection.
-# The autouse fixture below collects them before the test ends, so they warn here,
-# under this filter, and not in whichever later test the collector happens to run.
-LEAKED = pytest.mark.filterwarnings(
-    "ignore:Exception ignored in. <(socket\\.socket|function (_SelectorTransport|StreamWriter"
-    "|AbstractConnection|ClusterNode)\\.__del__):pytest.PytestUnraisableExceptionWarning"
+from tests.faults._failover import (
+    LEAKED_CLIENTS,
+    SETTINGS,
+    Figures,
+    Traffic,
+    local_channel,
+    reconnected,
+    summary,
 )
+from tests.faults.conftest import fresh_cluster
 
-pytestmark = [pytest.mark.redis, pytest.mark.cluster, pytest.mark.slow, LEAKED]
+pytestmark = [pytest.mark.redis, pytest.mark.cluster, pytest.mark.slow, *LEAKED_CLIENTS]
 
-
-@pytest.fixture(autouse=True)
-def _collect_leaked_clients() -> Iterator[None]:
-    yield
-    gc.collect()
-
-
-SETTINGS = Settings(connect_timeout=0.5, read_timeout=0.5, write_timeout=0.5)
 KEYS = [f"k{i}" for i in range(48)]
 # A breaker that never probes within a test (60 s): whatever is served again after
 # a failover is served by the breaker per node and the topology refresh, not by a probe.
@@ -51,23 +42,10 @@ NEVER_PROBES = Settings(
 )
 
 
-def _cluster(*, full_coverage: bool) -> Iterator[ReplicatedCluster]:
-    if redis_binary() is None:
-        need("redis-server binary not found")
-    with ReplicatedCluster(full_coverage=full_coverage).start() as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def cluster() -> Iterator[ReplicatedCluster]:
-    """A fresh replicated cluster (destructive tests), full coverage required (default)."""
-    yield from _cluster(full_coverage=True)
-
-
 @pytest.fixture
 def partial_cluster() -> Iterator[ReplicatedCluster]:
-    """The same with ``cluster-require-full-coverage no``."""
-    yield from _cluster(full_coverage=False)
+    """A fresh replicated cluster with ``cluster-require-full-coverage no``."""
+    yield from fresh_cluster(full_coverage=False)
 
 
 @pytest.fixture
@@ -227,17 +205,6 @@ async def test_failed_slots_served_after_promotion_within_the_breaker_period(
     assert cluster.primary_for(physical(cache, KEYS[0])) is promoted
 
 
-async def _local(cache: Cache) -> LocalStats:
-    local = (await cache.stats(server=False)).local
-    assert local is not None
-    return local
-
-
-async def _reconnected(cache: Cache) -> bool:
-    local = await _local(cache)
-    return local.reconnects >= 1 and local.channel == "up"
-
-
 async def test_local_tier_channel_survives_losing_its_node(
     cluster: ReplicatedCluster, namespace: str
 ) -> None:
@@ -260,12 +227,12 @@ async def test_local_tier_channel_survives_losing_its_node(
 
     async with make() as a, make() as b:
         for cache in (a, b):
-            await wait_until_async(partial(_local_channel, cache), expect="up", timeout=10)
+            await wait_until_async(partial(local_channel, cache), expect="up", timeout=10)
         key = next(k for k in KEYS if cluster.primary_for(physical(a, k)) is not listened)
         was_primary = listened in cluster.primaries()
         cluster.kill(listened)
         for cache in (a, b):
-            await wait_until_async(partial(_reconnected, cache), timeout=30)
+            await wait_until_async(partial(reconnected, cache), timeout=30)
         if was_primary:
             await asyncio.to_thread(cluster.wait_promotion, listened)
         await wait_until_async(partial(served, a, key), timeout=30, interval=0.01)
@@ -274,8 +241,3 @@ async def test_local_tier_channel_survives_losing_its_node(
         await a.set(key, 2, ttl=300)
         # Within the local ttl (60 s): only the invalidation message can drop b's copy.
         await wait_until_async(partial(b.get, key, int), expect=2, timeout=10)
-
-
-async def _local_channel(cache: Cache) -> str:
-    channel: str = (await _local(cache)).channel
-    return channel

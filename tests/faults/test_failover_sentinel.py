@@ -8,48 +8,29 @@ the ``redis+sentinel://`` URL; run with ``-s`` to see the figures.
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from functools import partial
 
 import pytest
 
-from cachewright import Cache, LocalStats, LocalTier, Settings
+from cachewright import Cache, LocalTier
 from cachewright.errors import CachewrightError
 from tests._sentinel import SentinelGroup
-from tests._servers import need, redis_binary, wait_until_async
-from tests.faults._failover import Figures, Traffic, summary
-
-# redis-py's cluster client drops ClusterNode and Connection objects unclosed when it
-# rebuilds its topology after a failover; their finalizers warn at garbage collection.
-# The autouse fixture below collects them before the test ends, so they warn here,
-# under this filter, and not in whichever later test the collector happens to run.
-LEAKED = pytest.mark.filterwarnings(
-    "ignore:Exception ignored in. <(socket\\.socket|function (_SelectorTransport|StreamWriter"
-    "|AbstractConnection|ClusterNode)\\.__del__):pytest.PytestUnraisableExceptionWarning"
+from tests._servers import wait_until_async
+from tests.faults._failover import (
+    LEAKED_CLIENTS,
+    SETTINGS,
+    Figures,
+    Traffic,
+    local_channel,
+    reconnected,
+    summary,
 )
 
-pytestmark = [pytest.mark.redis, pytest.mark.slow, LEAKED]
+pytestmark = [pytest.mark.redis, pytest.mark.slow, *LEAKED_CLIENTS]
 
-
-@pytest.fixture(autouse=True)
-def _collect_leaked_clients() -> Iterator[None]:
-    yield
-    gc.collect()
-
-
-SETTINGS = Settings(connect_timeout=0.5, read_timeout=0.5, write_timeout=0.5)
 KEYS = [f"k{i}" for i in range(48)]
-
-
-@pytest.fixture
-def group() -> Iterator[SentinelGroup]:
-    """A fresh Sentinel group (the tests kill its primary)."""
-    if redis_binary() is None:
-        need("redis-server binary not found")
-    with SentinelGroup().start() as group:
-        yield group
 
 
 @pytest.fixture
@@ -107,22 +88,6 @@ async def test_same_cache_follows_sentinel_failovers_and_tags_invalidate(
     assert await cache.get_many(KEYS, int) == {}
 
 
-async def _local(cache: Cache) -> LocalStats:
-    local = (await cache.stats(server=False)).local
-    assert local is not None
-    return local
-
-
-async def _channel(cache: Cache) -> str:
-    channel: str = (await _local(cache)).channel
-    return channel
-
-
-async def _reconnected(cache: Cache) -> bool:
-    local = await _local(cache)
-    return local.reconnects >= 1 and local.channel == "up"
-
-
 async def _served(cache: Cache, key: str) -> bool:
     try:
         await cache.set(key, 1, ttl=300)
@@ -142,13 +107,13 @@ async def test_local_tier_channel_follows_the_promoted_primary(
         Cache.from_url(group.url, namespace=namespace, settings=SETTINGS, local=local) as b,
     ):
         for cache in (a, b):
-            await wait_until_async(partial(_channel, cache), expect="up", timeout=10)
+            await wait_until_async(partial(local_channel, cache), expect="up", timeout=10)
         master = group.master_port()
         assert master is not None
         group.kill(group.server(master))
         await asyncio.to_thread(group.wait_promotion, master)
         for cache in (a, b):
-            await wait_until_async(partial(_reconnected, cache), timeout=30)
+            await wait_until_async(partial(reconnected, cache), timeout=30)
         await wait_until_async(partial(_served, a, "k"), timeout=30, interval=0.01)
         assert await b.get("k", int) == 1
         assert await b.get("k", int) == 1  # now held in b's local tier

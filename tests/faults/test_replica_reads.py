@@ -9,7 +9,6 @@ the same read is served by the primary.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from functools import partial
@@ -17,31 +16,21 @@ from functools import partial
 import pytest
 from redis import Redis
 
-from cachewright import Cache, LocalTier, Settings
+from cachewright import Cache, LocalTier
 from cachewright.errors import ConfigurationError
 from tests._sentinel import SentinelGroup
 from tests._servers import RedisServer, need, redis_binary, wait_until, wait_until_async
 from tests._topology import ReplicatedCluster
+from tests.faults._failover import LEAKED_CLIENTS, SETTINGS
 
-LEAKED = pytest.mark.filterwarnings(
-    "ignore:Exception ignored in. <(socket\\.socket|function (_SelectorTransport|StreamWriter"
-    "|AbstractConnection|ClusterNode)\\.__del__):pytest.PytestUnraisableExceptionWarning"
-)
+pytestmark = [pytest.mark.redis, pytest.mark.slow, *LEAKED_CLIENTS]
 
-pytestmark = [pytest.mark.redis, pytest.mark.slow, LEAKED]
-
-PRIMARY = Settings(connect_timeout=0.5, read_timeout=0.5, write_timeout=0.5)
-REPLICAS = Settings(
-    connect_timeout=0.5, read_timeout=0.5, write_timeout=0.5, read_from_replicas=True
-)
+PRIMARY = SETTINGS
+REPLICAS = SETTINGS.model_copy(update={"read_from_replicas": True})
 
 
-@pytest.fixture(autouse=True)
-def _collect_leaked_clients() -> Iterator[None]:
-    yield
-    gc.collect()
-
-
+# Module-scoped overrides of tests/faults/conftest.py's fresh-per-test fixtures: these
+# tests only freeze a replica for a moment, so one topology serves the module.
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[ReplicatedCluster]:
     if redis_binary() is None:

@@ -41,6 +41,7 @@ from cachewright._logs import Throttle
 from cachewright._redact import redact
 from cachewright._redis.errors import ErrorMap
 from cachewright._redis.url import ConnectionSettings, Opened, RedisTarget, open_client, parse_url
+from cachewright._tasks import cancel_and_wait
 from cachewright.cache.local.tier import ChannelListener
 
 __all__ = ["RedisChannel"]
@@ -152,9 +153,7 @@ class RedisChannel:
         self._closed = True
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         await self._opened.close()
 
     # -- the listener task ---------------------------------------------------------

@@ -47,6 +47,7 @@ from typing import Any, Generic, Self, TypeVar
 from tenacity import wait_exponential
 
 from cachewright._logs import Throttle
+from cachewright._tasks import cancel_and_wait
 from cachewright.cache import Cache
 from cachewright.errors import (
     QueueClosed,
@@ -234,9 +235,7 @@ class FlushWorker(Generic[K, V]):
                 await asyncio.wait_for(asyncio.shield(task), timeout)
             except TimeoutError:
                 log.warning("flush worker did not stop within %ss; cancelling it", timeout)
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
         return self._snapshot()
 
     # -- the loop ------------------------------------------------------------------

@@ -16,11 +16,11 @@ flusher that stopped running (a crash, a frozen process) lets them age and lose 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from cachewright._logs import Throttle
+from cachewright._tasks import cancel_and_wait
 from cachewright.errors import CachewrightError
 
 __all__ = ["Leases"]
@@ -63,9 +63,7 @@ class Leases:
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
