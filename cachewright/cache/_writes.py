@@ -25,7 +25,7 @@ from cachewright.cache._fences import WriteFences
 from cachewright.cache._guard import Guard
 from cachewright.cache._serializer import Lease, Serializer
 from cachewright.cache._stats import Counters
-from cachewright.cache.backends.base import Backend, SetItem
+from cachewright.cache.backends.base import Backend, FillNotices, SetItem
 from cachewright.cache.envelope import LEASE, entry_tags, pack
 from cachewright.cache.keys import KeyBuilder
 from cachewright.cache.local import Coherence, Notice
@@ -373,21 +373,29 @@ class WritePath:
         stale_ttl: float | timedelta | None = None,
         tags: Iterable[str] | str | None = None,
         type: Any = None,
+        notify: str | None = None,
     ) -> bool:
-        """Store ``value`` only if the entry is still the one ``version`` names."""
+        """Store ``value`` only if the entry is still the one ``version`` names; with
+        ``notify`` (a channel), tell the key's lock waiters the outcome (FillNotices)."""
         physical = self._keys.entry(key)
         expiry = plan_expiry(
             self._ttl(ttl), sliding=sliding, expires_at=expires_at, stale_ttl=stale_ttl
         )
         data = self._serializer.encode(value, expiry, _tag_names(tags), type)
+        backend = self._backend
+        extra: tuple[str, ...] = ()
+        write: Callable[..., Awaitable[bool]] = backend.compare_and_set
+        if notify is not None and isinstance(backend, FillNotices):
+            write, extra = backend.fill_notify, (notify,)
         stored = await self.guarded(
             False,
-            self._backend.compare_and_set,
+            write,
             physical,
             version,
             data,
             expiry.ttl_ms,
             self._keys.tags(tags),
+            *extra,
             notice=Notice(keys=(key,), only_if_changed=True),
             fence=False,
             at=physical,

@@ -206,6 +206,7 @@ class CacheAside(Generic[K, V]):
             stale_ttl=stale_ttl,
             lock_ttl=lock_ttl,
             lock_wait=lock_wait,
+            lock=lock,
         )
         filler: Filler[V] = Filler(cache, policy, counters)
         timer = LoadTimer()
