@@ -14,8 +14,10 @@ PUBLISH from their script, which a Redis Cluster delivers on every node, so one
 connection to any primary hears every fill (sharded SPUBLISH would need one
 subscription per key, taken after the read that finds the lease: a command per wait
 and a race to close with another read). When the connection fails, waiters are told
-(:data:`~cachewright.cache.backends.fills.LOST`) and read their keys again; the
-listener reconnects with backoff at the next need.
+(:data:`~cachewright.cache.backends.fills.LOST`) and read their keys again: when
+redis-py reconnects and subscribes again by itself (its new confirmation says so),
+and when it gives up (then the next wait subscribes afresh, at most once a second;
+meanwhile waiters poll).
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import Any, cast
 
-from redis.asyncio import Redis
+from redis.asyncio import Connection, ConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
@@ -37,6 +39,19 @@ __all__ = ["FillListener"]
 log = logging.getLogger("cachewright.cache")
 
 _RETRY_AFTER = 1.0  # seconds a failed subscription is not tried again
+
+# What a plain connection to one cluster node keeps of the cluster's connection options.
+_PLAIN = frozenset(
+    {
+        "username",
+        "password",
+        "credential_provider",
+        "client_name",
+        "socket_connect_timeout",
+        "socket_keepalive",
+        "socket_keepalive_options",
+    }
+)
 
 
 class FillListener:
@@ -83,17 +98,29 @@ class FillListener:
         client = self._client
         if isinstance(client, RedisCluster):
             if self._own is None:
+                # A plain client to one primary, with the cluster's credentials and TLS.
                 node = client.get_default_node() or client.get_random_node()
-                kwargs: dict[str, Any] = dict(client.get_connection_kwargs())
-                for name in ("host", "port", "connection_class"):
-                    kwargs.pop(name, None)
-                self._own = Redis(host=node.host, port=int(node.port), **kwargs)
+                given = client.get_connection_kwargs()
+                kwargs: dict[str, Any] = {
+                    name: value
+                    for name, value in given.items()
+                    if name in _PLAIN or name.startswith("ssl_")
+                }
+                kind = cast("type[Connection]", given.get("connection_class") or Connection)
+                pool = ConnectionPool(
+                    connection_class=kind,
+                    host=node.host,
+                    port=int(node.port),
+                    **kwargs,
+                )
+                self._own = Redis.from_pool(pool)
             client = self._own
         return client.pubsub()
 
     async def _run(self) -> None:
-        pubsub = self._pubsub()
+        pubsub: PubSub | None = None
         try:
+            pubsub = self._pubsub()
             await pubsub.subscribe(self._name)
             while True:  # the confirmation comes first
                 message = await pubsub.get_message(timeout=None)
@@ -104,13 +131,23 @@ class FillListener:
             on_message = self.hub.on_message
             while True:
                 message = await pubsub.get_message(timeout=None)
-                if message is not None and message["type"] == "message":
+                if message is None:
+                    continue
+                if message["type"] == "message":
                     on_message(message["data"])
+                elif message["type"] == "subscribe":
+                    # redis-py reconnected and subscribed again: what was published
+                    # in between is lost, so every waiter reads its key again.
+                    self.hub.interrupt()
         except (RedisError, OSError) as exc:
             log.debug("fill notices on %s lost: %s", self._name, type(exc).__name__)
+            self._failed_at = asyncio.get_running_loop().time()
+        except Exception:  # waiters fall back to reading; never a task error left unread
+            log.error("fill notices on %s failed", self._name, exc_info=True)
             self._failed_at = asyncio.get_running_loop().time()
         finally:
             self.hub.lose()
             self._up.set()  # wake ready(): it sees the hub down
-            with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            if pubsub is not None:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]

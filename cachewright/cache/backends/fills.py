@@ -123,6 +123,10 @@ class FillHub:
     def lose(self) -> None:
         """The channel went down: every waiter reads its key again."""
         self.up = False
+        self.interrupt()
+
+    def interrupt(self) -> None:
+        """Notices may have been lost (a reconnect): every waiter reads its key again."""
         for waiting in self._waiting.values():
             for future in waiting:
                 if not future.done():
