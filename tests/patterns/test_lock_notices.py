@@ -252,3 +252,30 @@ async def test_a_lost_channel_sends_waiters_back_to_reading(
         # up), reads the key again; the fill is then seen either way.
         assert await theirs.set_if_version("item:1", {"id": 1}, lease.version, 60, notify=True)
         assert await waiter == {"id": 1}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_cancelled_waiter_leaves_the_others_waiting(
+    kind: str, namespace: str, request: pytest.FixtureRequest
+) -> None:
+    async def load(key: int) -> dict[str, int]:
+        raise AssertionError("no waiter may load")
+
+    async with two_caches(kind, namespace, request) as (mine, theirs):
+        # Two patterns on one cache: two waits on one key in one process.
+        quitter = CacheAside(mine, loader=load, key="item:{}", lock=True, lock_wait=WAIT)
+        stayer = CacheAside(mine, loader=load, key="item:{}", lock=True, lock_wait=WAIT)
+        lease = await theirs.try_lease("item:1", LEASE)
+        assert lease is not None
+        gone = asyncio.create_task(quitter.get(1))
+        kept = asyncio.create_task(stayer.get(1))
+        await wait_until_async(lambda: _waiting(quitter), expect=1)
+        await wait_until_async(lambda: _waiting(stayer), expect=1)
+        gone.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await gone
+        assert await theirs.set_if_version("item:1", {"id": 1}, lease.version, 60, notify=True)
+        assert await kept == {"id": 1}
+        assert await quitter.get(1) == {"id": 1}  # a hit now
+        await quitter.close()
+        await stayer.close()
