@@ -315,10 +315,10 @@ class RedisBackend:
 
     async def fill_hub(self, channel: str, seconds: float) -> FillHub | None:
         """This process's waiters on ``channel``, once subscribed (None: not now)."""
+        if self._closed:
+            return None
         listener = self._fills.get(channel)
         if listener is None:
-            if self._closed:
-                return None
             listener = self._fills[channel] = FillListener(self._client, channel)
         return await listener.ready(seconds)
 

@@ -15,16 +15,17 @@ shows what holds it (``SET NX GET``); if another process's lease holds it, the
 waiter sleeps until that process's fill publishes its outcome (the value comes with
 it: no read), on a channel this process subscribed to once (``cache.fills``). The
 waiter is registered before that command is sent, so a fill landing after it cannot
-be missed. Without a notice (a refused fill, a released lease, the channel lost)
-it reads the key again at once; if none comes (a filler that died, one that does not
-notify), it reads again when the lease expires, and at the latest every quarter of
-``lock_ttl`` (at least a second). Where notices cannot be had (the subscription
-is down, a backend without them) it polls as below.
+be missed. A notice without the value (a fill refused by a newer write, a lease
+released after a failed load) or a lost channel sends it to read the key again at
+once; if no notice comes (a filler that died, one that does not notify), it reads
+again when the lease expires, and at the latest every quarter of ``lock_ttl`` (at
+least a second). Where notices cannot be had (the subscription is down, a backend
+without them) it polls, as ``wait_for_fill`` does.
 
 The lease on the key is the distributed lock (G7): ``Cache.try_lease`` is a ``SET NX``
 with a timeout and a random token, and the holder replaces it with compare-and-set (a
 Lua script on Redis), so a lock that expired or was invalidated is never released or
-overwritten by its former holder. Waiters do not subscribe to anything: they read the
+overwritten by its former holder. ``wait_for_fill`` subscribes to nothing: it reads the
 key again after 20 ms, 40 ms, 80 ms, then every 100 ms, each delay stretched by up to a
 quarter at random so that waiters in different processes drift apart (jitter never
 shortens a delay, so it never adds polls). The first delay is a trade: a waiter sees a
@@ -52,6 +53,7 @@ from cachewright.patterns._backoff import Pauses, wait_scaled
 __all__ = ["Backoff", "claim_or_wait", "claim_unreadable", "wait_for_fill"]
 
 _MARGIN = 0.05  # s past a lease's expiry before it is read again
+_MIN_WAIT = 0.05  # s: the shortest wait for a notice (a lease whose writer's clock is behind)
 _MIN_CHECK = 1.0  # s: the shortest interval between a notified waiter's own reads
 
 
@@ -177,7 +179,7 @@ async def claim_or_wait(
                     on_wait()
                     on_wait = None
                 expiry = found.expires_at_ms / 1000 - time.time() + _MARGIN
-                timeout = min(deadline - loop.time(), max(0.0, min(expiry, check)))
+                timeout = min(deadline - loop.time(), max(_MIN_WAIT, min(expiry, check)))
                 notice = await watch.wait(timeout)
                 if notice is not None:
                     entry = fills.decode(key, notice, type)
