@@ -14,9 +14,8 @@ Usage (what ``CacheAside(lock=True)`` does on a miss, see ``cache.fills``)::
 
 The filler's compare-and-set publishes its outcome (with the value) on the
 namespace's fill channel; each process subscribes to it once, at its first
-``lock=True`` miss
-(:mod:`cachewright.cache.backends.fills`). Without that capability (a backend of
-your own) ``hub()`` is None and waiters poll.
+``lock=True`` miss (:mod:`cachewright.cache.backends.fills`). Without that capability
+(a backend of your own) ``hub()`` is None and waiters poll.
 """
 
 from __future__ import annotations
