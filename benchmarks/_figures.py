@@ -138,8 +138,12 @@ def targets(data: dict[str, Any]) -> list[Target]:
                     f"{loads} load(s) (worst repeat); commands {commands.median:.0f} "
                     f"({commands.low:.0f}-{commands.high:.0f})",
                     loads == 1 and commands.high <= 8))  # fmt: skip
+        woken = spread([r.woken_max_ms for r in runs], unit="ms")
+        told = ""
+        if woken is not None:
+            told = f"; last process woken {woken.median:.1f} ms ({woken.low:.1f}-{woken.high:.1f})"
         out.append((f"4. stampede, {setting}: the slowest waiter returns <= 5 ms after the "
-                    "loader", f"{late.median:.1f} ms ({late.low:.1f}-{late.high:.1f})",
+                    "loader", f"{late.median:.1f} ms ({late.low:.1f}-{late.high:.1f}){told}",
                     late.median <= 5))  # fmt: skip
     for label, rates in data.get("write-behind flush", {}).items():
         s = spread(rates, unit="/s")

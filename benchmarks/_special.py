@@ -50,6 +50,10 @@ class StampedeResult:
     #: return (ms): p50, max
     after_fill_p50_ms: float = float("nan")
     after_fill_max_ms: float = float("nan")
+    #: the process that learnt of the value last: from the first loader return to
+    #: that process's first caller return (ms); the rest of after_fill_max_ms is
+    #: the process handing the value to its other callers
+    woken_max_ms: float = float("nan")
 
 
 def _after_fill(loader_ends: list[int], done: list[int]) -> tuple[float, float]:
@@ -62,9 +66,17 @@ def _after_fill(loader_ends: list[int], done: list[int]) -> tuple[float, float]:
 
 
 def _result(
-    calls: int, seen: Seen, wall: float, loader_ends: list[int], done: list[int]
+    calls: int,
+    seen: Seen,
+    wall: float,
+    loader_ends: list[int],
+    done: list[int],
+    firsts: list[int] | None = None,
 ) -> StampedeResult:
     p50, worst = _after_fill(loader_ends, done)
+    woken = float("nan")
+    if loader_ends and (firsts or done):
+        woken = (max(firsts or [min(done)]) - min(loader_ends)) / 1e6
     return StampedeResult(
         loader_calls=calls,
         commands=seen.work_commands,
@@ -75,6 +87,7 @@ def _result(
         calls=seen.calls,
         after_fill_p50_ms=p50,
         after_fill_max_ms=worst,
+        woken_max_ms=woken,
     )
 
 
@@ -202,6 +215,7 @@ async def stampede_processes(
     calls = 0
     ends: list[int] = []
     done: list[int] = []
+    firsts: list[int] = []  # each process's first caller return
     errors: list[str] = []
     deadline = time.monotonic() + 120
     for _ in children:
@@ -221,6 +235,8 @@ async def stampede_processes(
                 calls += reply[0]
                 ends += reply[1]
                 done += reply[2]
+                if reply[2]:
+                    firsts.append(min(reply[2]))
             break
     wall = time.perf_counter() - started
     if errors:
@@ -230,7 +246,7 @@ async def stampede_processes(
     seen = (await probe.snapshot()) - before
     for child in children:
         child.join(30)
-    return _result(calls, seen, wall, ends, done)
+    return _result(calls, seen, wall, ends, done, firsts)
 
 
 # -- tag invalidation ---------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from cachewright._metrics import Metrics
 from cachewright.cache._expiry import Ttl
 from cachewright.cache._fences import WriteWatcher
+from cachewright.cache._fill_waits import FillWaits
 from cachewright.cache._reads import ReadPath
 from cachewright.cache._serializer import Lease
 from cachewright.cache._setup import Parts
@@ -104,9 +105,11 @@ class PatternInterface:
         stale_ttl: float | timedelta | None = None,
         tags: Iterable[str] | str | None = None,
         type: Any = None,
+        notify: bool = False,
     ) -> bool:
         """Store ``value`` only if the entry is still the one ``version`` names (expiry
-        options as for :meth:`set`)."""
+        options as for :meth:`set`); ``notify``: wake the processes waiting on the
+        key's lease with the outcome (see :attr:`fills`)."""
         return await self._writes.set_if_version(
             key,
             value,
@@ -117,7 +120,13 @@ class PatternInterface:
             stale_ttl=stale_ttl,
             tags=tags,
             type=type,
+            notify=self._parts.fills.channel if notify else None,
         )
+
+    @property
+    def fills(self) -> FillWaits:
+        """Lock waits woken by the fill: lease-or-read, and the filler's notice."""
+        return self._parts.fills
 
     def watch_writes(self, watcher: WriteWatcher) -> None:
         """Call ``watcher.written(keys)`` after every write through this cache object.

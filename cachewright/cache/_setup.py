@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from cachewright._metrics import NOOP, Attributes, Metrics, otel_metrics
 from cachewright._redact import redact_url
 from cachewright.cache._breakers import Breakers
+from cachewright.cache._fill_waits import FillWaits
 from cachewright.cache._guard import Guard
 from cachewright.cache._reads import ReadPath
 from cachewright.cache._recovery import Recovery, pinger
@@ -76,6 +77,7 @@ class Parts:
     recovery: Recovery
     local: LocalStore | None
     coherence: Coherence | None
+    fills: FillWaits
 
 
 def build_parts(
@@ -183,4 +185,7 @@ def build_parts(
         recovery=recovery,
         local=store,
         coherence=coherence,
+        fills=FillWaits(
+            keys, backend, reads, writes, settings.connect_timeout + settings.read_timeout
+        ),
     )

@@ -16,7 +16,7 @@ tags of a write are worked out once per tag set (:mod:`._tagging`).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +26,7 @@ from cachewright.cache._guarded import GuardedWrites
 from cachewright.cache._serializer import Lease, Serializer
 from cachewright.cache._stats import Counters
 from cachewright.cache._tagging import Tagging
-from cachewright.cache.backends.base import Backend, SetItem
+from cachewright.cache.backends.base import Backend, FillNotices, SetItem
 from cachewright.cache.envelope import LEASE, entry_tags, pack
 from cachewright.cache.keys import KeyBuilder
 from cachewright.cache.local import Notice
@@ -284,22 +284,30 @@ class WritePath(GuardedWrites):
         stale_ttl: float | timedelta | None = None,
         tags: Iterable[str] | str | None = None,
         type: Any = None,
+        notify: str | None = None,
     ) -> bool:
-        """Store ``value`` only if the entry is still the one ``version`` names."""
+        """Store ``value`` only if the entry is still the one ``version`` names; with
+        ``notify`` (a channel), tell the key's lock waiters the outcome (FillNotices)."""
         physical = self._keys.entry(key)
         expiry = plan_expiry(
             self._ttl(ttl), sliding=sliding, expires_at=expires_at, stale_ttl=stale_ttl
         )
         tag_keys, names = self._tagging.of(tags)
         data = self._serializer.encode(value, expiry, names, type)
+        backend = self._backend
+        extra: tuple[str, ...] = ()
+        write: Callable[..., Awaitable[bool]] = backend.compare_and_set
+        if notify is not None and isinstance(backend, FillNotices):
+            write, extra = backend.fill_notify, (notify,)
         stored = await self.guarded(
             False,
-            self._backend.compare_and_set,
+            write,
             physical,
             version,
             data,
             expiry.ttl_ms,
             tag_keys,
+            *extra,
             notice=Notice(keys=(key,), only_if_changed=True),
             fence=False,
             at=physical,

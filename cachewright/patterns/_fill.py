@@ -91,7 +91,8 @@ class FillPolicy:
 
     ``lock_ttl`` is the lease's life: how long a fill may take before another reader
     may lease the key again. ``sliding`` and ``expires_at``: see the module doc
-    (checked by :func:`expiry_options`).
+    (checked by :func:`expiry_options`). ``notify``: fills wake the processes waiting
+    on the lease (``CacheAside(lock=True)``, see ``Cache.fills``).
     """
 
     type: Any
@@ -103,6 +104,7 @@ class FillPolicy:
     none_ttl: float | None = None
     sliding: float | None = None
     expires_at: ExpiresAt | None = None
+    notify: bool = False
 
     def deadline(self) -> datetime | None:
         """The absolute end of an entry written now (None: none). Raises
@@ -148,7 +150,13 @@ class LeaseFill(Generic[V]):
             return False
         if value is None:
             return await self._cache.set_if_version(
-                cache_key, None, version, policy.none_ttl, expires_at=deadline, tags=policy.tags
+                cache_key,
+                None,
+                version,
+                policy.none_ttl,
+                expires_at=deadline,
+                tags=policy.tags,
+                notify=policy.notify,
             )
         return await self._cache.set_if_version(
             cache_key,
@@ -160,6 +168,7 @@ class LeaseFill(Generic[V]):
             stale_ttl=policy.stale_ttl,
             tags=policy.tags,
             type=policy.type,
+            notify=policy.notify,
         )
 
 

@@ -2,13 +2,13 @@
 
 Usage::
 
-    python -m tests.patterns._aside_child REDIS_URL NAMESPACE WORKDIR INDEX
+    python -m tests.patterns._aside_child REDIS_URL NAMESPACE WORKDIR INDEX [SECONDS]
 
 It opens a cache, warms its connection and the server's script cache on another key,
 writes ``ready-INDEX``, waits for ``go`` (a file barrier, so no Redis command is spent
 on coordination), then runs 1,000 concurrent ``get`` of one missing key with
-``lock=True``. Each loader run appends a line to ``loads``; the values it returned
-go to ``done-INDEX``.
+``lock=True`` (the loader takes SECONDS, 0.05 by default). Each loader run appends
+a line to ``loads``; the values it returned go to ``done-INDEX``.
 """
 
 from __future__ import annotations
@@ -26,13 +26,15 @@ CALLERS = 1_000
 LOAD_SECONDS = 0.05
 
 
-async def main(url: str, namespace: str, workdir: Path, index: str) -> None:
+async def main(
+    url: str, namespace: str, workdir: Path, index: str, seconds: float = LOAD_SECONDS
+) -> None:
     async with Cache.from_url(url, namespace=namespace) as cache:
 
         async def load(key: int) -> dict[str, int]:
             with (workdir / "loads").open("a") as runs:
                 runs.write(f"{index}\n")
-            await asyncio.sleep(LOAD_SECONDS)
+            await asyncio.sleep(seconds)
             return {"id": key}
 
         async def warm_load(key: int) -> dict[str, int]:
@@ -65,4 +67,5 @@ async def main(url: str, namespace: str, workdir: Path, index: str) -> None:
 
 if __name__ == "__main__":
     url, namespace, workdir, index = sys.argv[1:5]
-    asyncio.run(main(url, namespace, Path(workdir), index))
+    seconds = float(sys.argv[5]) if len(sys.argv) > 5 else LOAD_SECONDS
+    asyncio.run(main(url, namespace, Path(workdir), index, seconds))

@@ -2,7 +2,8 @@
 
 Commands are counted with ``INFO commandstats`` deltas on a private Redis. Those
 include the commands a Lua script runs: the compare-and-set that replaces a lease
-is EVALSHA + GETRANGE + SET, three commands. Connection set-up (CLIENT SETINFO) and
+is EVALSHA + GETRANGE + SET, three commands, plus the PUBLISH that wakes the lock
+waiters of other processes (``lock=True``). Connection set-up (CLIENT SETINFO) and
 the test's own INFO are left out; each process warms its connection first.
 """
 
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = 4
 
 
-async def test_one_process_stampede_costs_one_load_and_at_most_five_commands(
+async def test_one_process_stampede_costs_one_load_and_at_most_six_commands(
     fresh_redis: RedisServer, namespace: str
 ) -> None:
     loads = 0
@@ -52,8 +53,9 @@ async def test_one_process_stampede_costs_one_load_and_at_most_five_commands(
 
     assert loads == 1
     assert all(value == {"id": 1} for value in values)
-    # GET (miss), SET NX (lease), EVALSHA + GETRANGE + SET (the compare-and-set fill)
-    assert sum(spent.values()) <= 5, spent
+    # GET (miss), SET NX GET (lease), EVALSHA + GETRANGE + SET + PUBLISH (the
+    # compare-and-set fill and its notice to waiters elsewhere)
+    assert sum(spent.values()) <= 6, spent
 
 
 def test_four_processes_run_the_loader_once_within_twenty_commands(

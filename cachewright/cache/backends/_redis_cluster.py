@@ -51,7 +51,12 @@ class Cluster:
         return [found[key] for key in keys]
 
     async def write(
-        self, mode: str, items: Sequence[SetItem], tags: Sequence[str], prefix: bytes = b""
+        self,
+        mode: str,
+        items: Sequence[SetItem],
+        tags: Sequence[str],
+        prefix: bytes = b"",
+        extra: Sequence[EncodableT] = (),
     ) -> int:
         """Write ``items`` (see the WRITE script for ``mode``) and index them under ``tags``.
 
@@ -79,7 +84,7 @@ class Cluster:
             written = list(items)
         else:
             commands = [
-                ("EVALSHA", WRITE.sha, 1, key, mode, prefix, 1, value, _ttl(ttl))
+                ("EVALSHA", WRITE.sha, 1, key, mode, prefix, 1, value, _ttl(ttl), *extra)
                 for key, value, ttl in items
             ]
             flags = await self._pipeline(commands)

@@ -59,15 +59,22 @@ class Standalone:
         return cast("list[bytes | None]", await runner.execute_command("MGET", *keys))
 
     async def write(
-        self, mode: str, items: Sequence[SetItem], tags: Sequence[str], prefix: bytes = b""
+        self,
+        mode: str,
+        items: Sequence[SetItem],
+        tags: Sequence[str],
+        prefix: bytes = b"",
+        extra: Sequence[EncodableT] = (),
     ) -> int:
-        """Run the WRITE script over ``items``; the number of entries written."""
+        """Run the WRITE script over ``items``; the number of entries written.
+        ``extra``: the ARGV after the entries (the notice of a 'fill')."""
         keys: list[EncodableT] = [item[0] for item in items]
         keys.extend(tags)
         args: list[EncodableT] = [mode, prefix, len(items)]
         for _, value, ttl_ms in items:
             args.append(value)
             args.append("" if ttl_ms is None else ttl_ms)
+        args.extend(extra)
         runner = self._lane if len(items) <= LANE_KEYS else self._client
         return int(await call(runner, WRITE, keys, args))
 

@@ -59,6 +59,11 @@ end
 #: mode: 'set' always writes; 'nx' only if absent; 'cas' only if the stored value
 #: starts with prefix; 'touch' only re-times (PEXPIRE, or PERSIST for '') under the
 #: same condition as 'cas'. An empty prefix only asks that the key exists.
+#: 'fill' is 'cas' on one entry that then tells the processes waiting on the key
+#: (see ``_fill_notices``): it PUBLISHes, on the channel in the ARGV after the
+#: entry's ttl, the message head given next to it followed by 'v' and the value
+#: when written and the next ARGV is '1' (the value travels with the notice), 'f'
+#: when written without it, 'r' when refused (a newer write or delete won: re-read).
 #: Returns the number of entries written.
 #:
 #: The bookkeeping of an index costs a PTTL and the ZADDs, no more, in the common
@@ -99,6 +104,14 @@ for i = 1, n do
     end
     written[#written + 1] = i
   end
+end
+if mode == 'fill' then
+  local channel, head, attach = ARGV[4 + 2 * n], ARGV[5 + 2 * n], ARGV[6 + 2 * n]
+  local body = 'r'
+  if #written > 0 then
+    if attach == '1' then body = 'v' .. ARGV[4] else body = 'f' end
+  end
+  redis.call('PUBLISH', channel, head .. body)
 end
 if #KEYS > n and #written > 0 then
   local now = now_ms()

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.asyncio.cluster import RedisCluster
 
-__all__ = ["Backend", "ReplicaReads", "SetItem", "SharesClient", "Topology"]
+    from cachewright.cache.backends.fills import FillHub
+
+__all__ = ["Backend", "FillNotices", "ReplicaReads", "SetItem", "SharesClient", "Topology"]
 
 #: one write of a batch: (physical key, value bytes, ttl in ms or None for no expiry)
 SetItem = tuple[str, bytes, int | None]
@@ -156,4 +158,41 @@ class ReplicaReads(Protocol):
 
     def replica_reader(self) -> Backend | None:
         """The backend reading from replicas, or None when not configured."""
+        ...
+
+
+@runtime_checkable
+class FillNotices(Protocol):
+    """A backend that wakes lock waiters by the fill instead of their polling (an
+    optional capability; see :mod:`cachewright.cache.backends.fills`).
+
+    Redis publishes from the fill's script to a subscription each process opens once;
+    ``MemoryBackend`` delivers in process. Without it, waiters poll.
+    """
+
+    async def lease_or_get(
+        self, key: str, lease: bytes, ttl_ms: int, tags: Sequence[str] = ()
+    ) -> bytes | None:
+        """Store ``lease`` if ``key`` is absent (None), else return what it holds
+        (``b""``: it vanished meanwhile, read again)."""
+        ...
+
+    async def fill_notify(
+        self,
+        key: str,
+        expected_prefix: bytes,
+        value: bytes,
+        ttl_ms: int | None,
+        tags: Sequence[str],
+        channel: str,
+    ) -> bool:
+        """``compare_and_set``, then tell the key's waiters on ``channel`` the outcome."""
+        ...
+
+    async def notify_released(self, key: str, channel: str) -> None:
+        """Tell the key's waiters on ``channel`` its lease is gone."""
+        ...
+
+    async def fill_hub(self, channel: str, seconds: float) -> FillHub | None:
+        """This process's waiters on ``channel`` once notices arrive (None: not now)."""
         ...

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 
 from cachewright.cache._glob import glob_to_regex
 from cachewright.cache.backends.base import SetItem
+from cachewright.cache.backends.fills import LOST, FillHub, FillNotice
 from cachewright.errors import CacheError
 
 __all__ = ["MemoryBackend"]
@@ -35,7 +36,7 @@ def _now_ms() -> float:
 class MemoryBackend:
     """A bounded LRU of bytes with TTLs, tag indexes and counters."""
 
-    __slots__ = ("_data", "_expiry", "_hits", "_misses", "_tags", "max_entries")
+    __slots__ = ("_data", "_expiry", "_hits", "_hubs", "_misses", "_tags", "max_entries")
 
     def __init__(self, max_entries: int = 100_000) -> None:
         if max_entries < 1:
@@ -46,6 +47,7 @@ class MemoryBackend:
         self._tags: dict[str, dict[str, float]] = {}  # tag key -> {key: deadline}
         self._hits = 0
         self._misses = 0
+        self._hubs: dict[str, FillHub] = {}  # fill notices, in process, by channel
 
     def __repr__(self) -> str:
         return f"MemoryBackend(entries={len(self._data)}, max_entries={self.max_entries})"
@@ -163,6 +165,44 @@ class MemoryBackend:
             self._index(tags, key, ttl_ms, now)
         self._store(key, value, ttl_ms, now)
         return True
+
+    # -- fill notices: in process (see .fills) -----------------------------------------
+
+    async def lease_or_get(
+        self, key: str, lease: bytes, ttl_ms: int, tags: Sequence[str] = ()
+    ) -> bytes | None:
+        found = self._live(key, _now_ms())
+        if found is not None:
+            return found
+        await self.add(key, lease, ttl_ms, tags)
+        return None
+
+    async def fill_notify(
+        self,
+        key: str,
+        expected_prefix: bytes,
+        value: bytes,
+        ttl_ms: int | None,
+        tags: Sequence[str],
+        channel: str,
+    ) -> bool:
+        written = await self.compare_and_set(key, expected_prefix, value, ttl_ms, tags)
+        hub = self._hubs.get(channel)
+        if hub is not None:
+            hub.deliver(key, FillNotice(filled=True, value=value) if written else LOST)
+        return written
+
+    async def notify_released(self, key: str, channel: str) -> None:
+        hub = self._hubs.get(channel)
+        if hub is not None:
+            hub.deliver(key, LOST)
+
+    async def fill_hub(self, channel: str, seconds: float) -> FillHub | None:
+        hub = self._hubs.get(channel)
+        if hub is None:
+            hub = self._hubs[channel] = FillHub()
+            hub.up = True
+        return hub
 
     async def touch_if(
         self, key: str, expected_prefix: bytes, ttl_ms: int, tags: Sequence[str] = ()

@@ -27,6 +27,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import SentinelConnectionPool
+from redis.exceptions import ResponseError
 
 from cachewright._redis.capabilities import CACHE_COMMANDS, require
 from cachewright._redis.errors import ErrorMap
@@ -34,8 +35,10 @@ from cachewright._redis.lane import Lane
 from cachewright._redis.url import Mode, Opened, close_client, open_client, parse_url
 from cachewright.cache.backends import _redis_topology as topology
 from cachewright.cache.backends._redis_cluster import Cluster
+from cachewright.cache.backends._redis_fills import FillListener
 from cachewright.cache.backends._redis_standalone import Standalone
 from cachewright.cache.backends.base import SetItem
+from cachewright.cache.backends.fills import ATTACH_LIMIT, FillHub, head
 from cachewright.cache.config import CacheSettings, default_settings
 from cachewright.errors import ConfigurationError
 
@@ -55,9 +58,11 @@ class RedisBackend:
         "_close_client",
         "_closed",
         "_errors",
+        "_fills",
         "_label",
         "_lane",
         "_mode",
+        "_nx_get",
         "_opened",
         "_ops",
         "_read_from",
@@ -76,6 +81,8 @@ class RedisBackend:
         self._close_client = close_client
         self._closed = False
         self._opened: Opened | None = None
+        self._fills: dict[str, FillListener] = {}  # fill notices, by channel
+        self._nx_get = True  # SET NX GET (Redis 7.0+); False once the server refused it
         self._read_from: RedisBackend | None = None  # reads from replicas (from_url)
         self._mode, self._label = _describe(client, kwargs)
         self._errors = ErrorMap(kwargs.get("password"), where=self._label)
@@ -260,6 +267,64 @@ class RedisBackend:
                 return int(await self._client.incrby(key, amount))
             return float(await self._client.incrbyfloat(key, amount))
 
+    # -- fill notices (G7 across processes, see .fills) ---------------------------------
+
+    async def lease_or_get(
+        self, key: str, lease: bytes, ttl_ms: int, tags: Sequence[str] = ()
+    ) -> bytes | None:
+        """Put ``lease`` on ``key`` if it is absent (None: done), else what it holds.
+
+        One ``SET NX PX GET`` on Redis 7.0+; a SET NX then a GET on older servers and
+        with tags (the lease is indexed by the WRITE script)."""
+        with self._errors:
+            if not tags and self._nx_get:
+                try:
+                    if self._lane is not None:
+                        found = await self._lane.command(
+                            "SET", key, lease, "NX", "PX", ttl_ms, "GET"
+                        )
+                    else:
+                        found = await self._client.set(key, lease, px=ttl_ms, nx=True, get=True)
+                    return cast("bytes | None", found)
+                except ResponseError:  # NX with GET: Redis < 7.0
+                    self._nx_get = False
+            if await self.add(key, lease, ttl_ms, tags):
+                return None
+            found = await self.get(key)
+            return b"" if found is None else found  # b"": gone again, read once more
+
+    async def fill_notify(
+        self,
+        key: str,
+        expected_prefix: bytes,
+        value: bytes,
+        ttl_ms: int | None,
+        tags: Sequence[str],
+        channel: str,
+    ) -> bool:
+        """``compare_and_set``, then publish the outcome to the key's waiters on
+        ``channel``, in the same script (one round trip)."""
+        attach = b"1" if len(value) <= ATTACH_LIMIT else b"0"
+        with self._errors:
+            written = await self._ops.write(
+                "fill", [(key, value, ttl_ms)], tags, expected_prefix, (channel, head(key), attach)
+            )
+        return written == 1
+
+    async def notify_released(self, key: str, channel: str) -> None:
+        """Tell ``key``'s waiters its lease is gone (they read it again)."""
+        with self._errors:
+            await self._client.publish(channel, head(key) + b"r")
+
+    async def fill_hub(self, channel: str, seconds: float) -> FillHub | None:
+        """This process's waiters on ``channel``, once subscribed (None: not now)."""
+        if self._closed:
+            return None
+        listener = self._fills.get(channel)
+        if listener is None:
+            listener = self._fills[channel] = FillListener(self._client, channel)
+        return await listener.ready(seconds)
+
     # -- deletes ---------------------------------------------------------------------
 
     async def delete(self, key: str) -> bool:
@@ -331,6 +396,8 @@ class RedisBackend:
         self._closed = True
         if self._read_from is not None:
             await self._read_from.close()
+        for listener in self._fills.values():
+            await listener.close()
         with self._errors:
             if self._lane is not None:
                 await self._lane.close()  # waits for its request in flight, closes its connection

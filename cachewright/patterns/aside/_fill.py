@@ -203,6 +203,8 @@ class Filler(Generic[V]):
         # If the cache is down, a lease expires by itself after lock_ttl.
         with contextlib.suppress(CacheUnavailable):
             await self._cache.delete(cache_key)
+            if self.policy.notify:  # lock waiters elsewhere read the key again at once
+                await self._cache.fills.released(cache_key)
 
     async def discard_many(self, cache_keys: Iterable[str]) -> None:
         with contextlib.suppress(CacheUnavailable):

@@ -1,7 +1,8 @@
-"""Waiting on another process's fill: poll the key with exponential backoff and jitter.
+"""Waiting on another process's fill: woken by the fill's notice, or polling.
 
 Usage::
 
+    found = await claim_or_wait(cache, "user:1", User, lease_ttl=10, tags=(), wait=20)
     found = await wait_for_fill(cache, "user:1", User, lease_ttl=10, tags=(), wait=20)
     if isinstance(found, Entry):   # the other filler finished: use its value
         ...
@@ -9,10 +10,22 @@ Usage::
         ...                        # this caller now holds the key: load, then
                                    # cache.set_if_version(key, value, found, ...)
 
+``claim_or_wait`` is what a ``lock=True`` miss does: one command leases the key or
+shows what holds it (``SET NX GET``); if another process's lease holds it, the
+waiter sleeps until that process's fill publishes its outcome (the value comes with
+it: no read), on a channel this process subscribed to once (``cache.fills``). The
+waiter is registered before that command is sent, so a fill landing after it cannot
+be missed. A notice without the value (a fill refused by a newer write, a lease
+released after a failed load) or a lost channel sends it to read the key again at
+once; if no notice comes (a filler that died, one that does not notify), it reads
+again when the lease expires, and at the latest every quarter of ``lock_ttl`` (at
+least a second). Where notices cannot be had (the subscription is down, a backend
+without them) it polls, as ``wait_for_fill`` does.
+
 The lease on the key is the distributed lock (G7): ``Cache.try_lease`` is a ``SET NX``
 with a timeout and a random token, and the holder replaces it with compare-and-set (a
 Lua script on Redis), so a lock that expired or was invalidated is never released or
-overwritten by its former holder. Waiters do not subscribe to anything: they read the
+overwritten by its former holder. ``wait_for_fill`` subscribes to nothing: it reads the
 key again after 20 ms, 40 ms, 80 ms, then every 100 ms, each delay stretched by up to a
 quarter at random so that waiters in different processes drift apart (jitter never
 shortens a delay, so it never adds polls). The first delay is a trade: a waiter sees a
@@ -26,7 +39,8 @@ the load directly, and a hit never comes here.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +50,11 @@ from cachewright.cache import Cache, Entry, Lease
 from cachewright.errors import LockTimeout
 from cachewright.patterns._backoff import Pauses, wait_scaled
 
-__all__ = ["Backoff", "claim_unreadable", "wait_for_fill"]
+__all__ = ["Backoff", "claim_or_wait", "claim_unreadable", "wait_for_fill"]
+
+_MARGIN = 0.05  # s past a lease's expiry before it is read again
+_MIN_WAIT = 0.05  # s: the shortest wait for a notice (a lease whose writer's clock is behind)
+_MIN_CHECK = 1.0  # s: the shortest interval between a notified waiter's own reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,4 +134,61 @@ async def wait_for_fill(
             version = await claim_unreadable(cache, key, lease_ttl=lease_ttl, tags=tags)
             if version is not None:
                 return version
+    raise LockTimeout(f"the fill of {key!r} by another process took longer than {wait:g}s")
+
+
+async def claim_or_wait(
+    cache: Cache,
+    key: str,
+    type: Any,
+    *,
+    lease_ttl: float,
+    tags: Iterable[str] | str | None,
+    wait: float,
+    on_wait: Callable[[], None] | None = None,
+) -> Entry[Any] | bytes:
+    """Lease the missing ``key`` (its version), or the entry another process fills.
+
+    As :func:`wait_for_fill`, but woken by the fill (see the module docstring);
+    ``on_wait`` is called once, when this caller starts waiting on another's lease.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    fills = cache.fills
+    physical = fills.physical(key)
+    check = max(_MIN_CHECK, lease_ttl / 4)
+    while (remaining := deadline - loop.time()) > 0:
+        hub = await fills.hub()
+        if hub is None:  # no notices: lease, or poll as before
+            lease = await cache.try_lease(key, lease_ttl, tags=tags)
+            if lease is not None:
+                return lease.version
+            if on_wait is not None:
+                on_wait()
+            return await wait_for_fill(
+                cache, key, type, lease_ttl=lease_ttl, tags=tags, wait=remaining
+            )
+        with hub.watch(physical) as watch:  # registered before the read
+            mine, found = await fills.lease_or_lookup(key, lease_ttl, tags=tags, type=type)
+            if mine is not None:
+                return mine.version
+            if isinstance(found, Entry):
+                return found
+            if isinstance(found, Lease):
+                if on_wait is not None:
+                    on_wait()
+                    on_wait = None
+                expiry = found.expires_at_ms / 1000 - time.time() + _MARGIN
+                timeout = min(deadline - loop.time(), max(_MIN_WAIT, min(expiry, check)))
+                notice = await watch.wait(timeout)
+                if notice is not None:
+                    entry = fills.decode(key, notice, type)
+                    if entry is not None:
+                        return entry
+                continue  # refused, released, lost, or no word in time: read again
+        # Unreadable bytes (or the key vanished): replace them, or let another do it.
+        version = await claim_unreadable(cache, key, lease_ttl=lease_ttl, tags=tags)
+        if version is not None:
+            return version
+        await asyncio.sleep(min(DEFAULT_BACKOFF.cap, max(0.0, deadline - loop.time())))
     raise LockTimeout(f"the fill of {key!r} by another process took longer than {wait:g}s")

@@ -29,7 +29,7 @@ from cachewright.events import EventKind
 from cachewright.patterns.aside._adaptive import Loaded
 from cachewright.patterns.aside._fill import Filler
 from cachewright.patterns.aside._loads import Loads
-from cachewright.patterns.aside._lock_wait import wait_for_fill
+from cachewright.patterns.aside._lock_wait import claim_or_wait, wait_for_fill
 from cachewright.patterns.aside._revalidate import Revalidation
 from cachewright.patterns.aside._signals import Signals
 from cachewright.patterns.aside._stats import AsideCounters
@@ -128,6 +128,8 @@ class MissPath(Generic[K, V]):
     async def claim(self, cache_key: str, found: Lease | None) -> Entry[Any] | bytes | None:
         """Who fills a missing key: us (the version to fill against), another process
         (None: load without filling), or nobody any more (the entry it wrote)."""
+        if self._lock:
+            return await self._claim_or_wait(cache_key)
         if found is None:
             lease = await self._filler.lease(cache_key)
             if lease is not None:
@@ -146,6 +148,24 @@ class MissPath(Generic[K, V]):
                 lease_ttl=self._filler.policy.lock_ttl,
                 tags=self._filler.policy.tags,
                 wait=self._lock_wait,
+            )
+        except LockTimeout:
+            self._counters.lock_timeouts += 1
+            raise
+
+    async def _claim_or_wait(self, cache_key: str) -> Entry[Any] | bytes:
+        def waiting() -> None:
+            self._counters.lock_waits += 1
+
+        try:
+            return await claim_or_wait(
+                self._cache,
+                cache_key,
+                self._read_type,
+                lease_ttl=self._filler.policy.lock_ttl,
+                tags=self._filler.policy.tags,
+                wait=self._lock_wait,
+                on_wait=waiting,
             )
         except LockTimeout:
             self._counters.lock_timeouts += 1

@@ -77,6 +77,7 @@ def fill_options(
     stale_ttl: Seconds | None,
     lock_ttl: Seconds,
     lock_wait: Seconds | None,
+    lock: bool = False,
 ) -> tuple[FillPolicy, float]:
     """How every entry is written (type, lives, tags, negative caching, lease timeout),
     and how long a miss waits on another process's lease (``lock_wait``) in seconds."""
@@ -92,6 +93,7 @@ def fill_options(
         cache_none=cache_none,
         none_ttl=None if none_ttl is None else seconds(none_ttl, "none_ttl"),
         lock_ttl=seconds(lock_ttl, "lock_ttl"),
+        notify=lock,  # lock waiters in other processes are woken by the fill
     )
     # Long enough to outlive one dead filler's lease and the next filler's load.
     wait = 2 * policy.lock_ttl if lock_wait is None else seconds(lock_wait, "lock_wait")

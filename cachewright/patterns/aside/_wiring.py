@@ -108,6 +108,7 @@ def build(
         stale_ttl=stale_ttl,
         lock_ttl=lock_ttl,
         lock_wait=lock_wait,
+        lock=lock,
     )
     filler: Filler[V] = Filler(cache, policy, counters)
     timer = LoadTimer()

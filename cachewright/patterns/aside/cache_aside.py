@@ -23,16 +23,17 @@ Guarantees (docs/guarantees.md):
 
 - G7, one process: concurrent reads of one key share one execution (cache read,
   load, fill), so 1,000 concurrent misses cost one loader call and three cache
-  round trips (GET, the lease's SET NX, the compare-and-set script). A failure
+  round trips (GET, the lease's SET NX, the compare-and-set script, which with
+  ``lock=True`` also publishes the value to the other processes' waiters). A failure
   reaches every caller waiting at that moment; the next call retries. A cancelled
   caller does not cancel the shared load. A hit is one cache read (shared by the
   callers of that key arriving while it is in flight) and a freshness check: it
   starts no task and takes no lock; only misses and stale entries enter the flight.
 - G7, processes (``lock=True``): the lease a miss puts on the key is a lock with a
   random token and a timeout (``lock_ttl``): other processes wait for the entry,
-  polling with exponential backoff (20 ms doubling to 100 ms, jittered), and take
-  the lease over if it expires or is invalidated. A wait longer than ``lock_wait``
-  (default ``2 * lock_ttl``) raises :class:`~cachewright.errors.LockTimeout` rather
+  woken by the fill (it publishes the value to them; see ``Cache.fills``), and take
+  the lease over if it expires, is released or is invalidated. A wait longer than
+  ``lock_wait`` (default ``2 * lock_ttl``) raises :class:`~cachewright.errors.LockTimeout` rather
   than loading: the lock exists to protect the source, and an overloaded source is
   exactly when a fallback load would hurt most. Hits never wait and never lock.
   Without ``lock``, a miss whose key another process is filling loads the value
