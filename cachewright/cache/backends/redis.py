@@ -26,8 +26,6 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.sentinel import SentinelConnectionPool
-from redis.exceptions import ResponseError
 
 from cachewright._redis.capabilities import CACHE_COMMANDS, require
 from cachewright._redis.errors import ErrorMap
@@ -35,17 +33,18 @@ from cachewright._redis.lane import Lane
 from cachewright._redis.url import Mode, Opened, close_client, open_client, parse_url
 from cachewright.cache.backends import _redis_topology as topology
 from cachewright.cache.backends._redis_cluster import Cluster
+from cachewright.cache.backends._redis_describe import describe, flag, summarize
+from cachewright.cache.backends._redis_fill_ops import FillOps
 from cachewright.cache.backends._redis_fills import FillListener
 from cachewright.cache.backends._redis_standalone import Standalone
 from cachewright.cache.backends.base import SetItem
-from cachewright.cache.backends.fills import ATTACH_LIMIT, FillHub, head
 from cachewright.cache.config import CacheSettings, default_settings
 from cachewright.errors import ConfigurationError
 
 __all__ = ["RedisBackend"]
 
 
-class RedisBackend:
+class RedisBackend(FillOps):
     """A :class:`~cachewright.cache.backends.base.Backend` on Redis.
 
     ``RedisBackend(client)`` wraps a ready ``redis.asyncio.Redis`` or ``RedisCluster``
@@ -62,7 +61,6 @@ class RedisBackend:
         "_label",
         "_lane",
         "_mode",
-        "_nx_get",
         "_opened",
         "_ops",
         "_read_from",
@@ -84,7 +82,7 @@ class RedisBackend:
         self._fills: dict[str, FillListener] = {}  # fill notices, by channel
         self._nx_get = True  # SET NX GET (Redis 7.0+); False once the server refused it
         self._read_from: RedisBackend | None = None  # reads from replicas (from_url)
-        self._mode, self._label = _describe(client, kwargs)
+        self._mode, self._label = describe(client, kwargs)
         self._errors = ErrorMap(kwargs.get("password"), where=self._label)
         # Commands on one node go through a lane: a kept connection when alone, one
         # MGET / one pipeline for what arrives together. A Cluster client keeps
@@ -111,7 +109,7 @@ class RedisBackend:
         target = parse_url(url, cluster=cluster)
         settings = settings or default_settings()
         options = dict(target.options)
-        replicas = _flag(options.pop("read_from_replicas", settings.read_from_replicas))
+        replicas = flag(options.pop("read_from_replicas", settings.read_from_replicas))
         target = dataclasses.replace(target, options=options)
         if replicas and target.mode == "standalone":
             raise ConfigurationError(
@@ -267,64 +265,6 @@ class RedisBackend:
                 return int(await self._client.incrby(key, amount))
             return float(await self._client.incrbyfloat(key, amount))
 
-    # -- fill notices (G7 across processes, see .fills) ---------------------------------
-
-    async def lease_or_get(
-        self, key: str, lease: bytes, ttl_ms: int, tags: Sequence[str] = ()
-    ) -> bytes | None:
-        """Put ``lease`` on ``key`` if it is absent (None: done), else what it holds.
-
-        One ``SET NX PX GET`` on Redis 7.0+; a SET NX then a GET on older servers and
-        with tags (the lease is indexed by the WRITE script)."""
-        with self._errors:
-            if not tags and self._nx_get:
-                try:
-                    if self._lane is not None:
-                        found = await self._lane.command(
-                            "SET", key, lease, "NX", "PX", ttl_ms, "GET"
-                        )
-                    else:
-                        found = await self._client.set(key, lease, px=ttl_ms, nx=True, get=True)
-                    return cast("bytes | None", found)
-                except ResponseError:  # NX with GET: Redis < 7.0
-                    self._nx_get = False
-            if await self.add(key, lease, ttl_ms, tags):
-                return None
-            found = await self.get(key)
-            return b"" if found is None else found  # b"": gone again, read once more
-
-    async def fill_notify(
-        self,
-        key: str,
-        expected_prefix: bytes,
-        value: bytes,
-        ttl_ms: int | None,
-        tags: Sequence[str],
-        channel: str,
-    ) -> bool:
-        """``compare_and_set``, then publish the outcome to the key's waiters on
-        ``channel``, in the same script (one round trip)."""
-        attach = b"1" if len(value) <= ATTACH_LIMIT else b"0"
-        with self._errors:
-            written = await self._ops.write(
-                "fill", [(key, value, ttl_ms)], tags, expected_prefix, (channel, head(key), attach)
-            )
-        return written == 1
-
-    async def notify_released(self, key: str, channel: str) -> None:
-        """Tell ``key``'s waiters its lease is gone (they read it again)."""
-        with self._errors:
-            await self._client.publish(channel, head(key) + b"r")
-
-    async def fill_hub(self, channel: str, seconds: float) -> FillHub | None:
-        """This process's waiters on ``channel``, once subscribed (None: not now)."""
-        if self._closed:
-            return None
-        listener = self._fills.get(channel)
-        if listener is None:
-            listener = self._fills[channel] = FillListener(self._client, channel)
-        return await listener.ready(seconds)
-
     # -- deletes ---------------------------------------------------------------------
 
     async def delete(self, key: str) -> bool:
@@ -359,7 +299,7 @@ class RedisBackend:
     async def info(self) -> Mapping[str, object]:
         with self._errors:
             nodes = await self._ops.node_info()
-        return _summarize(self._mode, nodes)
+        return summarize(self._mode, nodes)
 
     # -- topology (a breaker per node, see ._redis_topology) ---------------------------
 
@@ -407,54 +347,3 @@ class RedisBackend:
                 await self._opened.close()
             else:
                 await close_client(self._client)
-
-
-def _flag(value: object) -> bool:
-    """A boolean option from the settings or a URL query (``true``, ``1``, ``yes``)."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
-def _describe(client: Redis | RedisCluster, kwargs: Mapping[str, Any]) -> tuple[Mode, str]:
-    """The mode and a password-free label of a client built elsewhere."""
-    if isinstance(client, RedisCluster):
-        # RedisCluster.startup_nodes is recent (redis-py 7); its NodesManager has them in all
-        nodes = ",".join(
-            f"{node.host}:{node.port}" for node in client.nodes_manager.startup_nodes.values()
-        )
-        return "cluster", f"redis+cluster://{nodes}"
-    pool = client.connection_pool
-    if isinstance(pool, SentinelConnectionPool):
-        return "sentinel", f"redis+sentinel:///{pool.service_name}/{kwargs.get('db', 0)}"
-    if "path" in kwargs:
-        return "standalone", f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
-    host, port, db = kwargs.get("host"), kwargs.get("port"), kwargs.get("db", 0)
-    return "standalone", f"redis://{host}:{port}/{db}"
-
-
-def _summarize(mode: Mode, nodes: Sequence[tuple[Mapping[str, Any], int]]) -> dict[str, object]:
-    used = sum(int(info.get("used_memory", 0)) for info, _ in nodes)
-    hits = sum(int(info.get("keyspace_hits", 0)) for info, _ in nodes)
-    misses = sum(int(info.get("keyspace_misses", 0)) for info, _ in nodes)
-    return {
-        "mode": mode,
-        "nodes": len(nodes),
-        "database_keys": sum(size for _, size in nodes),
-        "used_memory": used,
-        "used_memory_human": _human_bytes(used),
-        "keyspace_hits": hits,
-        "keyspace_misses": misses,
-        "keyspace_hit_ratio": hits / (hits + misses) if hits + misses else None,
-        "redis_version": str(nodes[0][0].get("redis_version", "")) if nodes else "",
-    }
-
-
-def _human_bytes(size: int) -> str:
-    """Like Redis' used_memory_human: 1023B, 1.50K, 12.00M."""
-    units = ("B", "K", "M", "G", "T")
-    value, unit = float(size), 0
-    while value >= 1024 and unit < len(units) - 1:
-        value /= 1024
-        unit += 1
-    return f"{size}B" if unit == 0 else f"{value:.2f}{units[unit]}"
