@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from cachewright.patterns.write_behind.queues._leases import Leases
-from cachewright.patterns.write_behind.queues._partitions import GROUP, parse_receipt
+from cachewright.patterns.write_behind.queues._partitions import GROUP, frame, parse_receipt
 from cachewright.patterns.write_behind.queues._redis_link import Link
 from cachewright.patterns.write_behind.queues.base import QueuedOp
 
@@ -49,7 +49,7 @@ class Holds:
             with self._link.calls():
                 found: list[bytes] = await self._link.scripts.touch(
                     keys=[part.stream],
-                    args=[GROUP, self._consumer, *entries[start : start + _CHUNK]],
+                    args=[GROUP, self._consumer, frame(entries[start : start + _CHUNK])],
                 )
             owned.extend(entry.decode() for entry in found)
         return owned
