@@ -148,6 +148,33 @@ class BatchWriter(Generic[K, V]):
             raise
         return run.report()
 
+    async def drain(self, claim: Callable[[], Awaitable[Batch]]) -> FlushReport:
+        """``write`` batches from ``claim`` until one comes empty. The next batch is
+        claimed while the current one is written (the queue gives a key one flight at
+        a time, so the two never share a key); writes stay one after another. If a
+        write raises, the batch claimed ahead is released before the error goes on."""
+        report = FlushReport()
+        batch = await claim()
+        while batch:
+            ahead = asyncio.ensure_future(claim())
+            try:
+                report = report + await self.write(batch)
+            except BaseException:
+                await self._release_ahead(ahead)
+                raise
+            batch = await ahead
+        return report
+
+    async def _release_ahead(self, ahead: asyncio.Future[Batch]) -> None:
+        """Hand back the batch claimed ahead (awaited, not cancelled: a claim cut off
+        after Redis ran it would strand its ops until ``claim_idle``)."""
+        try:
+            batch = await asyncio.shield(ahead)
+        except Exception:  # the claim failed: nothing was handed out
+            return
+        if batch:
+            await self._release_open(_Round(batch))
+
     async def _decode(self, run: _Round) -> list[_Item[K, V]]:
         items: list[_Item[K, V]] = []
         for op in run.batch.ops:

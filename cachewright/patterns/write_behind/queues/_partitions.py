@@ -47,7 +47,7 @@ _NAMESPACE = re.compile(r"^[^:~\s*?\[\]\\{}]{1,64}$")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _OP_CODES: dict[OpKind, bytes] = {SET: b"s", DELETE: b"d"}
 _OPS: dict[bytes, OpKind] = {b"s": SET, b"d": DELETE}
-_ENTRY_ID = re.compile(r"^\d+-\d+$")
+_RECEIPT = re.compile(r"([0-9]+)/([0-9]+-[0-9]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,16 +147,17 @@ def frame(items: Iterable[str | int]) -> bytes:
     >>> frame(["a:b", 12, "é"])
     b'3:a:b2:122:\\xc3\\xa9'
     """
-    out = []
+    parts = []
     for item in items:
-        data = str(item).encode("utf-8", "surrogatepass")
-        out.append(b"%d:%s" % (len(data), data))
-    return b"".join(out)
+        text = str(item)
+        size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+        parts.append(f"{size}:{text}")
+    return "".join(parts).encode("utf-8", "surrogatepass")
 
 
 def parse_receipt(receipt: str) -> tuple[int, str] | None:
     """``"3/1700000000000-0"`` -> ``(3, "1700000000000-0")``; ``None`` if not ours."""
-    index, sep, entry_id = receipt.partition("/")
-    if not sep or not index.isdigit() or not _ENTRY_ID.match(entry_id):
+    found = _RECEIPT.fullmatch(receipt)
+    if found is None:
         return None
-    return int(index), entry_id
+    return int(found[1]), found[2]
