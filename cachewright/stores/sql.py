@@ -55,19 +55,18 @@ created on ``close()`` (or leaving ``async with``), never one it was given.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar, overload
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cachewright.errors import CachewrightError, ConfigurationError, StoreError, StoreUnavailable
-from cachewright.stores._sql_codec import RowCodec, key_type_of
+from cachewright.errors import ConfigurationError
+from cachewright.stores._sql_codec import RowCodec
 from cachewright.stores._sql_engine import create_engine, display_url
-from cachewright.stores._sql_errors import store_error
-from cachewright.stores._sql_schema import TableSpec, resolve_table
+from cachewright.stores._sql_schema import TableSpec
 from cachewright.stores._sql_statements import Statements
+from cachewright.stores._sql_table import TableAccess, chunks
 from cachewright.stores.base import BaseStore
 
 __all__ = ["SQLStore"]
@@ -75,19 +74,11 @@ __all__ = ["SQLStore"]
 K = TypeVar("K", bound=int | str)
 KT = TypeVar("KT", bound=int | str)
 V = TypeVar("V")
-T = TypeVar("T")
 
 _SUPPORTED = ("postgresql", "sqlite")
 
 
-def _chunks(items: Sequence[T], size: int | None) -> Iterator[Sequence[T]]:
-    """``items`` in slices of ``size`` (all at once when ``size`` is None)."""
-    step = size or max(len(items), 1)
-    for start in range(0, len(items), step):
-        yield items[start : start + step]
-
-
-class SQLStore(BaseStore[K, V], Generic[K, V]):
+class SQLStore(BaseStore[K, V], TableAccess[K, V], Generic[K, V]):
     """A ``DataStore`` over one table; see the module docstring for usage.
 
     - ``url_or_engine``: a SQLAlchemy async URL (``sqlite+aiosqlite:///...``,
@@ -106,19 +97,7 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
       URL only. A silent database then fails calls in time instead of hanging them.
     """
 
-    __slots__ = (
-        "_batch_size",
-        "_closed",
-        "_codec",
-        "_create",
-        "_engine",
-        "_lock",
-        "_owns_engine",
-        "_secret",
-        "_spec",
-        "_sql",
-        "_where",
-    )
+    __slots__ = ("_batch_size", "_owns_engine")  # the table's: TableAccess
 
     @overload
     def __init__(
@@ -279,15 +258,6 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
         checked = await self._check(key)
         self._codec.encode(checked, value)
 
-    async def _check(self, key: object) -> K:
-        try:
-            [checked] = await self._keys([key])
-        except StoreUnavailable:
-            # The table's key type cannot be known now: what holds for any table was
-            # checked; the write itself will tell the rest (G15: not knowable at the call).
-            return self._codec.check_key(key)
-        return checked
-
     async def get(self, key: K) -> V | None:
         [key] = await self._keys([key])
         sql = await self._statements()
@@ -322,7 +292,7 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
             async with self._engine.connect() as conn:
                 rows = [
                     row
-                    for chunk in _chunks(unique, self._batch_size)
+                    for chunk in chunks(unique, self._batch_size)
                     for row in (await conn.execute(*sql.select_many(chunk))).all()
                 ]
         # Decoded after the connection went back to the pool.
@@ -340,7 +310,7 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
         sql = await self._statements()
         with self._errors("set_many"):
             async with self._engine.begin() as conn:
-                for chunk in _chunks(rows, self._batch_size):
+                for chunk in chunks(rows, self._batch_size):
                     await conn.execute(*sql.upsert(chunk))
 
     async def delete_many(self, keys: Sequence[K]) -> None:
@@ -350,7 +320,7 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
         sql = await self._statements()
         with self._errors("delete_many"):
             async with self._engine.begin() as conn:
-                for chunk in _chunks(unique, self._batch_size):
+                for chunk in chunks(unique, self._batch_size):
                     await conn.execute(*sql.delete_many(chunk))
 
     async def close(self) -> None:
@@ -360,48 +330,3 @@ class SQLStore(BaseStore[K, V], Generic[K, V]):
         self._closed = True
         if self._owns_engine:
             await self._engine.dispose()
-
-    async def _keys(self, keys: Iterable[object]) -> list[K]:
-        """``keys`` checked against the key column, whose type is learned first (from the
-        table, or from the first key for a table the store creates) when not declared."""
-        listed = list(keys)
-        if self._codec.key_type is None and listed:
-            for key in listed:
-                self._codec.check_key(key)  # an int or a str: what any table could hold
-            await self._statements(hint=key_type_of(listed[0]))
-        return [self._codec.check_key(key) for key in listed]
-
-    async def _statements(self, hint: type[int] | type[str] | None = None) -> Statements:
-        if self._sql is None:
-            async with self._lock:
-                if self._sql is None:
-                    self._sql = await self._prepare(create=self._create, hint=hint)
-        return self._sql
-
-    async def _prepare(self, *, create: bool, hint: type[int] | type[str] | None) -> Statements:
-        if self._closed:
-            raise StoreError(f"{self!r} is closed")
-        with self._errors("preparing the table"):
-            async with self._engine.begin() as conn:
-                found = await conn.run_sync(resolve_table, self._spec, create, hint)
-        self._codec.learn(found.key_type, found.origin)
-        spec = self._spec
-        return Statements(
-            found.table,
-            spec.key_column,
-            spec.value_column,
-            spec.updated_at_column,
-            dialect=self._engine.dialect.name,
-        )
-
-    @contextmanager
-    def _errors(self, operation: str) -> Iterator[None]:
-        """Map driver and SQLAlchemy errors at the boundary; refuse a closed store."""
-        if self._closed:
-            raise StoreError(f"{self!r} is closed")
-        try:
-            yield
-        except CachewrightError:
-            raise
-        except Exception as exc:
-            raise store_error(exc, operation, where=self._where, secrets=(self._secret,)) from exc

@@ -25,9 +25,18 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.asyncio.cluster import RedisCluster
 
+    from cachewright._redis.lane import Lane
     from cachewright.cache.backends.fills import FillHub
 
-__all__ = ["Backend", "FillNotices", "ReplicaReads", "SetItem", "SharesClient", "Topology"]
+__all__ = [
+    "Backend",
+    "FillNotices",
+    "ReplicaReads",
+    "SetItem",
+    "SharesClient",
+    "SharesLane",
+    "Topology",
+]
 
 #: one write of a batch: (physical key, value bytes, ttl in ms or None for no expiry)
 SetItem = tuple[str, bytes, int | None]
@@ -119,6 +128,19 @@ class SharesClient(Protocol):
 
     def shared_client(self) -> Redis | RedisCluster:
         """The client to share; it stays open until the backend closes."""
+        ...
+
+
+@runtime_checkable
+class SharesLane(Protocol):
+    """A backend whose lane to one Redis server others may send through (optional).
+
+    The durable write queue on the cache's client sends its puts there: concurrent
+    puts and cache commands leave together, and the backend closes the lane.
+    """
+
+    def shared_lane(self) -> Lane | None:
+        """The lane (None on Cluster, which has none); open until the backend closes."""
         ...
 
 

@@ -159,6 +159,11 @@ class RedisBackend(FillOps):
         """The client other components may share (``SharesClient``); closed with the backend."""
         return self._client
 
+    def shared_lane(self) -> Lane | None:
+        """The lane other components may send through (``SharesLane``); closed with the
+        backend. None on Cluster."""
+        return self._lane
+
     # -- reads -----------------------------------------------------------------------
 
     async def get(self, key: str) -> bytes | None:

@@ -134,8 +134,12 @@ class BatchWriter(Generic[K, V]):
         """
         run = _Round(batch)
         self._counters.batches += 1
+        # The check right before the write (confirm) travels while the batch decodes.
+        confirming = asyncio.ensure_future(self._queue.confirm(batch, list(batch.ops)))
+        confirming.add_done_callback(_retrieved)  # an unawaited failure is not logged
         try:
-            items = await self._still_held(run, await self._decode(run))
+            decoded = await self._decode(run)
+            items = await self._still_held(run, decoded, await confirming)
             if items:
                 await self._write_group(run, items, retry=True)
         except StoreDown:
@@ -144,9 +148,37 @@ class BatchWriter(Generic[K, V]):
         except BaseException:
             # Cancelled (a close timeout) or a bug: hand the ops back, never strand them
             # in flight. A write that did commit is simply written again (idempotent).
+            confirming.cancel()
             await self._release_open(run)
             raise
         return run.report()
+
+    async def drain(self, claim: Callable[[], Awaitable[Batch]]) -> FlushReport:
+        """``write`` batches from ``claim`` until one comes empty. The next batch is
+        claimed while the current one is written (the queue gives a key one flight at
+        a time, so the two never share a key); writes stay one after another. If a
+        write raises, the batch claimed ahead is released before the error goes on."""
+        report = FlushReport()
+        batch = await claim()
+        while batch:
+            ahead = asyncio.ensure_future(claim())
+            try:
+                report = report + await self.write(batch)
+            except BaseException:
+                await self._release_ahead(ahead)
+                raise
+            batch = await ahead
+        return report
+
+    async def _release_ahead(self, ahead: asyncio.Future[Batch]) -> None:
+        """Hand back the batch claimed ahead (awaited, not cancelled: a claim cut off
+        after Redis ran it would strand its ops until ``claim_idle``)."""
+        try:
+            batch = await asyncio.shield(ahead)
+        except Exception:  # the claim failed: nothing was handed out
+            return
+        if batch:
+            await self._release_open(_Round(batch))
 
     async def _decode(self, run: _Round) -> list[_Item[K, V]]:
         items: list[_Item[K, V]] = []
@@ -160,12 +192,14 @@ class BatchWriter(Generic[K, V]):
             items.append(_Item(op, key, value))
         return items
 
-    async def _still_held(self, run: _Round, items: list[_Item[K, V]]) -> list[_Item[K, V]]:
+    async def _still_held(
+        self, run: _Round, items: list[_Item[K, V]], confirmed: list[QueuedOp]
+    ) -> list[_Item[K, V]]:
         """Drop the ops another flusher took over while this one was paused past the
-        claim timeout: it may have written a newer value already."""
+        claim timeout (not in ``confirmed``): it may have written a newer value already."""
         if not items:
             return items
-        held = {op.receipt for op in await self._queue.confirm(run.batch, [i.op for i in items])}
+        held = {op.receipt for op in confirmed}
         lost = [item for item in items if item.op.receipt not in held]
         for item in lost:
             del run.open[item.op.key]  # not ours to end any more
@@ -262,6 +296,11 @@ class BatchWriter(Generic[K, V]):
         outcome = state.outcome
         error = outcome.exception() if outcome is not None else None
         log.debug("store write failed (attempt %d), retrying: %r", state.attempt_number, error)
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class Flusher:

@@ -349,13 +349,9 @@ class WriteBehind(Generic[K, V]):
         """
         async with self._flush_lock:
             self._unflushed = 0
-            report = FlushReport()
-            while True:
-                batch = await self._queue.claim(self._batch_size, wait=0)
-                if not batch:
-                    await self._gauges.observe(self._queue)
-                    return report
-                report = report + await self._writer.write(batch)
+            report = await self._writer.drain(lambda: self._queue.claim(self._batch_size, wait=0))
+            await self._gauges.observe(self._queue)
+            return report
 
     # -- dead letters and stats ----------------------------------------------------
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
@@ -37,7 +38,7 @@ from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 from cachewright.errors import ConfigurationError
 from cachewright.patterns.write_behind.queues.base import DELETE, SET, OpKind, QueuedOp
 
-__all__ = ["GROUP", "Layout", "Partition", "op_code", "pack", "parse_receipt", "unpack"]
+__all__ = ["GROUP", "Layout", "Partition", "frame", "op_code", "pack", "parse_receipt", "unpack"]
 
 #: the consumer group every flusher of a queue reads through
 GROUP = "flush"
@@ -46,7 +47,7 @@ _NAMESPACE = re.compile(r"^[^:~\s*?\[\]\\{}]{1,64}$")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _OP_CODES: dict[OpKind, bytes] = {SET: b"s", DELETE: b"d"}
 _OPS: dict[bytes, OpKind] = {b"s": SET, b"d": DELETE}
-_ENTRY_ID = re.compile(r"^\d+-\d+$")
+_RECEIPT = re.compile(r"([0-9]+)/([0-9]+-[0-9]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,9 +139,25 @@ def unpack(key: str, packed: bytes, receipt: str = "") -> QueuedOp:
     )
 
 
+def frame(items: Iterable[str | int]) -> bytes:
+    """A list as one script argument: ``<byte length>:<bytes>`` per item (the Lua
+    ``framed`` reads it back). One argument instead of one per item: redis-py encodes
+    each argument in Python, which cost more than the scripts' work on a big batch.
+
+    >>> frame(["a:b", 12, "é"])
+    b'3:a:b2:122:\\xc3\\xa9'
+    """
+    parts = []
+    for item in items:
+        text = str(item)
+        size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+        parts.append(f"{size}:{text}")
+    return "".join(parts).encode("utf-8", "surrogatepass")
+
+
 def parse_receipt(receipt: str) -> tuple[int, str] | None:
     """``"3/1700000000000-0"`` -> ``(3, "1700000000000-0")``; ``None`` if not ours."""
-    index, sep, entry_id = receipt.partition("/")
-    if not sep or not index.isdigit() or not _ENTRY_ID.match(entry_id):
+    found = _RECEIPT.fullmatch(receipt)
+    if found is None:
         return None
-    return int(index), entry_id
+    return int(found[1]), found[2]

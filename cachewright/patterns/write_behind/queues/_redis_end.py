@@ -8,9 +8,10 @@ Usage (what ``RedisWriteQueue.complete`` and ``release`` do)::
     await ender.release(ops)    # not written: claimable again, in their place
 
 Each partition is one Lua call (``COMPLETE`` and ``RELEASE`` in
-:mod:`._redis_lua_flight`). ``complete`` removes each op only if its version is
-unchanged, else gives the key a fresh entry, then acknowledges (``XACK``) and only then
-deletes (``XDEL``) the entry: nothing unacknowledged is ever trimmed. ``release``
+:mod:`._redis_lua_flight`), its ops framed into one argument (``frame``).
+``complete`` removes each op only if its version is unchanged, else gives the key a
+fresh entry, then acknowledges (``XACK``) and only then deletes (``XDEL``) the
+entries (one call each per batch): nothing unacknowledged is ever trimmed. ``release``
 leaves the entry unacknowledged under the pseudo-consumer ``RELEASED``, so the next
 claim takes it first; a newer op of the key keeps the age of the unwritten one.
 
@@ -35,7 +36,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from cachewright.patterns.write_behind.queues._leases import Leases
-from cachewright.patterns.write_behind.queues._partitions import GROUP, parse_receipt
+from cachewright.patterns.write_behind.queues._partitions import GROUP, frame, parse_receipt
 from cachewright.patterns.write_behind.queues._redis_answered import until_answered
 from cachewright.patterns.write_behind.queues._redis_claim import RELEASED
 from cachewright.patterns.write_behind.queues._redis_link import Link
@@ -88,7 +89,7 @@ class Ender:
             async def once() -> None:
                 with self._link.calls():
                     keys = [part.ops, part.flight, part.stream, part.meta]  # release ignores meta
-                    await script(keys=keys, args=[GROUP, *extra, *args])
+                    await script(keys=keys, args=[GROUP, *extra, frame(args)])
 
             # Idempotent: made again once Redis answers (a failover), within claim_idle.
             await until_answered(once, within=self._claim_idle, closing=self._closing)

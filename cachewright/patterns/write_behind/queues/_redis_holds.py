@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from cachewright.patterns.write_behind.queues._leases import Leases
-from cachewright.patterns.write_behind.queues._partitions import GROUP, parse_receipt
+from cachewright.patterns.write_behind.queues._partitions import GROUP, frame, parse_receipt
 from cachewright.patterns.write_behind.queues._redis_link import Link
 from cachewright.patterns.write_behind.queues.base import QueuedOp
 
@@ -49,7 +49,7 @@ class Holds:
             with self._link.calls():
                 found: list[bytes] = await self._link.scripts.touch(
                     keys=[part.stream],
-                    args=[GROUP, self._consumer, *entries[start : start + _CHUNK]],
+                    args=[GROUP, self._consumer, frame(entries[start : start + _CHUNK])],
                 )
             owned.extend(entry.decode() for entry in found)
         return owned
@@ -57,8 +57,8 @@ class Holds:
     async def confirm(self, ops: Sequence[QueuedOp]) -> list[QueuedOp]:
         """Renew ``ops`` and return those still held, in order (see the module doc)."""
         entries: dict[int, list[str]] = defaultdict(list)
-        for op in ops:
-            receipt = parse_receipt(op.receipt)
+        receipts = [parse_receipt(op.receipt) for op in ops]
+        for receipt in receipts:
             if receipt is not None:
                 entries[receipt[0]].append(receipt[1])
         owned = await asyncio.gather(
@@ -69,4 +69,4 @@ class Holds:
         }
         for index, names in entries.items():
             self.leases.drop(index, [entry for entry in names if (index, entry) not in kept])
-        return [op for op in ops if parse_receipt(op.receipt) in kept]
+        return [op for op, receipt in zip(ops, receipts, strict=True) if receipt in kept]

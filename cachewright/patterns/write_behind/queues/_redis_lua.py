@@ -52,6 +52,18 @@ local function head(packed)
   return string.sub(packed, 1, a - 1), string.sub(packed, a + 1, b - 1), b
 end
 
+-- a list sent as one argument (see frame() in _partitions): '<byte length>:<bytes>'...
+local function framed(s)
+  local items, pos = {}, 1
+  while pos <= #s do
+    local colon = string.find(s, ':', pos, true)
+    local n = tonumber(string.sub(s, pos, colon - 1))
+    items[#items + 1] = string.sub(s, colon + 1, colon + n)
+    pos = colon + n + 1
+  end
+  return items
+end
+
 local function version_of(packed)
   return string.sub(packed, 1, string.find(packed, ':', 1, true) - 1)
 end
@@ -81,7 +93,9 @@ end
 -- The flight of (key, version, entry) ends: the op is gone if nothing newer came,
 -- else the newer op gets a fresh entry (claimable again). Returns 1 if the key left.
 -- meta: given when the ending flusher wrote its op to the store (complete).
-local function end_flight(ops, flight, stream, group, key, version, entry, meta)
+-- acks: given, the entry is added to it for ack_all (one XACK and one XDEL for a whole
+-- batch, later in the same script); else it is acknowledged and deleted at once.
+local function end_flight(ops, flight, stream, group, key, version, entry, meta, acks)
   if redis.call('HGET', flight, key) ~= version .. ':' .. entry then
     -- Not ours any more: this flusher paused past claim_idle and another took the key
     -- over. Our write may have landed after the newer holder's, so a newer pending op
@@ -104,9 +118,23 @@ local function end_flight(ops, flight, stream, group, key, version, entry, meta)
   elseif current then
     redis.call('XADD', stream, '*', 'k', key)
   end
-  redis.call('XACK', stream, group, entry)
-  redis.call('XDEL', stream, entry)
+  if acks then
+    acks[#acks + 1] = entry
+  else
+    redis.call('XACK', stream, group, entry)
+    redis.call('XDEL', stream, entry)
+  end
   return freed
+end
+
+-- acknowledge, then delete, the entries end_flight collected (in chunks: Lua's unpack
+-- has a stack limit)
+local function ack_all(stream, group, acks)
+  for i = 1, #acks, 1000 do
+    local last = math.min(i + 999, #acks)
+    redis.call('XACK', stream, group, unpack(acks, i, last))
+    redis.call('XDEL', stream, unpack(acks, i, last))
+  end
 end
 """
 

@@ -25,8 +25,12 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Mapping, Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+
+from cachewright._redis.lane import Lane
 from cachewright.errors import ConfigurationError, QueueClosed, QueueFull, WriteBehindError
 from cachewright.patterns.write_behind.queues._partitions import (
     GROUP,
@@ -50,9 +54,12 @@ class Ops:
     __slots__ = (
         "_all_ops",
         "_closing",
+        "_keys",
+        "_lane",
         "_limit",
         "_link",
         "_max_pending",
+        "_owns_lane",
         "_queue_limit",
         "_replication",
     )
@@ -84,6 +91,26 @@ class Ops:
             self._queue_limit = max_pending
             self._all_ops = [part.ops for part in partitions] if len(partitions) > 1 else []
         self._closing = closing  # set once by the queue's close()
+        # The put script's keys, per partition (the same on every put).
+        self._keys = {
+            p.index: [p.ops, p.flight, p.stream, p.meta, p.dead_latest, *self._all_ops]
+            for p in partitions
+        }
+        self._lane: Lane | None = None
+        self._owns_lane = False
+
+    def use_lane(self, lane: Lane | None, *, owned: bool) -> None:
+        """Send fast puts through ``lane``: a lone put is one EVALSHA on its kept
+        connection, concurrent puts leave in one write (see Lane). Each put is still
+        acknowledged by its own reply, once Redis ran it. Cluster and replicated puts
+        keep redis-py's path. ``owned``: closed by :meth:`close`."""
+        if lane is not None and isinstance(self._link.client, Redis) and not self._replication:
+            self._lane, self._owns_lane = lane, owned
+
+    async def close(self) -> None:
+        """Close the lane if it is this queue's (waits for the put in flight on it)."""
+        if self._lane is not None and self._owns_lane:
+            await self._lane.close()
 
     @property
     def partition_limit(self) -> int:
@@ -129,7 +156,7 @@ class Ops:
     async def _put_once(self, part: Partition, key: str, op: OpKind, value: bytes | None) -> int:
         """The new version, or -1 if the partition is full."""
         now_ms = int(time.time() * 1000)
-        keys = [part.ops, part.flight, part.stream, part.meta, part.dead_latest, *self._all_ops]
+        keys = self._keys[part.index]
         args: list[EncodableT] = [
             key,
             op_code(op),
@@ -149,12 +176,22 @@ class Ops:
                     async with asyncio.timeout(deadline):
                         return await self._replication.put(part, keys, args)
                 async with asyncio.timeout(self._link.write_timeout):
-                    version = await self._link.scripts.put(keys=keys, args=args)
+                    if self._lane is not None:
+                        version = await self._lane_put(self._lane, keys, args)
+                    else:
+                        version = await self._link.scripts.put(keys=keys, args=args)
         except WriteBehindError:
             if self._closing.is_set():  # closed under our feet: say so, not "unavailable"
                 raise QueueClosed("the write queue closed during a put") from None
             raise
         return int(version)
+
+    async def _lane_put(self, lane: Lane, keys: list[str], args: list[EncodableT]) -> Any:
+        script = self._link.scripts.put
+        try:
+            return await lane.command("EVALSHA", script.sha, len(keys), *keys, *args)
+        except NoScriptError:  # not loaded (a restarted server): nothing ran; load, run
+            return await script(keys=keys, args=args)
 
     async def _pause(self, seconds: float) -> None:
         """Wait ``seconds``, or less if the queue closes."""

@@ -21,12 +21,12 @@ spread over the nodes. Per partition (see :mod:`._partitions` for the keys):
 - an in-flight marker per claimed key: one flight per key, across every flusher.
 
 Each behaviour lives beside this class, with its prose: puts and peeks in
-:mod:`._redis_ops` (one Lua call per put), claims in :mod:`._redis_claim` (released
-ops first, then entries a crashed flusher held longer than ``claim_idle``, then new
-ones; blocking on ``XREAD`` while there is nothing), lease renewals in
-:mod:`._redis_holds`, ``complete`` and ``release`` in :mod:`._redis_end`, dead letters
-in :mod:`._redis_dead`, and ``durability="replicated"`` (G16: each put followed by
-``WAIT``, else :class:`~cachewright.errors.NotReplicated`) in
+:mod:`._redis_ops` (one Lua call per put; concurrent puts share a write), claims in
+:mod:`._redis_claim` (released ops first, then entries a crashed flusher held longer
+than ``claim_idle``, then new ones; blocking on ``XREAD`` while there is nothing), lease
+renewals in :mod:`._redis_holds`, ``complete`` and ``release`` in :mod:`._redis_end`,
+dead letters in :mod:`._redis_dead`, and ``durability="replicated"`` (G16: each put
+followed by ``WAIT``, else :class:`~cachewright.errors.NotReplicated`) in
 :mod:`._redis_replication`.
 
 Limits: ``max_pending`` bounds the keys pending in the whole queue; the put beyond
@@ -56,8 +56,10 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from cachewright._redis.errors import QueueErrors
+from cachewright._redis.lane import Lane
 from cachewright._redis.url import Opened, close_client, open_client, parse_url
 from cachewright.cache import Cache
+from cachewright.cache.backends.base import SharesLane
 from cachewright.cache.config import CacheSettings, default_settings
 from cachewright.errors import ConfigurationError
 from cachewright.patterns.write_behind.queues._partitions import (
@@ -86,10 +88,6 @@ from cachewright.patterns.write_behind.queues.base import (
 )
 
 __all__ = ["Partition", "RedisWriteQueue", "is_dead_letter_id", "queue_name_for"]
-
-
-def _consumer_name() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 class RedisWriteQueue:
@@ -143,7 +141,7 @@ class RedisWriteQueue:
         self._opened: Opened | None = None
         self._max_pending = max_pending
         self._claim_idle = claim_idle
-        self._consumer = consumer or _consumer_name()
+        self._consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._closed = False
         self._closing = asyncio.Event()
         self._holds = Holds(self._link, self._consumer, claim_idle=claim_idle)
@@ -195,6 +193,8 @@ class RedisWriteQueue:
             **options,
         )
         queue._opened = opened
+        if isinstance(opened.client, Redis):
+            queue._ops.use_lane(Lane(opened.client), owned=True)
         queue._link.errors = QueueErrors(target.password, where=target.redacted)
         queue._link.read_timeout = settings.read_timeout
         queue._link.write_timeout = settings.write_timeout
@@ -208,6 +208,8 @@ class RedisWriteQueue:
         if client is None:
             raise ConfigurationError("RedisWriteQueue.for_cache needs a cache on Redis")
         queue = cls(client, namespace=cache.namespace, name=name, **options)
+        if isinstance(cache.backend, SharesLane):  # puts travel with the cache's commands
+            queue._ops.use_lane(cache.backend.shared_lane(), owned=False)
         queue._link.read_timeout = cache.settings.read_timeout
         queue._link.write_timeout = cache.settings.write_timeout
         return queue
@@ -360,6 +362,7 @@ class RedisWriteQueue:
             if not len(self._leases):
                 await self._claimer.leave()
         finally:
+            await self._ops.close()
             if self._replication is not None:
                 await self._replication.close()
             if self._owns_client:

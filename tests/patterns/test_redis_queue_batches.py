@@ -1,0 +1,149 @@
+"""RedisWriteQueue on big batches and crowds: framed script arguments, one-walk renewals,
+puts that share a write, and a flush that claims ahead (issue 16).
+
+Behaviour only, against a real Redis: what a queue hands out, keeps and acknowledges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from cachewright import Cache, WriteBehind
+from cachewright.errors import StoreUnavailable
+from cachewright.patterns.write_behind.queues import SET, Batch, QueuedOp
+from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
+from cachewright.stores import MemoryStore
+from tests._servers import wait_until_async
+from tests.patterns._write_support import FAST_RETRY, FaultyStore
+
+pytestmark = pytest.mark.redis
+
+# Keys the framing must carry whole: separators, multibyte text, digits, empty-ish.
+ODD_KEYS = ["a:b", "1:2:3", "ключ", "🙂:x", "12", "x" * 300, ":", "5:abc"]
+
+
+async def test_odd_keys_complete_and_release_whole(redis_url: str, namespace: str) -> None:
+    async with RedisWriteQueue.from_url(redis_url, namespace=namespace, partitions=2) as queue:
+        for key in ODD_KEYS:
+            await queue.put(key, SET, key.encode(), 1.0)
+        batch = await queue.claim(100, 0)
+        assert sorted(op.key for op in batch.ops) == sorted(ODD_KEYS)
+        assert all(op.value == op.key.encode() for op in batch.ops)
+        assert await queue.confirm(batch, batch.ops) == list(batch.ops)
+
+        kept, done = batch.ops[:3], batch.ops[3:]
+        await queue.release(batch, kept)
+        await queue.complete(batch, done)
+        again = await queue.claim(100, 0)
+        assert sorted(op.key for op in again.ops) == sorted(op.key for op in kept)
+        await queue.complete(again, again.ops)
+        stats = await queue.stats()
+        assert (stats.pending, stats.in_flight) == (0, 0)
+
+
+async def test_a_renewal_keeps_every_entry_of_a_big_batch(redis_url: str, namespace: str) -> None:
+    """More entries than one page of the renewal's XPENDING walk (1,000)."""
+    async with RedisWriteQueue.from_url(
+        redis_url, namespace=namespace, partitions=1, max_pending=10_000
+    ) as queue:
+        await queue.put("0", SET, b"v", 5.0)  # the first call checks the server, alone
+        await asyncio.gather(*(queue.put(str(n), SET, b"v", 5.0) for n in range(1, 2_500)))
+        batch = await queue.claim(2_500, 0)
+        assert len(batch) == 2_500
+        assert await queue.confirm(batch, batch.ops) == list(batch.ops)
+        await queue.complete(batch, batch.ops)
+        stats = await queue.stats()
+        assert (stats.pending, stats.in_flight) == (0, 0)
+
+
+async def test_a_renewal_leaves_out_only_what_another_flusher_took(
+    redis_url: str, namespace: str
+) -> None:
+    """One renewal over two batches of one flusher: the one it kept renewing stays its
+    own, the one it let go idle was taken over and is left out."""
+    async with (
+        RedisWriteQueue.from_url(redis_url, namespace=namespace, claim_idle=60) as paused,
+        RedisWriteQueue.from_url(redis_url, namespace=namespace, claim_idle=1.0) as rescuer,
+    ):
+        for n in range(40):
+            await paused.put(str(n), SET, b"v", 1.0)
+        idle = await paused.claim(10, 0)
+        renewed = await paused.claim(30, 0)
+        assert len(idle) + len(renewed) == 40
+        taken: list[QueuedOp] = []
+
+        async def took_the_idle_batch() -> bool:
+            await paused.confirm(renewed, renewed.ops)  # keeps this batch fresh
+            taken.extend((await rescuer.claim(40, 0.05)).ops)
+            return len(taken) >= len(idle)
+
+        await wait_until_async(took_the_idle_batch, timeout=20)
+        assert {op.key for op in taken} == {op.key for op in idle.ops}
+        both = [*idle.ops, *renewed.ops]
+        assert await paused.confirm(Batch("both"), both) == list(renewed.ops)
+        await rescuer.complete(Batch("b"), taken)
+        await paused.complete(renewed, renewed.ops)
+        stats = await paused.stats()
+        assert (stats.pending, stats.in_flight) == (0, 0)
+
+
+async def test_concurrent_puts_each_run_once_and_the_latest_wins(
+    redis_url: str, namespace: str
+) -> None:
+    async with RedisWriteQueue.from_url(redis_url, namespace=namespace) as queue:
+        await queue.put("k0", SET, b"first", 1.0)  # the first call checks the server, alone
+        puts = [(f"k{n % 50}", b"%d" % n) for n in range(200)]
+        versions = await asyncio.gather(*(queue.put(k, SET, v, 5.0) for k, v in puts))
+        stats = await queue.stats()
+        assert (stats.pending, stats.coalesced) == (50, 151), "each put ran exactly once"
+        # Versions count per partition: the put that ran last for a key has the highest.
+        latest: dict[str, tuple[int, bytes]] = {}
+        for (key, value), version in zip(puts, versions, strict=True):
+            if key not in latest or version > latest[key][0]:
+                latest[key] = (version, value)
+        batch = await queue.claim(100, 0)
+        assert {op.key: (op.version, op.value) for op in batch.ops} == latest
+        await queue.complete(batch, batch.ops)
+
+
+async def test_a_put_after_the_server_forgot_its_scripts(redis_url: str, namespace: str) -> None:
+    async with RedisWriteQueue.from_url(redis_url, namespace=namespace) as queue:
+        await queue.put("a", SET, b"1", 1.0)
+        admin = Redis.from_url(redis_url)
+        try:
+            await admin.script_flush()
+        finally:
+            await admin.aclose()
+        await asyncio.gather(queue.put("b", SET, b"2", 1.0), queue.put("c", SET, b"3", 1.0))
+        assert (await queue.stats()).pending == 3
+        batch = await queue.claim(10, 0)
+        await queue.complete(batch, batch.ops)
+
+
+class Item(BaseModel):
+    n: int
+
+
+async def test_a_failed_flush_hands_back_the_batch_claimed_ahead(
+    redis_url: str, namespace: str
+) -> None:
+    store = FaultyStore(MemoryStore[int, Item]())
+    async with Cache.from_url(redis_url, namespace=namespace) as cache:
+        items = WriteBehind(
+            cache, store, key="item:{}", type=Item, flusher=False, batch_size=10, retry=FAST_RETRY
+        )
+        await items.set_many({n: Item(n=n) for n in range(50)})
+        store.down = True
+        with pytest.raises(StoreUnavailable):
+            await items.flush()
+        stats = await items.queue.stats()
+        assert (stats.pending, stats.in_flight) == (50, 0), "nothing stays claimed"
+        store.down = False
+        report = await items.flush()
+        assert report.written == 50
+        await items.close()
+    assert len(await store.inner.get_many(list(range(50)))) == 50
