@@ -332,6 +332,7 @@ class RedisBackend:
         if self._read_from is not None:
             await self._read_from.close()
         with self._errors:
+            await self._ops.drain()  # tagged sets still queued are sent and answered
             if self._lane is not None:
                 await self._lane.close()  # waits for its request in flight, closes its connection
             if not self._close_client:
