@@ -19,7 +19,7 @@ lane's request.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from cachewright._redis.lane import Lane
@@ -71,10 +71,13 @@ class Standalone:
         runner = self._lane if len(items) <= LANE_KEYS else self._client
         return int(await call(runner, WRITE, keys, args))
 
-    async def set_tagged(self, key: str, value: bytes, ttl_ms: int, tags: Sequence[str]) -> None:
+    def set_tagged(
+        self, key: str, value: bytes, ttl_ms: int, tags: Sequence[str]
+    ) -> Coroutine[Any, Any, None]:
         """One entry with a ttl, written and indexed: SET_TAGGED alone, or with the
-        tagged sets issued at the same time in one SET_TAGGED_MANY (:mod:`._redis_tag_batch`)."""
-        await self._tagged.set(key, value, ttl_ms, tags)
+        tagged sets issued at the same time in one SET_TAGGED_MANY (:mod:`._redis_tag_batch`).
+        The batcher's own coroutine, without a frame of ours around it."""
+        return self._tagged.set(key, value, ttl_ms, tags)
 
     async def drain(self) -> None:
         """Wait for the batched tagged sets still queued or in flight."""

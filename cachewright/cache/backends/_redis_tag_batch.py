@@ -70,9 +70,15 @@ class TaggedSets:
     async def set(self, key: str, value: bytes, ttl_ms: int, tags: Sequence[str]) -> None:
         """Write ``key`` and index it under ``tags``; returns once Redis answered for it."""
         if not self._busy and not self._queue:
+            # Alone: SET_TAGGED at once, in the caller's task (what _alone does, inlined:
+            # this is every sequential caller's path).
             self._busy += 1
             try:
-                await self._alone(key, value, ttl_ms, tags)
+                await self._lane.command(
+                    "EVALSHA", SET_TAGGED.sha, 1 + len(tags), key, *tags, value, ttl_ms
+                )
+            except NoScriptError:
+                await self._alone(key, value, ttl_ms, tags)  # EVALSHA again, then EVAL
             finally:
                 self._busy -= 1
             return
