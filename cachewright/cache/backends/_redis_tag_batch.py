@@ -47,10 +47,14 @@ if TYPE_CHECKING:
 
     from cachewright._redis.lane import Lane
 
-__all__ = ["BATCH", "TaggedSets"]
+__all__ = ["BATCH", "BATCH_BYTES", "TaggedSets"]
 
 #: entries of one script call at most; more queued leave in further calls, together
 BATCH = 128
+
+#: bytes of values past which a script call takes no more entries: a script holds the
+#: server for its whole run, so large values go a few at a time
+BATCH_BYTES = 256 * 1024
 
 #: a queued set: key, value, ttl in ms, index keys, and its caller's future
 _Entry = tuple[str, bytes, int, Sequence[str], "asyncio.Future[None]"]
@@ -101,9 +105,17 @@ class TaggedSets:
         task.add_done_callback(self._tasks.discard)
 
     async def _flush(self) -> None:
-        """Send what queued until now (up to BATCH; the rest goes in another call)."""
-        entries = [entry for entry in self._queue[:BATCH] if not entry[4].done()]
-        del self._queue[:BATCH]
+        """Send what queued until now (up to BATCH entries or BATCH_BYTES of values;
+        the rest goes in another call)."""
+        queue, entries, size, taken = self._queue, [], 0, 0
+        for entry in queue:
+            if taken == BATCH or size >= BATCH_BYTES:
+                break
+            taken += 1
+            if not entry[4].done():  # a caller cancelled while queued: dropped
+                entries.append(entry)
+                size += len(entry[1])
+        del queue[:taken]
         if self._queue:
             self._start()
         if not entries:

@@ -256,3 +256,24 @@ async def test_close_answers_the_tagged_sets_still_queued(
     assert await asyncio.gather(*tasks) == [None] * len(keys)
     for key in keys:
         await assert_indexed(admin, key, [tag], before)
+
+
+async def test_large_values_go_a_few_per_script_call(
+    standalone: RedisBackend, admin: Redis, fresh_redis: RedisServer, names: Names
+) -> None:
+    tag = names.tag("large")
+    await standalone.set(names.key("warm"), b"v", 60_000, [tag])
+    keys = names.keys(10)
+    value = b"x" * (100 * 1024)
+    before = await server_ms(admin)
+
+    async def large() -> None:
+        await asyncio.gather(*(standalone.set(key, value, 60_000, [tag]) for key in keys))
+
+    async with NodeProbe([fresh_redis.port]) as probe:
+        seen = await probe.measure(large)
+    # the first alone; the 9 queued behind it, 3 per call (a call stops past 256 KiB)
+    assert seen.calls("evalsha") == 1 + 3
+    for key in keys:
+        assert await admin.strlen(key) == len(value)
+        await assert_indexed(admin, key, [tag], before)
