@@ -13,8 +13,9 @@ issued while another tagged set of this backend is in flight is queued, and ever
 queued in the same turn of the event loop leaves as one script call, with one TIME,
 and per index one PTTL and one ZADD of all its members. No timer: a lone caller (nothing
 of ours in flight) sends its own SET_TAGGED at once, as before, and a queued batch goes
-on the next turn of the loop, through the lane, so it is pipelined with whatever else
-is in flight and waits for no more than a single set would.
+on the next turn of the loop, through the lane, pipelined with whatever else is in
+flight (that turn can make it miss a lane request that a set queued in the lane itself
+would have caught: one round trip more, at worst, in exchange for one script call).
 
 Each caller still awaits its own answer, given only once Redis answered for its entry:
 
