@@ -206,16 +206,24 @@ if shared == '' then
   for i = 1, n do
     local ttl = ARGV[2 + 2 * i]
     ok[i] = redis.pcall('SET', KEYS[i], ARGV[1 + 2 * i], 'PX', ttl).err == nil
-    ttls[i] = tonumber(ttl)
+    ttls[i] = ttl
   end
 else
-  local ttl = tonumber(shared)
   for i = 1, n do
     ok[i] = redis.pcall('SET', KEYS[i], ARGV[2 + i], 'PX', shared).err == nil
-    ttls[i] = ttl
+    ttls[i] = shared
   end
 end
 local now = now_ms()  -- after the SETs: a score is never before its entry's deadline
+-- The deadline of each ttl, as a number and as the score's text, worked out once per
+-- ttl (a number handed to redis.call would be formatted again for every member).
+local dues, scores = {}, {}
+for _, ttl in pairs(ttls) do
+  if not dues[ttl] then
+    dues[ttl] = now + tonumber(ttl)
+    scores[ttl] = string.format('%.0f', dues[ttl])
+  end
+end
 local at = shared == '' and 2 * n + 3 or n + 3
 for j = n + 1, #KEYS do
   local count = tonumber(ARGV[at])
@@ -230,10 +238,10 @@ for j = n + 1, #KEYS do
   local members, latest = {}, 0
   for _, i in ipairs(takers) do
     if ok[i] then
-      local due = now + ttls[i]
-      members[#members + 1] = due
+      local ttl = ttls[i]
+      members[#members + 1] = scores[ttl]
       members[#members + 1] = KEYS[i]
-      if due > latest then latest = due end
+      if dues[ttl] > latest then latest = dues[ttl] end
     end
   end
   if #members > 0 then
