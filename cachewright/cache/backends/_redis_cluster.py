@@ -97,6 +97,9 @@ class Cluster:
         """One entry with a ttl, written and indexed: :meth:`write`, as in a batch."""
         await self.write("set", [(key, value, ttl_ms)], tags)
 
+    async def drain(self) -> None:
+        """Nothing is queued on Cluster: every call sends its own commands."""
+
     async def delete_many(self, keys: Sequence[str]) -> int:
         return await self._unlink(keys)
 

@@ -19,14 +19,13 @@ lane's request.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
-
-from redis.exceptions import NoScriptError
 
 from cachewright._redis.lane import Lane
 from cachewright._redis.lua import call
-from cachewright.cache.backends._scripts import POP, SET_TAGGED, WRITE
+from cachewright.cache.backends._redis_tag_batch import TaggedSets
+from cachewright.cache.backends._scripts import POP, WRITE
 from cachewright.cache.backends.base import SetItem
 
 if TYPE_CHECKING:
@@ -46,11 +45,12 @@ UNLINK_BATCH = 1000
 class Standalone:
     """The batch and tag side of the backend for a single primary."""
 
-    __slots__ = ("_client", "_lane")
+    __slots__ = ("_client", "_lane", "_tagged")
 
     def __init__(self, client: Redis, lane: Lane) -> None:
         self._client = client
         self._lane = lane
+        self._tagged = TaggedSets(lane)
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if len(keys) == 1:
@@ -78,14 +78,17 @@ class Standalone:
         runner = self._lane if len(items) <= LANE_KEYS else self._client
         return int(await call(runner, WRITE, keys, args))
 
-    async def set_tagged(self, key: str, value: bytes, ttl_ms: int, tags: Sequence[str]) -> None:
-        """One entry with a ttl, written and indexed (the SET_TAGGED script, on the lane)."""
-        lane = self._lane
-        try:
-            await lane.command("EVALSHA", SET_TAGGED.sha, 1 + len(tags), key, *tags, value, ttl_ms)
-        except NoScriptError:
-            # A restarted or failed-over server: EVAL runs the script and caches it again.
-            await lane.command("EVAL", SET_TAGGED.source, 1 + len(tags), key, *tags, value, ttl_ms)
+    def set_tagged(
+        self, key: str, value: bytes, ttl_ms: int, tags: Sequence[str]
+    ) -> Coroutine[Any, Any, None]:
+        """One entry with a ttl, written and indexed: SET_TAGGED alone, or with the
+        tagged sets issued at the same time in one SET_TAGGED_MANY (:mod:`._redis_tag_batch`).
+        The batcher's own coroutine, without a frame of ours around it."""
+        return self._tagged.set(key, value, ttl_ms, tags)
+
+    async def drain(self) -> None:
+        """Wait for the batched tagged sets still queued or in flight."""
+        await self._tagged.drain()
 
     async def delete_many(self, keys: Sequence[str]) -> int:
         return await self._unlink(keys)

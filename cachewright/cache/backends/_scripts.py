@@ -15,7 +15,7 @@ from typing import Any
 
 from cachewright._redis.lua import Script
 
-__all__ = ["INDEX", "POP", "SET_TAGGED", "WRITE", "as_eval"]
+__all__ = ["INDEX", "POP", "SET_TAGGED", "SET_TAGGED_MANY", "WRITE", "as_eval"]
 
 
 # Shared helpers, pasted in front of the scripts that index tags.
@@ -194,6 +194,99 @@ return 1
 """,
 )
 
+#: Many tagged sets at once, each as SET_TAGGED would write it: the tagged ``set``'s
+#: of concurrent callers, sent together (:mod:`._redis_tag_batch`). One TIME for the
+#: batch; per index, one PTTL and one ZADD of every member the batch gives it, then
+#: SET_TAGGED's upkeep (trim on growth, expiry moved only past the latest deadline,
+#: with the same slack). Errors are the entry's own (``pcall``): an entry whose SET or
+#: one of whose ZADDs failed is named in the reply, and the others stand.
+#: KEYS: n entry keys, then index keys. ARGV: n; the ttl in ms shared by every entry,
+#: or '' when each has its own; each entry's value, followed by its ttl when not
+#: shared; then per index key (in KEYS order) how many entries it takes and their
+#: numbers (1..n), or just 0 when it takes them all. What a batch shares (usually a
+#: ttl and a tag set) is sent once: the server's time goes mostly to its arguments and
+#: its commands.
+#: Returns the numbers of the entries that failed (usually none).
+SET_TAGGED_MANY = Script(
+    "set_tagged_many",
+    _NOW
+    + _SETTLE
+    + """
+local SLACK = 1000  -- as WRITE's
+local n, shared = tonumber(ARGV[1]), ARGV[2]
+local ok, ttls, failed, all = {}, {}, {}, {}
+if shared == '' then
+  for i = 1, n do
+    local ttl = ARGV[2 + 2 * i]
+    ok[i] = redis.pcall('SET', KEYS[i], ARGV[1 + 2 * i], 'PX', ttl).err == nil
+    ttls[i] = ttl
+  end
+else
+  for i = 1, n do
+    ok[i] = redis.pcall('SET', KEYS[i], ARGV[2 + i], 'PX', shared).err == nil
+    ttls[i] = shared
+  end
+end
+local now = now_ms()  -- after the SETs: a score is never before its entry's deadline
+-- The deadline of each ttl, as a number and as the score's text, worked out once per
+-- ttl (a number handed to redis.call would be formatted again for every member).
+local dues, scores = {}, {}
+for _, ttl in pairs(ttls) do
+  if not dues[ttl] then
+    dues[ttl] = now + tonumber(ttl)
+    scores[ttl] = string.format('%.0f', dues[ttl])
+  end
+end
+local at = shared == '' and 2 * n + 3 or n + 3
+for j = n + 1, #KEYS do
+  local count = tonumber(ARGV[at])
+  local takers = all
+  if count == 0 then
+    if #all == 0 then for i = 1, n do all[i] = i end end
+  else
+    takers = {}
+    for t = 1, count do takers[t] = tonumber(ARGV[at + t]) end
+  end
+  at = at + count + 1
+  local members, latest = {}, 0
+  for _, i in ipairs(takers) do
+    if ok[i] then
+      local ttl = ttls[i]
+      members[#members + 1] = scores[ttl]
+      members[#members + 1] = KEYS[i]
+      if dues[ttl] > latest then latest = dues[ttl] end
+    end
+  end
+  if #members > 0 then
+    local idx = KEYS[j]
+    local left = redis.call('PTTL', idx)  -- -2: no index yet, -1: no expiry
+    local grew = redis.pcall('ZADD', idx, unpack(members))
+    if type(grew) == 'table' then  -- not a sorted set: each of its entries failed
+      for _, i in ipairs(takers) do failed[#failed + 1] = i end
+    else
+      local alone = left == -2
+      if grew > 0 and not alone then
+        redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
+        alone = redis.call('ZCARD', idx) == grew
+      end
+      if alone then
+        redis.call('PEXPIREAT', idx, string.format('%.0f', latest))
+      elseif left == -1 then
+        settle(idx, now)
+      elseif now + left < latest then
+        local slack = math.min(SLACK, latest - now)
+        redis.call('PEXPIREAT', idx, string.format('%.0f', latest + slack))
+      end
+    end
+  end
+end
+for i = 1, n do
+  if not ok[i] then failed[#failed + 1] = i end
+end
+return failed
+""",
+)
+
 #: Index members under one tag key (Cluster: the index lives on its own node).
 #: KEYS: the tag index. ARGV: member and ttl ('' = no expiry) pairs.
 #: GT keeps the later deadline when two writers of one key race across nodes, so
@@ -227,7 +320,7 @@ return out
 """,
 )
 
-_BY_SHA = {script.sha: script for script in (WRITE, SET_TAGGED, INDEX, POP)}
+_BY_SHA = {script.sha: script for script in (WRITE, SET_TAGGED, SET_TAGGED_MANY, INDEX, POP)}
 
 
 def as_eval(command: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -344,6 +344,7 @@ class RedisBackend(FillOps):
         for listener in self._fills.values():
             await listener.close()
         with self._errors:
+            await self._ops.drain()  # tagged sets still queued are sent and answered
             if self._lane is not None:
                 await self._lane.close()  # waits for its request in flight, closes its connection
             if not self._close_client:
