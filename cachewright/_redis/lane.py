@@ -165,6 +165,29 @@ class Lane:
     #: the name redis-py clients give it, so helpers taking a client take a lane
     execute_command = command
 
+    async def sequence(self, commands: list[Command]) -> list[Any]:
+        """``commands`` in this order in one request on one connection (Redis runs each
+        before the next); behind a request in flight they queue together and leave in
+        the next write. Replies in order, an error reply in its place; a connection
+        error or a timeout raises (what ran is unknown), as for :meth:`command`."""
+        if not self._busy:
+            self._busy = True
+            try:
+                return await self._many(commands)
+            finally:
+                self._next()
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Any]] = []
+        for args in commands:
+            future: asyncio.Future[Any] = loop.create_future()
+            self._cmds.append((args, future))
+            futures.append(future)
+        replies = await asyncio.gather(*futures, return_exceptions=True)
+        for reply in replies:
+            if isinstance(reply, BaseException) and not isinstance(reply, ResponseError):
+                raise reply
+        return replies
+
     async def close(self) -> None:
         """Wait for the request on the kept connection, then close it (idempotent).
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cachewright._metrics import Metrics
+from cachewright._redis.ahead import Ahead
 from cachewright.cache._expiry import Ttl
 from cachewright.cache._fences import WriteWatcher
 from cachewright.cache._fill_waits import FillWaits
@@ -68,6 +69,14 @@ class PatternInterface:
         """
         backend = self._parts.backend
         return backend.shared_client() if isinstance(backend, SharesClient) else None
+
+    async def delete_after(self, keys: Iterable[str], ahead: Ahead) -> int | None:
+        """Drop ``keys`` right behind ``ahead.command`` in one request on the backend's
+        lane, so Redis runs the command first (the write-behind queue's put, then the
+        drop of the entries it replaces: one round trip). The number removed; None when
+        nothing was dropped: the backend has no lane or not ``ahead.lane`` (``ahead``
+        is then left unsent), or the cache was unavailable (fail-open)."""
+        return await self._writes.delete_after(keys, ahead)
 
     async def lookup(self, key: str, type: Any = None) -> Entry[Any] | Lease | None:
         """Like :meth:`get_entry`, but a lease placeholder comes back as a :class:`Lease`.

@@ -20,13 +20,14 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from cachewright._redis.ahead import Ahead
 from cachewright.cache._expiry import Ttl, now_ms, plan_expiry, to_ms
 from cachewright.cache._guard import Guard
 from cachewright.cache._guarded import GuardedWrites
 from cachewright.cache._serializer import Lease, Serializer
 from cachewright.cache._stats import Counters
 from cachewright.cache._tagging import Tagging
-from cachewright.cache.backends.base import Backend, FillNotices, SetItem
+from cachewright.cache.backends.base import Backend, DropsAfter, FillNotices, SetItem
 from cachewright.cache.envelope import LEASE, entry_tags, pack
 from cachewright.cache.keys import KeyBuilder
 from cachewright.cache.local import Notice
@@ -174,6 +175,28 @@ class WritePath(GuardedWrites):
             combine=sum,
         )
         self._counters.deletes += len(physical)
+        return removed
+
+    async def delete_after(self, keys: Iterable[str], ahead: Ahead) -> int | None:
+        """``delete_many`` sent behind ``ahead`` on the backend's lane; None when the
+        backend cannot (``ahead`` then unsent) or the cache was unavailable."""
+        backend = self._backend
+        if not isinstance(backend, DropsAfter):
+            return None
+        user_keys = self._keys.unique(keys)
+        physical = self._keys.entries(user_keys)
+        if not physical:
+            return None
+        removed = await self.guarded(
+            None,
+            backend.delete_after,
+            physical,
+            ahead,
+            notice=Notice(keys=user_keys),
+            at=physical[0],
+        )
+        if removed is not None:
+            self._counters.deletes += len(physical)
         return removed
 
     async def delete_matching(self, glob: str) -> int:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.asyncio.cluster import RedisCluster
 
+    from cachewright._redis.ahead import Ahead
     from cachewright._redis.lane import Lane
     from cachewright.cache.backends.fills import FillHub
 
@@ -141,6 +142,18 @@ class SharesLane(Protocol):
 
     def shared_lane(self) -> Lane | None:
         """The lane (None on Cluster, which has none); open until the backend closes."""
+        ...
+
+
+@runtime_checkable
+class DropsAfter(Protocol):
+    """A backend that can drop entries right behind another command on its lane
+    (optional; the durable write queue's put on the cache's lane)."""
+
+    async def delete_after(self, keys: Sequence[str], ahead: Ahead) -> int | None:
+        """Send ``ahead.command``, then UNLINK ``keys``, in one request on its lane, and
+        settle ``ahead``; the number removed. None, with nothing sent and ``ahead``
+        left unsettled, when ``ahead`` is for another lane or ``keys`` are too many."""
         ...
 
 

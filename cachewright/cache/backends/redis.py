@@ -27,6 +27,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from cachewright._redis.ahead import Ahead
 from cachewright._redis.capabilities import CACHE_COMMANDS, require
 from cachewright._redis.errors import ErrorMap
 from cachewright._redis.lane import Lane
@@ -36,7 +37,7 @@ from cachewright.cache.backends._redis_cluster import Cluster
 from cachewright.cache.backends._redis_describe import describe, flag, summarize
 from cachewright.cache.backends._redis_fill_ops import FillOps
 from cachewright.cache.backends._redis_fills import FillListener
-from cachewright.cache.backends._redis_standalone import Standalone
+from cachewright.cache.backends._redis_standalone import LANE_KEYS, Standalone
 from cachewright.cache.backends.base import SetItem
 from cachewright.cache.config import CacheSettings, default_settings
 from cachewright.errors import ConfigurationError
@@ -283,6 +284,23 @@ class RedisBackend(FillOps):
             return 0
         with self._errors:
             return await self._ops.delete_many(keys)
+
+    async def delete_after(self, keys: Sequence[str], ahead: Ahead) -> int | None:
+        """``ahead.command`` then UNLINK ``keys`` in one request on the lane (see
+        ``DropsAfter``): Redis runs the command before the drop."""
+        lane = self._lane
+        if lane is None or ahead.lane is not lane or not 0 < len(keys) <= LANE_KEYS:
+            return None
+        with self._errors:
+            try:
+                first, removed = await lane.sequence([ahead.command, ("UNLINK", *keys)])
+            except BaseException as exc:
+                ahead.settle(exc)  # sent, or not: the outcome is unknown
+                raise
+            ahead.settle(first)
+            if isinstance(removed, Exception):
+                raise removed
+            return int(removed)
 
     async def delete_pattern(self, pattern: str) -> int:
         with self._errors:

@@ -3,7 +3,8 @@
 Usage (what ``WriteBehind.set``, ``set_many`` and ``delete`` do)::
 
     writes = QueuedWrites(cache, queue, checks, keys, values, policy, counters,
-                          strict=False, put_timeout=5.0, before=gate, after=count)
+                          strict=False, put_timeout=5.0, carried=True,
+                          before=gate, after=count)
     await writes.set(1, profile)          # the store's checks, the queue, then the cache
     await writes.set_many({1: a, 2: b})   # one cache set_many for what the queue took
     await writes.delete(2)
@@ -15,6 +16,8 @@ error then is logged and counted, never reported as a failed write. A write the 
 could not replicate (``NotReplicated``) drops the entry before it raises: it may still
 reach the store. ``before`` runs once the checks passed (it refuses writes after
 ``close()`` and starts the flusher); ``after`` gets the number of writes accepted.
+``carried`` (WriteBehind's own queue): a drop rides behind its put in one write on the
+cache's lane (``_drop_after``): a strict set or a delete costs one round trip.
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ from cachewright.patterns._checks import StoreChecks
 from cachewright.patterns._fill import FillPolicy
 from cachewright.patterns._key_locks import KeyLocks
 from cachewright.patterns._keys import KeyMapper, ValueCodec
+from cachewright.patterns.write_behind._drop_after import DropAfter
 from cachewright.patterns.write_behind._types import WriteBehindCounters
 from cachewright.patterns.write_behind.queues.base import DELETE, SET, OpKind, WriteQueue
+from cachewright.patterns.write_behind.queues.redis import RedisWriteQueue
 
 __all__ = ["QueuedWrites"]
 
@@ -48,6 +53,7 @@ class QueuedWrites(Generic[K, V]):
         "_after",
         "_before",
         "_cache",
+        "_carried",
         "_checks",
         "_counters",
         "_keys",
@@ -71,6 +77,7 @@ class QueuedWrites(Generic[K, V]):
         *,
         strict: bool,
         put_timeout: float | None,
+        carried: bool = False,
         before: Callable[[], Awaitable[None]],
         after: Callable[[int], None],
     ) -> None:
@@ -82,6 +89,7 @@ class QueuedWrites(Generic[K, V]):
         self._policy = policy
         self._counters = counters
         self._strict = strict
+        self._carried = carried
         self._put_timeout = put_timeout
         self._before = before
         self._after = after
@@ -98,8 +106,8 @@ class QueuedWrites(Generic[K, V]):
         # process: two racing sets cannot leave the cache on the older value. Across
         # processes (a shared Redis queue) only ``strict`` gives that guarantee.
         async with self._locks.hold(queue_key):
-            await self._put(queue_key, SET, data, cache_key)
-            await self._update_cache({cache_key: value})
+            if not await self._put(queue_key, SET, data, cache_key, drop=self._strict):
+                await self._update_cache({cache_key: value})
         self._after(1)
 
     async def delete(self, key: K) -> None:
@@ -109,8 +117,8 @@ class QueuedWrites(Generic[K, V]):
         cache_key = self._keys.cache_key(key)
         await self._before()
         async with self._locks.hold(queue_key):
-            await self._put(queue_key, DELETE, None, cache_key)
-            await self._update_cache({cache_key: None})
+            if not await self._put(queue_key, DELETE, None, cache_key, drop=True):
+                await self._update_cache({cache_key: None})
         self._after(1)
 
     async def set_many(self, items: Mapping[K, V]) -> None:
@@ -134,14 +142,33 @@ class QueuedWrites(Generic[K, V]):
                     await self._update_cache(accepted)
                     self._after(len(accepted))
 
-    async def _put(self, queue_key: str, op: OpKind, data: bytes | None, cache_key: str) -> None:
+    async def _put(
+        self, queue_key: str, op: OpKind, data: bytes | None, cache_key: str, *, drop: bool = False
+    ) -> bool:
+        """Queue the op; True if the cache entry was dropped after the queue took it.
+
+        ``drop`` (the entry is to be dropped, not filled): on WriteBehind's own Redis
+        queue (``carried``), whose puts go through the cache's lane, the drop leaves in
+        the same write as the put, behind it: a set costs one round trip. Redis runs
+        the put first, so no read can miss the entry before the put is pending (such a
+        read would fill the cache back with the store's older value). When the put the
+        queue accepted was not the one carried (NOSCRIPT, a full queue, the cache
+        unavailable), this returns False and the caller drops the entry again, after
+        the put, as without a lane.
+        """
         try:
+            queue = self._queue
+            if drop and self._carried and isinstance(queue, RedisWriteQueue):
+                carried = DropAfter(self._cache, cache_key)
+                await queue.put_carried(queue_key, op, data, self._put_timeout, carried)
+                return carried.followed()
             await self._queue.put(queue_key, op, data, self._put_timeout)
         except NotReplicated:
             # Not acknowledged, yet on the primary: it may still reach the store, so
             # the cache must not keep serving the value it replaces.
             await self._cache_failed_quietly([cache_key])
             raise
+        return False
 
     async def _update_cache(self, values: Mapping[str, V | None]) -> None:
         """After the queue accepted the writes: populate the entries, or drop them (a

@@ -183,6 +183,7 @@ class WriteBehind(Generic[K, V]):
             self._counters,
             strict=self._strict,
             put_timeout=put_timeout,
+            carried=self._owns_queue,  # its own queue: on the cache's lane, if any
             before=self._before_write,
             after=self._written,
         )

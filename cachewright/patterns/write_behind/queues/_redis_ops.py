@@ -24,12 +24,13 @@ import asyncio
 import math
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
+from cachewright._redis.ahead import Ahead
 from cachewright._redis.lane import Lane
 from cachewright.errors import ConfigurationError, QueueClosed, QueueFull, WriteBehindError
 from cachewright.patterns.write_behind.queues._partitions import (
@@ -45,7 +46,10 @@ from cachewright.patterns.write_behind.queues.base import DELETE, SET, OpKind, Q
 if TYPE_CHECKING:
     from redis.typing import EncodableT
 
-__all__ = ["Ops"]
+__all__ = ["Carrier", "Ops"]
+
+#: sends a put (an ``Ahead`` on the queue's lane) first in a request of its own
+Carrier = Callable[[Ahead], Awaitable[None]]
 
 _PUT_BACKOFF = (0.002, 0.25)  # first and longest wait while a partition is full
 
@@ -124,7 +128,10 @@ class Ops:
         op: OpKind,
         value: bytes | None,
         timeout: float | None,  # noqa: ASYNC109
+        carrier: Carrier | None = None,
     ) -> int:
+        """The new version. ``carrier``: the first attempt on the lane is handed to it
+        (see ``Ahead``); if it did not send it, the put goes alone."""
         if self._closing.is_set():
             raise QueueClosed("the write queue is closed")
         _check_op(op, value)
@@ -136,7 +143,8 @@ class Ops:
         deadline = None if timeout is None else loop.time() + timeout
         delay = _PUT_BACKOFF[0]
         while True:
-            version = await self._put_once(part, key, op, value)
+            version = await self._put_once(part, key, op, value, carrier)
+            carrier = None  # a retry goes alone
             if version >= 0:
                 return version
             # Full: back off (short, growing waits) until room or the timeout.
@@ -153,7 +161,9 @@ class Ops:
             if self._closing.is_set():
                 raise QueueClosed("the write queue closed while waiting for room")
 
-    async def _put_once(self, part: Partition, key: str, op: OpKind, value: bytes | None) -> int:
+    async def _put_once(
+        self, part: Partition, key: str, op: OpKind, value: bytes | None, carrier: Carrier | None
+    ) -> int:
         """The new version, or -1 if the partition is full."""
         now_ms = int(time.time() * 1000)
         keys = self._keys[part.index]
@@ -177,7 +187,7 @@ class Ops:
                         return await self._replication.put(part, keys, args)
                 async with asyncio.timeout(self._link.write_timeout):
                     if self._lane is not None:
-                        version = await self._lane_put(self._lane, keys, args)
+                        version = await self._lane_put(self._lane, keys, args, carrier)
                     else:
                         version = await self._link.scripts.put(keys=keys, args=args)
         except WriteBehindError:
@@ -186,10 +196,22 @@ class Ops:
             raise
         return int(version)
 
-    async def _lane_put(self, lane: Lane, keys: list[str], args: list[EncodableT]) -> Any:
+    async def _lane_put(
+        self, lane: Lane, keys: list[str], args: list[EncodableT], carrier: Carrier | None
+    ) -> Any:
         script = self._link.scripts.put
+        command: tuple[EncodableT, ...] = ("EVALSHA", script.sha, len(keys), *keys, *args)
         try:
-            return await lane.command("EVALSHA", script.sha, len(keys), *keys, *args)
+            if carrier is not None:
+                ahead = Ahead(lane, command)
+                try:
+                    await carrier(ahead)
+                finally:
+                    if ahead.reply.done() and not ahead.reply.cancelled():
+                        ahead.reply.exception()  # retrieved: raised below, or dropped
+                if ahead.reply.done():  # sent: its reply, or the error it met
+                    return ahead.reply.result()
+            return await lane.command(*command)
         except NoScriptError:  # not loaded (a restarted server): nothing ran; load, run
             return await script(keys=keys, args=args)
 

@@ -72,7 +72,7 @@ from cachewright.patterns.write_behind.queues._redis_dead import DeadLetters
 from cachewright.patterns.write_behind.queues._redis_end import Ender
 from cachewright.patterns.write_behind.queues._redis_holds import Holds
 from cachewright.patterns.write_behind.queues._redis_link import Link
-from cachewright.patterns.write_behind.queues._redis_ops import Ops
+from cachewright.patterns.write_behind.queues._redis_ops import Carrier, Ops
 from cachewright.patterns.write_behind.queues._redis_replication import (
     Replication,
     replication_for,
@@ -285,6 +285,20 @@ class RedisWriteQueue:
         timeout: float | None,  # noqa: ASYNC109
     ) -> int:
         return await self._ops.put(key, op, value, timeout)
+
+    async def put_carried(
+        self,
+        key: str,
+        op: OpKind,
+        value: bytes | None,
+        timeout: float | None,  # noqa: ASYNC109
+        carrier: Carrier,
+    ) -> int:
+        """``put``, its first attempt on the lane handed to ``carrier`` (WriteBehind's
+        drop of the cache entry), which sends it first in a request of its own: the put
+        and what follows it leave in one write, and Redis runs the put first. A put
+        the carrier did not send goes alone."""
+        return await self._ops.put(key, op, value, timeout, carrier)
 
     async def peek(self, key: str) -> QueuedOp | None:
         return await self._ops.peek(key)
