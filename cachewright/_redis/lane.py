@@ -182,10 +182,18 @@ class Lane:
             future: asyncio.Future[Any] = loop.create_future()
             self._cmds.append((args, future))
             futures.append(future)
-        replies = await asyncio.gather(*futures, return_exceptions=True)
-        for reply in replies:
-            if isinstance(reply, BaseException) and not isinstance(reply, ResponseError):
-                raise reply
+        # One request answers them all: awaited in turn (cheaper than a gather).
+        replies: list[Any] = []
+        try:
+            for future in futures:
+                try:
+                    replies.append(await future)
+                except ResponseError as exc:
+                    replies.append(exc)
+        finally:
+            for future in futures:  # the request's error, raised once: retrieved here
+                if future.done() and not future.cancelled():
+                    future.exception()
         return replies
 
     async def close(self) -> None:

@@ -44,9 +44,6 @@ class DropAfter:
     def followed(self) -> bool:
         """Whether the entry was dropped right behind the put the queue accepted."""
         ahead = self._ahead
-        if not self._dropped or ahead is None or not ahead.reply.done():
+        if not self._dropped or ahead is None or not ahead.sent or ahead.failed:
             return False
-        reply = ahead.reply
-        if reply.cancelled() or reply.exception() is not None:
-            return False
-        return int(reply.result()) >= 0  # -1: the queue was full, the put came later
+        return int(ahead.reply()) >= 0  # -1: the queue was full, the put came later

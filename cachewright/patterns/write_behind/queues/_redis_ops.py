@@ -204,13 +204,9 @@ class Ops:
         try:
             if carrier is not None:
                 ahead = Ahead(lane, command)
-                try:
-                    await carrier(ahead)
-                finally:
-                    if ahead.reply.done() and not ahead.reply.cancelled():
-                        ahead.reply.exception()  # retrieved: raised below, or dropped
-                if ahead.reply.done():  # sent: its reply, or the error it met
-                    return ahead.reply.result()
+                await carrier(ahead)
+                if ahead.sent:  # its reply, or the error it met
+                    return ahead.reply()
             return await lane.command(*command)
         except NoScriptError:  # not loaded (a restarted server): nothing ran; load, run
             return await script(keys=keys, args=args)
