@@ -54,6 +54,7 @@ class WritePath(GuardedWrites):
         "_backend",
         "_counters",
         "_default_ttl",
+        "_drops_after",
         "_keys",
         "_serializer",
         "_tagging",
@@ -75,6 +76,8 @@ class WritePath(GuardedWrites):
         self._serializer = serializer
         self._counters = counters
         self._default_ttl = default_ttl
+        # Checked once: a runtime Protocol check costs microseconds per call.
+        self._drops_after = backend if isinstance(backend, DropsAfter) else None
 
     def _ttl(self, ttl: Ttl) -> Ttl:
         return self._default_ttl if ttl is DEFAULT else ttl
@@ -180,8 +183,8 @@ class WritePath(GuardedWrites):
     async def delete_after(self, keys: Iterable[str], ahead: Ahead) -> int | None:
         """``delete_many`` sent behind ``ahead`` on the backend's lane; None when the
         backend cannot (``ahead`` then unsent) or the cache was unavailable."""
-        backend = self._backend
-        if not isinstance(backend, DropsAfter):
+        backend = self._drops_after
+        if backend is None:
             return None
         user_keys = self._keys.unique(keys)
         physical = self._keys.entries(user_keys)

@@ -80,6 +80,11 @@ class Link:
             raise QueueClosed("the write queue is closed (its Redis client too)")
         return self.errors
 
+    @property
+    def is_ready(self) -> bool:
+        """Whether :meth:`ready` has run to the end (then it returns at once)."""
+        return self._ready
+
     async def ready(self) -> None:
         """Before the first command: let a cluster client learn its slot map
         (concurrent first commands on an uninitialised ``RedisCluster`` fail,

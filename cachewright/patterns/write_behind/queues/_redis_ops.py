@@ -135,9 +135,10 @@ class Ops:
         if self._closing.is_set():
             raise QueueClosed("the write queue is closed")
         _check_op(op, value)
-        with self._link.calls():
-            async with asyncio.timeout(self._link.write_timeout):
-                await self._link.ready()
+        if not self._link.is_ready:  # no timer per put once ready (a put checks calls())
+            with self._link.calls():
+                async with asyncio.timeout(self._link.write_timeout):
+                    await self._link.ready()
         part = self._link.layout.partition_of(key)
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
