@@ -60,22 +60,25 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio.connection import BlockingConnectionPool, ConnectionPool
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from cachewright._deadlines import Deadlines
+from cachewright._redis._conn import (
+    closed_while_idle,
+    observed,
+    read_all,
+    read_one,
+    recorder,
+    report_error,
+    where,
+)
 
 try:  # hiredis packs a command in C: 10x faster than redis-py's packer on a batch
     from hiredis import pack_command as _hiredis_pack
 except ImportError:  # pragma: no cover - hiredis comes with cachewright
     _hiredis_pack = None  # type: ignore[assignment]
 
-try:  # redis-py 8: the recorder behind its OpenTelemetry metrics, and its switch
-    from redis.asyncio.observability import recorder as _recorder
-    from redis.observability import get_observability_instance as _observability
-except ImportError:  # pragma: no cover - older redis-py has nothing to report to
-    _recorder = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -212,7 +215,7 @@ class Lane:
     async def _one(self, args: Command) -> Any:
         if not self._direct:
             return await self._client.execute_command(*args)  # type: ignore[no-untyped-call]
-        return await self._request(args[0], [args], _read_one)
+        return await self._request(args[0], [args], read_one)
 
     async def _many(self, commands: list[Command]) -> list[Any]:
         """Replies in order; an error reply is returned in its place, not raised."""
@@ -226,7 +229,7 @@ class Lane:
                 for args in commands:
                     pipe.execute_command(*args)
                 return list(await pipe.execute(raise_on_error=False))
-        replies: list[Any] = await self._request("PIPELINE", commands, _read_all)
+        replies: list[Any] = await self._request("PIPELINE", commands, read_all)
         return replies
 
     async def _request(self, name: EncodableT, commands: list[Command], read: Reader) -> Any:
@@ -262,7 +265,7 @@ class Lane:
                     raise  # a whole error reply was read: the connection is in step
                 except TimeoutError as exc:  # our deadline (_deadlines), not redis-py's
                     await conn.disconnect(nowait=True)
-                    raise RedisTimeoutError(f"Timeout talking to Redis {_where(conn)}") from exc
+                    raise RedisTimeoutError(f"Timeout talking to Redis {where(conn)}") from exc
                 except BaseException:
                     # Sent, and maybe part of a reply read: never reuse it as it is.
                     await conn.disconnect(nowait=True)
@@ -274,15 +277,15 @@ class Lane:
                 await conn.disconnect()
 
             retry = conn.retry
-            if _recorder is None or not _observability().is_enabled():
+            if not observed():
                 return await retry.call_with_retry(attempt, failed)
             started = time.monotonic()
             try:
                 reply = await retry.call_with_retry(attempt, failed)
             except Exception as exc:
-                await _report_error(conn, exc, failures)
+                await report_error(conn, exc, failures)
                 raise
-            await _recorder.record_operation_duration(
+            await recorder().record_operation_duration(
                 command_name=str(name),
                 duration_seconds=time.monotonic() - started,
                 server_address=getattr(conn, "host", None),
@@ -301,7 +304,7 @@ class Lane:
         if (
             conn.is_connected
             and time.monotonic() - self._used >= IDLE_CHECK
-            and await _closed_while_idle(conn)
+            and await closed_while_idle(conn)
         ):
             await conn.disconnect()
         await conn.send_packed_command(packed)
@@ -361,58 +364,6 @@ class Lane:
                     future.set_result(reply)
         finally:
             self._next()
-
-
-async def _read_one(conn: AbstractConnection, count: int) -> Any:
-    return await conn.read_response()
-
-
-async def _read_all(conn: AbstractConnection, count: int) -> list[Any]:
-    replies: list[Any] = []
-    for _ in range(count):
-        try:
-            replies.append(await conn.read_response())
-        except ResponseError as exc:
-            replies.append(exc)
-    return replies
-
-
-async def _closed_while_idle(conn: AbstractConnection) -> bool:
-    """Whether the server closed (or wrote on) the idle connection: the pool's own check.
-
-    Nothing of ours went out on it since the last reply, so reconnecting cannot run a
-    command twice. redis-py 8 names the check ``can_read``; 5.x-7.x
-    ``can_read_destructive`` (deprecated in 8).
-    """
-    check: Callable[[], Awaitable[bool]] | None = getattr(conn, "can_read", None)
-    if check is None:
-        check = conn.can_read_destructive
-    try:
-        return bool(await check())
-    except (RedisConnectionError, OSError):
-        return True
-
-
-async def _report_error(conn: AbstractConnection, exc: Exception, retries: int) -> None:
-    assert _recorder is not None
-    host: Any = getattr(conn, "host", None)  # a unix socket connection has none
-    port: Any = getattr(conn, "port", None)
-    await _recorder.record_error_count(
-        server_address=host,
-        server_port=port,
-        network_peer_address=host,
-        network_peer_port=port,
-        error_type=exc,
-        retry_attempts=retries,
-        is_internal=False,
-    )
-
-
-def _where(conn: AbstractConnection) -> str:
-    path = getattr(conn, "path", None)
-    if path:
-        return f"at {path}"
-    return f"at {getattr(conn, 'host', '?')}:{getattr(conn, 'port', '?')}"
 
 
 def _fail(futures: list[asyncio.Future[Any]], exc: BaseException) -> None:
