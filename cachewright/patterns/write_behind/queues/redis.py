@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import secrets
 import socket
 from collections.abc import Iterable, Mapping, Sequence
@@ -62,11 +61,8 @@ from cachewright.cache import Cache
 from cachewright.cache.backends.base import SharesLane
 from cachewright.cache.config import CacheSettings, default_settings
 from cachewright.errors import ConfigurationError
-from cachewright.patterns.write_behind.queues._partitions import (
-    Layout,
-    Partition,
-    parse_receipt,
-)
+from cachewright.patterns.write_behind.queues._names import is_dead_letter_id, queue_name_for
+from cachewright.patterns.write_behind.queues._partitions import Layout, Partition, parse_receipt
 from cachewright.patterns.write_behind.queues._redis_claim import Claimer
 from cachewright.patterns.write_behind.queues._redis_dead import DeadLetters
 from cachewright.patterns.write_behind.queues._redis_end import Ender
@@ -385,30 +381,3 @@ class RedisWriteQueue:
                     await self._opened.close()
                 else:
                     await close_client(self._link.client)
-
-
-def is_dead_letter_id(text: str) -> bool:
-    """Whether ``text`` has the form of a dead letter id of this queue,
-    ``"<partition>/<stream entry id>"`` (``"3/1700000000000-0"``).
-
-    >>> is_dead_letter_id("3/1700000000000-0"), is_dead_letter_id("nonsense")
-    (True, False)
-    """
-    return parse_receipt(text) is not None
-
-
-def queue_name_for(key: object) -> str:
-    """The default queue name for a write-behind key format: its text before the
-    placeholder (``"profile:{}"`` -> ``"profile"``). A callable key has no name to
-    derive: pass one explicitly.
-
-    >>> queue_name_for("shop/order:{}")
-    'shop_order'
-    """
-    if not isinstance(key, str):
-        raise ConfigurationError("a callable key needs an explicit queue name")
-    name = _NOT_IN_NAME.sub("_", key.partition("{")[0].rstrip(":_-.")).strip("_")
-    return name[:64] or "default"
-
-
-_NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_.\-]+")
