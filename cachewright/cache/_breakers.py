@@ -51,6 +51,7 @@ class Breakers:
         "_refresh_task",
         "_refreshed_at",
         "_seen",
+        "_sharded",
         "_topology",
         "refresh_every",
         "refreshes",
@@ -70,6 +71,8 @@ class Breakers:
         self.reset_after = reset_after
         self.refresh_every = refresh_every
         self._topology = topology
+        # A topology may say every key is on one node at a time (standalone, Sentinel).
+        self._sharded = topology is not None and bool(getattr(topology, "sharded", True))
         self._by_node: dict[str, CircuitBreaker] = {}
         self._refresh_task: asyncio.Task[None] | None = None
         self._refreshed_at = 0.0
@@ -99,7 +102,12 @@ class Breakers:
         return breaker
 
     def group(self, keys: Sequence[str]) -> dict[str, list[int]]:
-        """Positions of ``keys`` by the node serving them."""
+        """Positions of ``keys`` by the node serving them (one look-up in all when the
+        topology says it is not ``sharded``: one node serves every key at a time)."""
+        if not keys:
+            return {}
+        if not self._sharded:
+            return {self.node_of(keys[0]): list(range(len(keys)))}
         nodes: dict[str, list[int]] = {}
         for index, key in enumerate(keys):
             nodes.setdefault(self.node_of(key), []).append(index)

@@ -326,9 +326,17 @@ class RedisBackend(FillOps):
 
     # -- topology (a breaker per node, see ._redis_topology) ---------------------------
 
+    @property
+    def sharded(self) -> bool:
+        """Whether keys live on different nodes (Cluster); otherwise one node serves
+        every key at a time, and the cache groups a batch without asking per key."""
+        return self._mode == "cluster"
+
     def node_of(self, key: str) -> str:
         """The node serving ``key`` now (Cluster: from the slot map; Sentinel: the
         primary last discovered; standalone: the server)."""
+        if self._mode == "standalone":
+            return self._label
         return topology.node_of(self._client, key, self._label)
 
     def primaries(self) -> frozenset[str]:
