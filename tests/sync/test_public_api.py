@@ -35,6 +35,7 @@ NOT_MIRRORED = {
     "local",
     "queue",
     "watch_writes",  # the extension interface: read-your-writes fences for patterns
+    "delete_after",  # the extension interface: the write-behind put, then the drop
     "fills",  # the extension interface: lock waits woken by the fill
 }
 
