@@ -86,18 +86,26 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def started(current: Direct | None, engine: Callable[[], AsyncCache]) -> Direct:
-    """The ``Direct`` of this runtime: ``current`` if it is this runtime's, else a new
-    one for ``engine()`` (the async cache of this runtime). A ``Direct`` left by a
-    stopped runtime of this process is closed; one inherited from a parent process is
-    kept referenced and never touched."""
+def started(
+    current: Callable[[], Direct | None],
+    keep: Callable[[Direct], None],
+    engine: Callable[[], AsyncCache],
+) -> Direct:
+    """The ``Direct`` of this runtime: ``current()`` if it is this runtime's, else a
+    new one for ``engine()`` (the async cache of this runtime), handed to ``keep``
+    (both under one lock, so that threads starting together share one). A ``Direct``
+    left by a stopped runtime of this process is closed; one inherited from a parent
+    process is kept referenced and never touched."""
     with _lock:
         rt = runtime()
-        if current is not None and current.runtime is rt:
-            return current
-        if current is not None:
-            if current.pid == os.getpid():
-                current.close()
+        direct = current()
+        if direct is not None and direct.runtime is rt:
+            return direct
+        if direct is not None:
+            if direct.pid == os.getpid():
+                direct.close()
             else:
-                inherit(current)
-        return Direct(rt, DirectReads.of(engine()))
+                inherit(direct)
+        made = Direct(rt, DirectReads.of(engine()))
+        keep(made)
+        return made

@@ -190,6 +190,12 @@ class Cache:
         runs on the engine's loop; elsewhere use this object's methods."""
         return self._twin.current()
 
+    def _current_direct(self) -> Direct | None:
+        return self._direct
+
+    def _keep_direct(self, direct: Direct) -> None:
+        self._direct = direct
+
     def _built(self) -> AsyncCache:
         """The async ``Cache`` of this process, built on the loop if needed (any thread)."""
         return self._twin.run(_itself)
@@ -209,7 +215,7 @@ class Cache:
         connection of its own (a direct read: see ``cachewright.cache._direct``)."""
         direct = self._direct
         if direct is None or direct.runtime is not runtime():
-            direct = self._direct = started(direct, self._built)
+            direct = started(self._current_direct, self._keep_direct, self._built)
         reader = direct.reader()
         if reader is not None:
             found = reader.get(key, type)
