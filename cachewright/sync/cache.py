@@ -24,6 +24,7 @@ starts with an empty cache.
 from __future__ import annotations
 
 import os
+from asyncio import _get_running_loop  # C speed; asyncio.get_running_loop() raises
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -213,17 +214,20 @@ class Cache:
 
         On a standalone Redis without a local tier, read in this thread on a
         connection of its own (a direct read: see ``cachewright.cache._direct``)."""
-        direct = self._direct
-        if direct is None or direct.runtime is not runtime():
-            direct = started(self._current_direct, self._keep_direct, self._built)
-        reader = direct.reader()
-        if reader is not None:
-            found = reader.get(key, type)
-            if found.__class__ is not Handoff:
-                return found
-            if found is not NOT_DIRECT:  # the loop finishes it (a failure, a sliding entry)
-                reads = reader.direct
-                return self._twin.run(lambda c: reads.finish(found, type))
+        # A thread running an event loop (the engine's own, or an async caller's) goes
+        # through the engine, which refuses it or blocks it as it always has.
+        if _get_running_loop() is None:
+            direct = self._direct
+            if direct is None or direct.runtime is not runtime():
+                direct = started(self._current_direct, self._keep_direct, self._built)
+            reader = direct.reader()
+            if reader is not None:
+                found = reader.get(key, type)
+                if found.__class__ is not Handoff:
+                    return found
+                if found is not NOT_DIRECT:  # the loop finishes it (a failure, sliding)
+                    reads = reader.direct
+                    return self._twin.run(lambda c: reads.finish(found, type))
         return self._twin.run(lambda c: c.get(key, type))
 
     @overload
