@@ -13,8 +13,9 @@ of its pool: address, database, user and password, TLS files, client name, proto
 redis-py's retries off as the backend's (``Retry(NoBackoff(), 0)``), and ``timeout``
 as its socket timeout (connecting included, capped by the client's connect timeout):
 a read waits at most that long for the server. Only a standalone server's plain pool
-qualifies (TCP, TLS or a Unix socket, as :mod:`.url` builds them); a Sentinel or
-Cluster client, or a pool with a connection class of its own, gets None.
+qualifies (TCP, TLS or a Unix socket, as :mod:`.url` builds them, keys encoded as
+UTF-8); a Sentinel or Cluster client, a pool with a connection class of its own, or
+another key encoding, gets None.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ def sync_connection(
     if sync_class is None:
         return None
     options = dict(pool.connection_kwargs)
+    encoding = str(options.get("encoding", "utf-8")).lower().replace("-", "").replace("_", "")
+    if encoding != "utf8" or options.get("encoding_errors", "strict") != "strict":
+        return None  # keys are sent as UTF-8 (see cachewright.cache._direct)
     connect = options.get("socket_connect_timeout")
     options["socket_timeout"] = timeout
     options["socket_connect_timeout"] = timeout if connect is None else min(connect, timeout)
