@@ -35,7 +35,10 @@ run in another thread with the same effect:
 - the decode: the engine's own ``ReadPath.classify``, with this thread's counters (a
   shard of the cache's: exact across threads, summed by ``stats()``). A sliding entry
   (G4) is handed to the loop with the bytes read: ``ReadPath.found`` classifies it
-  there and extends its life, as ``lookup`` does.
+  there and extends its life, as ``lookup`` does. Any other outcome needs nothing
+  more from ``Cache.get`` once ``classify`` has counted it, so the thread answers it:
+  a fresh hit (its value), a stale entry (None, a stale hit), a lease or a corrupt
+  entry (None, a miss), a type mismatch (raised, or a miss, as configured).
 """
 
 from __future__ import annotations
