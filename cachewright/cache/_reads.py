@@ -101,6 +101,11 @@ class ReadPath:
             local.fill(key, raw, type, found, ticket)
         return found
 
+    def missed(self) -> None:
+        """Count a key the backend does not hold."""
+        self._counters.misses += 1
+        self._metrics.miss(self._mattrs)
+
     def remote_ticket(self, local: LocalStore) -> int:
         # The first read that reaches Redis also starts the invalidation listener
         # (for caches used without ``async with``).
