@@ -23,7 +23,7 @@ from tests.patterns._write_support import FAST_RETRY, FaultyStore
 pytestmark = pytest.mark.redis
 
 # Keys the framing must carry whole: separators, multibyte text, digits, empty-ish.
-ODD_KEYS = ["a:b", "1:2:3", "ключ", "🙂:x", "12", "x" * 300, ":", "5:abc"]
+ODD_KEYS = ["a:b", "1:2:3", "ключ", "🙂:x", "12", "x" * 300, ":", "5:abc", "a,b", ",", "3,"]
 
 
 async def test_odd_keys_complete_and_release_whole(redis_url: str, namespace: str) -> None:
@@ -121,6 +121,62 @@ async def test_a_put_after_the_server_forgot_its_scripts(redis_url: str, namespa
         await asyncio.gather(queue.put("b", SET, b"2", 1.0), queue.put("c", SET, b"3", 1.0))
         assert (await queue.stats()).pending == 3
         batch = await queue.claim(10, 0)
+        await queue.complete(batch, batch.ops)
+
+
+async def test_the_flight_scripts_after_the_server_forgot_them(
+    redis_url: str, namespace: str
+) -> None:
+    """A batch held across SCRIPT FLUSH: its check (confirm) and its end (complete)
+    meet NOSCRIPT, load their script again and still do their work."""
+    async with RedisWriteQueue.from_url(redis_url, namespace=namespace, partitions=2) as queue:
+        for key in ODD_KEYS:
+            await queue.put(key, SET, b"v", 1.0)
+        batch = await queue.claim(100, 0)
+        assert await queue.confirm(batch, batch.ops) == list(batch.ops)
+        await admin_flush(redis_url)
+        assert await queue.confirm(batch, batch.ops) == list(batch.ops)
+        await queue.complete(batch, batch.ops[:2])
+        await admin_flush(redis_url)
+        assert await queue.confirm(batch, batch.ops) == list(batch.ops[2:]), "ended: not held"
+        await queue.complete(batch, batch.ops[2:])
+        stats = await queue.stats()
+        assert (stats.pending, stats.in_flight) == (0, 0)
+
+
+async def admin_flush(redis_url: str) -> None:
+    admin = Redis.from_url(redis_url)
+    try:
+        await admin.script_flush()
+    finally:
+        await admin.aclose()
+
+
+async def test_a_confirm_renews_entries_that_have_aged(redis_url: str, namespace: str) -> None:
+    """A confirm checks every entry and resets the idle time of those held more than a
+    moment (a batch confirmed right after its claim is only checked): an entry idle
+    for a while is fresh again after it."""
+    async with RedisWriteQueue.from_url(
+        redis_url, namespace=namespace, partitions=1, claim_idle=60
+    ) as queue:
+        await queue.put("a", SET, b"v", 1.0)
+        batch = await queue.claim(10, 0)
+        stream = queue.partitions[0].stream
+        admin = Redis.from_url(redis_url)
+        idle: list[int] = []
+
+        async def aged() -> bool:
+            pending = await admin.xpending_range(stream, "flush", "-", "+", 10)
+            idle[:] = [int(entry["time_since_delivered"]) for entry in pending]
+            return idle[0] >= 1_000
+
+        try:
+            await wait_until_async(aged, timeout=20)
+            assert await queue.confirm(batch, batch.ops) == list(batch.ops)
+            pending = await admin.xpending_range(stream, "flush", "-", "+", 10)
+            assert int(pending[0]["time_since_delivered"]) < idle[0]
+        finally:
+            await admin.aclose()
         await queue.complete(batch, batch.ops)
 
 

@@ -152,13 +152,15 @@ class Claimer:
             )
         next_cursor, reclaimed, last, flat = result
         self.reclaimed += int(reclaimed)
-        entries = [flat[i].decode() for i in range(0, len(flat), 3)]
-        ops = [
-            unpack(flat[i + 1].decode("utf-8", "surrogatepass"), flat[i + 2], f"{part.index}/{e}")
-            for i, e in zip(range(0, len(flat), 3), entries, strict=True)
-        ]
+        index, receipts = part.index, self._link.receipts
+        entries = [entry.decode() for entry in flat[0::3]]
+        ops: list[QueuedOp] = []
+        for entry, key, packed in zip(entries, flat[1::3], flat[2::3], strict=True):
+            receipt = f"{index}/{entry}"
+            receipts[receipt] = (index, entry)
+            ops.append(unpack(key.decode("utf-8", "surrogatepass"), packed, receipt))
         if entries:
-            self._leases.hold(part.index, entries)  # first: they are ours from now on
+            self._leases.hold(index, entries)  # first: they are ours from now on
         if cursor and self._scan_step(part.index, next_cursor.decode()):
             await self._reap(part)
         return ops, last

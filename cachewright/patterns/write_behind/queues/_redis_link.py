@@ -20,7 +20,7 @@ from redis.asyncio.cluster import RedisCluster
 from cachewright._redis.capabilities import QUEUE_COMMANDS, require
 from cachewright._redis.errors import QueueErrors
 from cachewright.errors import ConfigurationError, QueueClosed
-from cachewright.patterns.write_behind.queues._partitions import Layout
+from cachewright.patterns.write_behind.queues._partitions import Layout, parse_receipt
 from cachewright.patterns.write_behind.queues._redis_lua import Scripts
 
 __all__ = ["Link"]
@@ -39,6 +39,7 @@ class Link:
         "errors",
         "layout",
         "read_timeout",
+        "receipts",
         "scripts",
         "socket_timeout",
         "write_timeout",
@@ -57,6 +58,9 @@ class Link:
         self.cluster = isinstance(client, RedisCluster)
         self.layout = layout
         self.scripts = Scripts(client)
+        #: receipt -> (partition, entry) of the ops this queue object claimed and has
+        #: not ended: read back by confirm and the ends without parsing it again
+        self.receipts: dict[str, tuple[int, str]] = {}
         self.errors = QueueErrors(kwargs.get("password"), where=_label(client, kwargs))
         #: set once an owned client is closed: calls raise QueueClosed from then on
         self.closed = False
@@ -79,6 +83,14 @@ class Link:
         if self.closed:
             raise QueueClosed("the write queue is closed (its Redis client too)")
         return self.errors
+
+    def receipt(self, receipt: str) -> tuple[int, str] | None:
+        """``(partition, entry)`` of a receipt; ``None`` if not this queue's kind."""
+        return self.receipts.get(receipt) or parse_receipt(receipt)
+
+    def ended(self, receipt: str) -> tuple[int, str] | None:
+        """:meth:`receipt`, forgetting it (its op is ending)."""
+        return self.receipts.pop(receipt, None) or parse_receipt(receipt)
 
     @property
     def is_ready(self) -> bool:

@@ -64,6 +64,27 @@ local function framed(s)
   return items
 end
 
+-- keys sent as two arguments (see frame_keys() in _partitions): their byte lengths
+-- joined by ',' and their bytes end to end
+local function keyed(sizes, text)
+  local items, pos = {}, 1
+  for n in string.gmatch(sizes, '%d+') do
+    local next_pos = pos + tonumber(n)
+    items[#items + 1] = string.sub(text, pos, next_pos - 1)
+    pos = next_pos
+  end
+  return items
+end
+
+-- a list of items without ',' (entry ids, versions) joined by ','
+local function split(s)
+  local items = {}
+  for item in string.gmatch(s, '[^,]+') do
+    items[#items + 1] = item
+  end
+  return items
+end
+
 local function version_of(packed)
   return string.sub(packed, 1, string.find(packed, ':', 1, true) - 1)
 end

@@ -89,14 +89,14 @@ return {cursor, reclaimed, last, out}
 """
 
 # KEYS: ops, flight, stream, meta
-# ARGV: group, framed list (key, version, entry, key, version, entry, ...)
+# ARGV: group, key sizes, keys (see keyed), versions (see split), entries (see split)
 # Returns the number of keys that left the queue.
 COMPLETE = """
 local freed, acks = 0, {}
-local items = framed(ARGV[2])
-for i = 1, #items, 3 do
-  freed = freed + end_flight(KEYS[1], KEYS[2], KEYS[3], ARGV[1], items[i], items[i + 1],
-                             items[i + 2], KEYS[4], acks)
+local keys, versions, entries = keyed(ARGV[2], ARGV[3]), split(ARGV[4]), split(ARGV[5])
+for i = 1, #keys do
+  freed = freed + end_flight(KEYS[1], KEYS[2], KEYS[3], ARGV[1], keys[i], versions[i],
+                             entries[i], KEYS[4], acks)
 end
 ack_all(KEYS[3], ARGV[1], acks)
 return freed
@@ -131,15 +131,19 @@ end
 return n
 """
 
-# KEYS: stream ; ARGV: group, consumer, framed list of entries
+# KEYS: stream ; ARGV: group, consumer, min idle ms, entries (see split)
 # Resets the idle time of the entries this consumer still owns (a lease renewal), so
 # a live flusher's work is not reclaimed; entries another flusher took are left alone.
-# Returns the entries still owned.
+# An owned entry idle less than the min idle time is left as it is: resetting it would
+# gain less than that (and XCLAIM costs the server an AOF record per entry); a batch
+# checked right after its claim is then only looked at.
+# Returns the entries asked that this consumer does not own (usually none).
 # One XPENDING walk over this consumer's entries between the lowest and the highest
-# asked (pages of 1000) and one XCLAIM of those owned, not two calls per entry.
+# asked (pages of 1000) and one XCLAIM of those to renew, not two calls per entry.
 TOUCH = """
-local asked, low, high = {}, nil, nil
-for _, entry in ipairs(framed(ARGV[3])) do
+local min_idle = tonumber(ARGV[3])
+local list, asked, low, high = split(ARGV[4]), {}, nil, nil
+for _, entry in ipairs(list) do
   asked[entry] = true
   local ms, seq = string.match(entry, '^(%d+)-(%d+)$')
   ms, seq = tonumber(ms), tonumber(seq)
@@ -150,16 +154,18 @@ for _, entry in ipairs(framed(ARGV[3])) do
     high = {ms, seq, entry}
   end
 end
-local owned = {}
 if not low then
-  return owned
+  return {}
 end
-local from = low[3]
+local renew, from = {}, low[3]
 while true do
   local page = redis.call('XPENDING', KEYS[1], ARGV[1], from, high[3], 1000, ARGV[2])
   for _, pending in ipairs(page) do
     if asked[pending[1]] then
-      owned[#owned + 1] = pending[1]
+      asked[pending[1]] = false  -- owned
+      if pending[3] >= min_idle then
+        renew[#renew + 1] = pending[1]
+      end
     end
   end
   if #page < 1000 then
@@ -167,15 +173,22 @@ while true do
   end
   from = '(' .. page[#page][1]
 end
-for i = 1, #owned, 1000 do
+for i = 1, #renew, 1000 do
   local claim = {KEYS[1], ARGV[1], ARGV[2], 0}
-  for j = i, math.min(i + 999, #owned) do
-    claim[#claim + 1] = owned[j]
+  for j = i, math.min(i + 999, #renew) do
+    claim[#claim + 1] = renew[j]
   end
   claim[#claim + 1] = 'JUSTID'
   redis.call('XCLAIM', unpack(claim))
 end
-return owned
+local lost = {}
+for _, entry in ipairs(list) do
+  if asked[entry] then
+    lost[#lost + 1] = entry
+    asked[entry] = false  -- once, if asked twice
+  end
+end
+return lost
 """
 
 # KEYS: stream ; ARGV: group, min idle ms, consumer that must go if idle-free ('' none)
