@@ -124,6 +124,39 @@ async def test_a_put_after_the_server_forgot_its_scripts(redis_url: str, namespa
         await queue.complete(batch, batch.ops)
 
 
+async def test_a_big_completion_ends_each_key_once_and_requeues_newer_ops(
+    redis_url: str, namespace: str
+) -> None:
+    """One complete over more keys than one bulk step (1,000), some written again while
+    in flight, some ops given twice: each key ends once; a newer op stays pending with
+    exactly one fresh entry."""
+    async with RedisWriteQueue.from_url(
+        redis_url, namespace=namespace, partitions=1, max_pending=10_000
+    ) as queue:
+        for start in range(0, 1_500, 100):
+            await asyncio.gather(
+                *(queue.put(str(n), SET, b"old", 1.0) for n in range(start, start + 100))
+            )
+        batch = await queue.claim(1_500, 0)
+        assert len(batch) == 1_500
+        newer = {op.key for op in batch.ops[::100]}
+        for key in newer:
+            await queue.put(key, SET, b"new", 1.0)
+        await queue.complete(batch, [*batch.ops, *batch.ops[:10]])
+        stats = await queue.stats()
+        assert (stats.pending, stats.in_flight) == (len(newer), 0)
+        admin = Redis.from_url(redis_url)
+        try:
+            assert await admin.xlen(queue.partitions[0].stream) == len(newer)
+        finally:
+            await admin.aclose()
+        again = await queue.claim(2_000, 0)
+        assert {(op.key, op.value) for op in again.ops} == {(key, b"new") for key in newer}
+        await queue.complete(again, again.ops)
+        stats = await queue.stats()
+        assert (stats.pending, stats.in_flight) == (0, 0)
+
+
 async def test_the_flight_scripts_after_the_server_forgot_them(
     redis_url: str, namespace: str
 ) -> None:

@@ -113,10 +113,9 @@ end
 
 -- The flight of (key, version, entry) ends: the op is gone if nothing newer came,
 -- else the newer op gets a fresh entry (claimable again). Returns 1 if the key left.
--- meta: given when the ending flusher wrote its op to the store (complete).
--- acks: given, the entry is added to it for ack_all (one XACK and one XDEL for a whole
--- batch, later in the same script); else it is acknowledged and deleted at once.
-local function end_flight(ops, flight, stream, group, key, version, entry, meta, acks)
+-- meta: given when the ending flusher wrote its op to the store (COMPLETE does the
+-- same for a whole batch, in bulk).
+local function end_flight(ops, flight, stream, group, key, version, entry, meta)
   if redis.call('HGET', flight, key) ~= version .. ':' .. entry then
     -- Not ours any more: this flusher paused past claim_idle and another took the key
     -- over. Our write may have landed after the newer holder's, so a newer pending op
@@ -139,16 +138,12 @@ local function end_flight(ops, flight, stream, group, key, version, entry, meta,
   elseif current then
     redis.call('XADD', stream, '*', 'k', key)
   end
-  if acks then
-    acks[#acks + 1] = entry
-  else
-    redis.call('XACK', stream, group, entry)
-    redis.call('XDEL', stream, entry)
-  end
+  redis.call('XACK', stream, group, entry)
+  redis.call('XDEL', stream, entry)
   return freed
 end
 
--- acknowledge, then delete, the entries end_flight collected (in chunks: Lua's unpack
+-- acknowledge, then delete, the entries of a batch that ended (in chunks: Lua's unpack
 -- has a stack limit)
 local function ack_all(stream, group, acks)
   for i = 1, #acks, 1000 do
