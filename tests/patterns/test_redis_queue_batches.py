@@ -157,6 +157,40 @@ async def test_a_big_completion_ends_each_key_once_and_requeues_newer_ops(
         assert (stats.pending, stats.in_flight) == (0, 0)
 
 
+async def test_the_stream_is_trimmed_only_below_what_is_unacknowledged(
+    redis_url: str, namespace: str
+) -> None:
+    """Completing trims acknowledged entries, never one still held, released or not yet
+    delivered; those behind an older held entry go once it ends (written, dead letter)."""
+    async with RedisWriteQueue.from_url(redis_url, namespace=namespace, partitions=1) as queue:
+        stream = queue.partitions[0].stream
+        admin = Redis.from_url(redis_url)
+        try:
+            for key in "abcd":
+                await queue.put(key, SET, key.encode(), 1.0)
+            first = await queue.claim(1, 0)
+            second = await queue.claim(2, 0)
+            assert [op.key for op in (*first.ops, *second.ops)] == ["a", "b", "c"]
+            await queue.complete(second, second.ops)  # behind "a", held: they stay
+            await queue.release(first, first.ops)  # "a" is pending still
+            assert await admin.xlen(stream) == 4
+            again = await queue.claim(10, 0)
+            assert [(op.key, op.value) for op in again.ops] == [("a", b"a"), ("d", b"d")]
+            await queue.put("e", SET, b"e", 1.0)  # not delivered yet: kept
+            await queue.dead_letter(again, again.ops[0], ValueError("poison"))
+            assert await admin.xlen(stream) == 2  # "d" held, "e" undelivered
+            await queue.complete(again, again.ops[1:])
+            assert await admin.xlen(stream) == 1
+            last = await queue.claim(10, 0)
+            assert [(op.key, op.value) for op in last.ops] == [("e", b"e")]
+            await queue.complete(last, last.ops)
+            assert await admin.xlen(stream) == 0
+        finally:
+            await admin.aclose()
+        stats = await queue.stats()
+        assert (stats.pending, stats.in_flight, stats.dead_letters) == (0, 0, 1)
+
+
 async def test_the_flight_scripts_after_the_server_forgot_them(
     redis_url: str, namespace: str
 ) -> None:

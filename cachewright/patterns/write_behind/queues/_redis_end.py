@@ -8,10 +8,11 @@ Usage (what ``RedisWriteQueue.complete`` and ``release`` do)::
     await ender.release(ops)    # not written: claimable again, in their place
 
 Each partition is one Lua call (``COMPLETE`` and ``RELEASE`` in
-:mod:`._redis_lua_flight`), its ops framed into one argument (``frame``).
-``complete`` removes each op only if its version is unchanged, else gives the key a
-fresh entry, then acknowledges (``XACK``) and only then deletes (``XDEL``) the
-entries (one call each per batch): nothing unacknowledged is ever trimmed. ``release``
+:mod:`._redis_lua_flight`), its ops packed into a few arguments (``frame_keys``,
+``frame``). ``complete`` removes each op only if its version is unchanged, else gives
+the key a fresh entry, then acknowledges (``XACK``) the entries and only then trims
+the stream below its oldest entry still unacknowledged or undelivered (``XTRIM
+MINID``): nothing unacknowledged is ever trimmed. ``release``
 leaves the entry unacknowledged under the pseudo-consumer ``RELEASED``, so the next
 claim takes it first; a newer op of the key keeps the age of the unwritten one.
 

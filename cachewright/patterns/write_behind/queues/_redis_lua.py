@@ -19,8 +19,9 @@ Invariants the scripts keep, per partition:
   the stream (undelivered, or delivered and not yet acknowledged);
 - a key is in flight iff it has a field in ``flight`` naming the version and the entry
   a flusher holds; one entry per key means one flight per key, across all flushers;
-- an entry is deleted (``XDEL``) only right after it is acknowledged (``XACK``), so
-  nothing unacknowledged is ever trimmed.
+- an entry is deleted only once acknowledged (``XACK``): one at a time (``XDEL``), or
+  by trimming (``XTRIM MINID``) below the oldest entry still unacknowledged or
+  undelivered, so nothing unacknowledged is ever trimmed.
 """
 
 from __future__ import annotations
@@ -143,14 +144,43 @@ local function end_flight(ops, flight, stream, group, key, version, entry, meta)
   return freed
 end
 
--- acknowledge, then delete, the entries of a batch that ended (in chunks: Lua's unpack
--- has a stack limit)
+-- Deletes the entries below the oldest one still unacknowledged or undelivered: all
+-- of them are acknowledged (the queue adds with '*', so ids only grow). One trim per
+-- call instead of an XDEL per entry, which seeks each one in its node: the costliest
+-- command of a flush. An entry acknowledged above an older unacknowledged one stays
+-- until that one ends (a stream holds at most what is pending plus what was ended
+-- since its oldest pending entry was claimed).
+local function trim(stream, group)
+  local summary = redis.call('XPENDING', stream, group)
+  if summary[1] > 0 then
+    redis.call('XTRIM', stream, 'MINID', summary[2])
+    return
+  end
+  local delivered = '0-0'
+  for _, info in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+    local fields = {}
+    for i = 1, #info, 2 do
+      fields[info[i]] = info[i + 1]
+    end
+    if fields['name'] == group then
+      delivered = fields['last-delivered-id']
+    end
+  end
+  local undelivered = redis.call('XRANGE', stream, '(' .. delivered, '+', 'COUNT', 1)
+  if undelivered[1] then
+    redis.call('XTRIM', stream, 'MINID', undelivered[1][1])
+  else
+    redis.call('XTRIM', stream, 'MAXLEN', 0)
+  end
+end
+
+-- acknowledge the entries of a batch that ended (in chunks: Lua's unpack has a stack
+-- limit), then trim what is acknowledged
 local function ack_all(stream, group, acks)
   for i = 1, #acks, 1000 do
-    local last = math.min(i + 999, #acks)
-    redis.call('XACK', stream, group, unpack(acks, i, last))
-    redis.call('XDEL', stream, unpack(acks, i, last))
+    redis.call('XACK', stream, group, unpack(acks, i, math.min(i + 999, #acks)))
   end
+  trim(stream, group)
 end
 """
 
