@@ -104,6 +104,7 @@ class Claimer:
         to_ask = deque(parts[(start + i) % len(parts)] for i in range(len(parts)))
         ops: list[QueuedOp] = []
         taken: set[str] = set()
+        asked_again: set[int] = set()
         marks: dict[int, bytes] = {}
         failure: BaseException | None = None
         while to_ask and len(ops) < max_items:
@@ -125,13 +126,18 @@ class Claimer:
                 # A partition asked again reclaims (XAUTOCLAIM) this round's own entries
                 # if claim_idle passed since it gave them (a starved process, a call
                 # retried through a failover): the same op must not come twice.
-                fresh = [op for op in got if op.receipt not in taken]
-                taken.update(op.receipt for op in fresh)
+                # Only a partition asked again needs the check (the usual claim asks
+                # each once), so only the ops of those are remembered.
+                fresh = got
+                if part.index in asked_again:
+                    fresh = [op for op in got if op.receipt not in taken]
                 ops.extend(fresh)
                 if mark:
                     marks[part.index] = mark
                 if len(fresh) == count:
                     to_ask.append(part)  # it may hold more
+                    asked_again.add(part.index)
+                    taken.update(op.receipt for op in fresh)
         if failure is not None and not ops:
             raise failure
         return ops, marks
