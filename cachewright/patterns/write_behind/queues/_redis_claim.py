@@ -145,16 +145,10 @@ class Claimer:
     async def _claim_from(self, part: Partition, count: int) -> tuple[list[QueuedOp], bytes]:
         cursor = self._reclaim_cursor(part.index)
         with self._link.calls():
-            result: list[Any] = await self._link.scripts.claim(
-                keys=[part.ops, part.flight, part.stream],
-                args=[
-                    GROUP,
-                    self._consumer,
-                    count,
-                    RELEASED,
-                    int(self._claim_idle * 1000),
-                    cursor,
-                ],
+            result: list[Any] = await self._link.run(
+                self._link.scripts.claim,
+                [part.ops, part.flight, part.stream],
+                [GROUP, self._consumer, count, RELEASED, int(self._claim_idle * 1000), cursor],
             )
         next_cursor, reclaimed, last, flat = result
         self.reclaimed += int(reclaimed)

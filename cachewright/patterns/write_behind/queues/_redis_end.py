@@ -114,7 +114,7 @@ class Ender:
 
             async def once() -> None:
                 with self._link.calls():
-                    await script(keys=keys, args=args)
+                    await self._link.run(script, keys, args)
 
             # Idempotent: made again once Redis answers (a failover), within claim_idle.
             await until_answered(once, within=self._claim_idle, closing=self._closing)

@@ -52,9 +52,10 @@ class Holds:
         lost: list[str] = []
         for start in range(0, len(entries), _CHUNK):
             with self._link.calls():
-                found: list[bytes] = await self._link.scripts.touch(
-                    keys=[part.stream],
-                    args=[
+                found: list[bytes] = await self._link.run(
+                    self._link.scripts.touch,
+                    [part.stream],
+                    [
                         GROUP,
                         self._consumer,
                         self._fresh_ms,

@@ -372,6 +372,7 @@ class RedisWriteQueue:
             if not len(self._leases):
                 await self._claimer.leave()
         finally:
+            await self._link.close()
             await self._ops.close()
             if self._replication is not None:
                 await self._replication.close()
