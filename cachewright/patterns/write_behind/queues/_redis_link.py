@@ -17,6 +17,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from cachewright._deadlines import Deadlines
 from cachewright._redis.capabilities import QUEUE_COMMANDS, require
 from cachewright._redis.errors import QueueErrors
 from cachewright.errors import ConfigurationError, QueueClosed
@@ -36,6 +37,7 @@ class Link:
         "client",
         "closed",
         "cluster",
+        "deadlines",
         "errors",
         "layout",
         "read_timeout",
@@ -69,6 +71,8 @@ class Link:
         #: reply; None leaves only the client's socket timeout, per round trip
         self.read_timeout: float | None = None
         self.write_timeout: float | None = None
+        #: the puts' deadlines, on one timer (no loop timer armed per put)
+        self.deadlines = Deadlines()
         # A server that cannot run the queue (too old, a command renamed away) is
         # told once; later calls raise the same error without asking again.
         self._refused: ConfigurationError | None = None
