@@ -43,14 +43,6 @@ end
 
 _UPKEEP = """
 local SLACK = 1000  -- ms an index may outlive its longest-lived member, at most
-local GRAIN = 1000  -- ms: the tagged sets' scores are deadlines rounded up to this
--- The score of a member written now with ttl ms (SET_TAGGED, SET_TAGGED_MANY): its
--- deadline rounded up to GRAIN. A key re-written within one GRAIN keeps its score, and
--- a ZADD that changes nothing costs a third of one that moves a member. A member
--- stays in the index less than GRAIN past its entry; it never leaves before it.
-local function due_of(now, ttl)
-  return math.ceil((now + ttl) / GRAIN) * GRAIN
-end
 -- An index after the ZADDs of a write: they added grew members; left was its PTTL
 -- before them (-2: no index yet, -1: no expiry); latest is the latest deadline written
 -- (nil: a member has none). Trimmed only when it grew; its expiry moved only when a
@@ -177,8 +169,7 @@ return #written
 #: common case. The same writes and index upkeep as WRITE in mode 'set' for one entry
 #: with a ttl, with less to carry and interpret: two arguments (WRITE takes five), no
 #: loop over entries, scores passed as numbers. A re-write runs four commands (SET,
-#: TIME, then PTTL and ZADD per index; the ZADD changes nothing when the key's last
-#: write was within the same second, see GRAIN); trimming (on growth) and moving the index's
+#: TIME, then PTTL and ZADD per index); trimming (on growth) and moving the index's
 #: expiry (once a second at most, see SLACK) are rare. Its server time is about that
 #: of those four commands inside any script, several times a plain SET's: the bound
 #: on a tagged set against a plain one (``python -m benchmarks.profile tagged``).
@@ -193,7 +184,7 @@ SET_TAGGED = Script(
 local key, ttl = KEYS[1], tonumber(ARGV[2])
 redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
 local now = now_ms()
-local due = due_of(now, ttl)
+local due = now + ttl
 for j = 2, #KEYS do
   local idx = KEYS[j]
   local left = redis.call('PTTL', idx)  -- -2: no index yet, -1: no expiry
@@ -242,7 +233,7 @@ local now = now_ms()  -- after the SETs: a score is never before its entry's dea
 local dues, scores = {}, {}
 for _, ttl in pairs(ttls) do
   if not dues[ttl] then
-    dues[ttl] = due_of(now, tonumber(ttl))
+    dues[ttl] = now + tonumber(ttl)
     scores[ttl] = string.format('%.0f', dues[ttl])
   end
 end
