@@ -13,12 +13,21 @@ timer sweeps the calls in flight every ``tick`` seconds while there are any, can
 those past their deadline and turns that cancellation into ``TimeoutError``, as
 ``asyncio.timeout`` does (a cancellation from anywhere else passes through as is). A
 deadline fires at most one tick late.
+
+Nested calls of one task (a write-behind put around the cache's drop around the lane's
+round trip, each with its own ``Deadlines``): a call whose deadline falls no earlier
+than that of a call of the same task it runs inside is not registered at all. The
+enclosing one fires first (or in the same sweep) and its ``TimeoutError`` is what the
+caller sees, exactly as when the inner one is registered: the inner one only ever sees
+the enclosing cancellation pass through it. A task started inside a call has deadlines
+of its own (it outlives the call's cancellation).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 __all__ = ["Deadlines"]
@@ -34,6 +43,10 @@ class _Call:
         self.task = task
         self.cancelling = task.cancelling()
         self.expired = False
+
+
+#: the innermost registered call the running task is inside (any ``Deadlines``)
+_ENCLOSING: ContextVar[_Call | None] = ContextVar("cachewright_deadline", default=None)
 
 
 class Deadlines:
@@ -55,11 +68,17 @@ class Deadlines:
         if task is None:  # pragma: no cover - always called from a task
             return await op(*args)
         loop = asyncio.get_running_loop()
-        call = _Call(loop.time() + seconds, task)
+        now = loop.time()
+        deadline = now + seconds
+        outer = _ENCLOSING.get()
+        if outer is not None and outer.task is task and outer.deadline <= deadline:
+            return await op(*args)  # the enclosing deadline ends it first (see above)
+        call = _Call(deadline, task)
         self._calls.add(call)
         if self._timer is None or self._loop is not loop:
             self._loop = loop
-            self._timer = loop.call_at(loop.time() + self.tick, self._sweep)
+            self._timer = loop.call_at(now + self.tick, self._sweep)
+        token = _ENCLOSING.set(call)
         try:
             return await op(*args)
         except asyncio.CancelledError:
@@ -67,6 +86,7 @@ class Deadlines:
                 raise TimeoutError from None
             raise
         finally:
+            _ENCLOSING.reset(token)
             self._calls.discard(call)
 
     def _sweep(self) -> None:

@@ -19,6 +19,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
+from cachewright._deadlines import Deadlines
 from cachewright._redis.capabilities import QUEUE_COMMANDS, require
 from cachewright._redis.errors import QueueErrors
 from cachewright._redis.lane import Lane
@@ -41,6 +42,7 @@ class Link:
         "client",
         "closed",
         "cluster",
+        "deadlines",
         "errors",
         "layout",
         "read_timeout",
@@ -80,6 +82,8 @@ class Link:
         #: reply; None leaves only the client's socket timeout, per round trip
         self.read_timeout: float | None = None
         self.write_timeout: float | None = None
+        #: the puts' deadlines, on one timer (no loop timer armed per put)
+        self.deadlines = Deadlines()
         # A server that cannot run the queue (too old, a command renamed away) is
         # told once; later calls raise the same error without asking again.
         self._refused: ConfigurationError | None = None

@@ -194,14 +194,17 @@ local key = ARGV[1]
 local current = redis.call('HGET', KEYS[1], key)
 local version
 if not current then
-  if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then
+  local own = redis.call('HLEN', KEYS[1])
+  if own >= tonumber(ARGV[5]) then
     return -1
   end
   local queue_limit = tonumber(ARGV[7])
   if queue_limit > 0 then
-    local total = 0
+    local total = own  -- this partition's is among KEYS[6..]: counted once
     for i = 6, #KEYS do
-      total = total + redis.call('HLEN', KEYS[i])
+      if KEYS[i] ~= KEYS[1] then
+        total = total + redis.call('HLEN', KEYS[i])
+      end
     end
     if total >= queue_limit then
       return -1
