@@ -20,7 +20,7 @@ The calling thread (no event loop of its own):
   ``redis.asyncio`` connection: the asyncio floor, with no engine on top.
 - ``sync Cache.get``: the real call (envelope, pydantic validation into a model). On
   this standalone Redis it is a direct read: a GET on the calling thread's own sync
-  connection, decoded by the engine's read path (``cachewright.cache._direct``).
+  connection, decoded by the engine's read path (``cachewright.cache.direct``).
 - ``sync GET + the engine's decode, no loop``: the floor of that direct read: the
   same connection calls and ``ReadPath.classify``, without the key check, the
   breaker's look, the error mapping and the per-thread look-up.

@@ -52,7 +52,7 @@ def sync_connection(
     options = dict(pool.connection_kwargs)
     encoding = str(options.get("encoding", "utf-8")).lower().replace("-", "").replace("_", "")
     if encoding != "utf8" or options.get("encoding_errors", "strict") != "strict":
-        return None  # keys are sent as UTF-8 (see cachewright.cache._direct)
+        return None  # keys are sent as UTF-8 (see cachewright.cache.direct)
     connect = options.get("socket_connect_timeout")
     options["socket_timeout"] = timeout
     options["socket_connect_timeout"] = timeout if connect is None else min(connect, timeout)

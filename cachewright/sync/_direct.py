@@ -7,7 +7,7 @@ Usage (what ``cachewright.sync.Cache`` does)::
     direct.close()                                # every thread's connection
 
 Why a ``Cache.get`` served this way is the engine's own: see
-:mod:`cachewright.cache._direct`. Each thread gets its own connection (made on its
+:mod:`cachewright.cache.direct`. Each thread gets its own connection (made on its
 first read, connected then) and its own counters' shard, so no lock is taken on a
 read. A thread's reader goes when the thread ends: its connection is closed and its
 shard (whose counts stay in the totals) is handed to the next thread's reader. A
@@ -24,7 +24,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from cachewright.cache._direct import DirectReads, ThreadReader
+from cachewright.cache.direct import DirectReads, ThreadReader
 from cachewright.sync._runtime import Runtime, inherit, runtime
 
 if TYPE_CHECKING:

@@ -40,7 +40,7 @@ from cachewright import (
     Metrics,
     Settings,
 )
-from cachewright.cache._direct import NOT_DIRECT, Handoff
+from cachewright.cache.direct import NOT_DIRECT, Handoff
 from cachewright.events import Events
 from cachewright.sync._direct import Direct, started
 from cachewright.sync._runtime import runtime
@@ -213,7 +213,7 @@ class Cache:
         """The fresh value at ``key`` validated as ``type``, or None for a miss.
 
         On a standalone Redis without a local tier, read in this thread on a
-        connection of its own (a direct read: see ``cachewright.cache._direct``)."""
+        connection of its own (a direct read: see ``cachewright.cache.direct``)."""
         # A thread running an event loop (the engine's own, or an async caller's) goes
         # through the engine, which refuses it or blocks it as it always has.
         if _get_running_loop() is None:

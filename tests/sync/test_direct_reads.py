@@ -1,7 +1,7 @@
 """Direct reads: a sync ``Cache.get`` served in the calling thread on its own connection.
 
 On a standalone Redis without a local tier, ``get`` reads in the calling thread and
-decodes with the engine's read path (see ``cachewright.cache._direct``). These tests
+decodes with the engine's read path (see ``cachewright.cache.direct``). These tests
 show it is the same ``get``: counters exact across threads, corrupt entries read as
 misses, sliding entries slide, stale entries and leases read as None, a frozen server
 fails open once (the GET is not repeated), an open breaker keeps the thread off the

@@ -1,5 +1,8 @@
 """Direct reads: ``Cache.get`` served in a calling thread, on a sync connection of its own.
 
+The seam the synchronous API (:mod:`cachewright.sync`) reads through: a module of the
+cache package it may import, not part of the user API (nothing here is re-exported).
+
 Usage (what ``cachewright.sync.Cache.get`` does)::
 
     direct = DirectReads.of(engine)           # None: this configuration reads on the loop
