@@ -24,11 +24,20 @@ local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+local GRAIN = 1000  -- ms: an index member's score is its entry's deadline rounded up to it
+-- The score of a member written now with ttl ms (every script that ZADDs one): its
+-- deadline rounded up to GRAIN, so never before the entry's own (G3: no orphan) and
+-- less than GRAIN after it (bounded). A key re-written within the same GRAIN keeps its
+-- score: the ZADD moves nothing, and costs about a third of one that moves a member.
+local function due_of(now, ttl)
+  return math.ceil((now + ttl) / GRAIN) * GRAIN
+end
 """
 
 _SETTLE = """
--- Drop members past their deadline (so the index follows live entries) and let the
--- index itself live exactly as long as its longest-lived member.
+-- Drop members past their score (so the index follows live entries) and let the
+-- index itself live until its top score (its longest-lived member's deadline, rounded
+-- up to GRAIN).
 local function settle(idx, now)
   redis.call('ZREMRANGEBYSCORE', idx, '-inf', string.format('%.0f', now))
   local last = redis.call('ZRANGE', idx, -1, -1, 'WITHSCORES')
@@ -44,7 +53,7 @@ end
 _UPKEEP = """
 local SLACK = 1000  -- ms an index may outlive its longest-lived member, at most
 -- An index after the ZADDs of a write: they added grew members; left was its PTTL
--- before them (-2: no index yet, -1: no expiry); latest is the latest deadline written
+-- before them (-2: no index yet, -1: no expiry); latest is the latest score written
 -- (nil: a member has none). Trimmed only when it grew; its expiry moved only when a
 -- new deadline passes it, with SLACK (see WRITE).
 local function upkeep(idx, now, left, grew, latest)
@@ -72,10 +81,11 @@ _PRELUDE = (
     + _SETTLE
     + _UPKEEP
     + """
--- Score of a member: its absolute deadline in server ms, '+inf' without expiry.
+-- Score of a member: its absolute deadline in server ms rounded up to GRAIN, '+inf'
+-- without expiry.
 local function deadline(now, ttl)
   if ttl == '' then return '+inf' end
-  return string.format('%.0f', now + tonumber(ttl))
+  return string.format('%.0f', due_of(now, tonumber(ttl)))
 end
 """
 )
@@ -99,8 +109,8 @@ end
 #: and the ones just added. Its expiry is pushed forward only when a new deadline
 #: passes it, and then with some slack (SLACK, in ``upkeep``), so that a stream of writes does
 #: not move it once per write: an index outlives its longest-lived member (never an
-#: orphan, G3) by at most that slack (bounded, G3). An index that holds only what this
-#: call wrote gets the exact deadline; one without expiry (a member has none) is
+#: orphan, G3) by less than GRAIN plus that slack (bounded, G3). An index that holds
+#: only what this call wrote expires at its top score; one without expiry (a member has none) is
 #: settled exactly.
 WRITE = Script(
     "write",
@@ -147,8 +157,8 @@ if #KEYS > n and #written > 0 then
     local ttl = ARGV[3 + 2 * i]
     if ttl == '' then
       forever = true
-    elseif now + tonumber(ttl) > latest then
-      latest = now + tonumber(ttl)
+    elseif due_of(now, tonumber(ttl)) > latest then
+      latest = due_of(now, tonumber(ttl))
     end
   end
   for j = n + 1, #KEYS do
@@ -169,7 +179,8 @@ return #written
 #: common case. The same writes and index upkeep as WRITE in mode 'set' for one entry
 #: with a ttl, with less to carry and interpret: two arguments (WRITE takes five), no
 #: loop over entries, scores passed as numbers. A re-write runs four commands (SET,
-#: TIME, then PTTL and ZADD per index); trimming (on growth) and moving the index's
+#: TIME, then PTTL and ZADD per index; the ZADD moves nothing when the key's last
+#: write fell in the same second, see GRAIN); trimming (on growth) and moving the index's
 #: expiry (once a second at most, see SLACK) are rare. Its server time is about that
 #: of those four commands inside any script, several times a plain SET's: the bound
 #: on a tagged set against a plain one (``python -m benchmarks.profile tagged``).
@@ -184,7 +195,7 @@ SET_TAGGED = Script(
 local key, ttl = KEYS[1], tonumber(ARGV[2])
 redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
 local now = now_ms()
-local due = now + ttl
+local due = due_of(now, ttl)
 for j = 2, #KEYS do
   local idx = KEYS[j]
   local left = redis.call('PTTL', idx)  -- -2: no index yet, -1: no expiry
@@ -233,7 +244,7 @@ local now = now_ms()  -- after the SETs: a score is never before its entry's dea
 local dues, scores = {}, {}
 for _, ttl in pairs(ttls) do
   if not dues[ttl] then
-    dues[ttl] = now + tonumber(ttl)
+    dues[ttl] = due_of(now, tonumber(ttl))
     scores[ttl] = string.format('%.0f', dues[ttl])
   end
 end

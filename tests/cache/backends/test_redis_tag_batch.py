@@ -21,12 +21,12 @@ from cachewright.cache.backends.redis import RedisBackend
 from cachewright.errors import CacheError, PermissionDenied
 from cachewright.settings import Settings
 from tests._servers import RedisServer
+from tests.cache.backends._g3 import assert_index, assert_member, server_ms
 from tests.cache.backends._probe import NodeProbe
 from tests.cache.backends.conftest import Names
 
 #: generous: a test holds the server with CLIENT PAUSE while it cancels a caller
 SETTINGS = Settings(read_timeout=5.0, write_timeout=5.0)
-SLACK_MS = 1000  # how long an index may outlive its longest-lived member (the scripts' SLACK)
 
 
 @pytest.fixture
@@ -49,11 +49,6 @@ async def members(client: Redis, tag: str) -> set[str]:
     return {member.decode() for member in found}
 
 
-async def server_ms(client: Redis) -> int:
-    seconds, micros = await client.time()
-    return int(seconds) * 1000 + int(micros) // 1000
-
-
 async def turns(count: int) -> None:
     """Let the event loop run ``count`` turns (the scheduling point a test cancels at)."""
     for _ in range(count):
@@ -61,16 +56,13 @@ async def turns(count: int) -> None:
 
 
 async def assert_indexed(admin: Redis, key: str, tags: list[str], earliest: int) -> None:
-    """``key`` is live and a member of each of ``tags`` no earlier than its deadline,
-    and each index lives at least as long as its longest-lived member, by at most the slack."""
-    deadline = int(await admin.pexpiretime(key))
-    assert deadline > 0, key
+    """``key`` is live and a member of each of ``tags`` at or after its deadline and less
+    than a grain after it, and each index lives at least as long as its top member, by at
+    most the slack (``_g3``). ``earliest``: the server's clock before the write."""
+    latest = await server_ms(admin)  # after the write: its clock reading was no later
     for tag in tags:
-        score = await admin.zscore(tag, key)
-        assert score is not None, (tag, key)
-        assert score >= deadline >= earliest
-        last = cast("list[tuple[bytes, float]]", await admin.zrange(tag, -1, -1, withscores=True))
-        assert last[0][1] <= await admin.pexpiretime(tag) <= last[0][1] + SLACK_MS
+        await assert_member(admin, tag, key, earliest, latest)
+        await assert_index(admin, tag)
 
 
 async def test_concurrent_tagged_sets_share_script_calls_and_are_all_indexed(

@@ -9,6 +9,7 @@ from redis.asyncio.cluster import RedisCluster as ClusterClient
 
 from cachewright.cache.backends.redis import RedisBackend
 from tests._servers import RedisCluster, RedisServer, wait_until_async
+from tests.cache.backends._g3 import assert_index, assert_member, passed, server_ms
 from tests.cache.backends._probe import NodeProbe
 from tests.cache.backends.conftest import Names
 
@@ -62,18 +63,32 @@ async def test_expired_members_are_trimmed_and_the_index_expires(
     client = redis_backend.client
     tag = names.tag("short")
     short = names.keys(20, "short")
+    before = await server_ms(client)
     await redis_backend.set_many([(key, b"v", 100) for key in short], [tag])
+    after = await server_ms(client)
     assert await client.zcard(tag) == 20
+    # each scored less than a second (the grain) after its entry's deadline
+    scores = [await assert_member(client, tag, key, before, after) for key in short]
+    await assert_index(client, tag)
     await wait_until_async(lambda: redis_backend.get_many(short), expect=[None] * 20, timeout=3)
-    # The next tagged write trims the expired members: the index follows live entries.
-    await redis_backend.set(names.key("long"), b"v", 60_000, [tag])
+    # Once past their scores, the next tagged write trims the dead members: the index
+    # follows live entries, each dead one kept less than the grain past its entry.
+    await wait_until_async(lambda: passed(client, max(scores)), timeout=3)
+    long = names.key("long")
+    before = await server_ms(client)
+    await redis_backend.set(long, b"v", 60_000, [tag])
+    after = await server_ms(client)
     assert await client.zcard(tag) == 1
-    assert 0 < await client.pttl(tag) <= 60_000
+    await assert_member(client, tag, long, before, after)
+    await assert_index(client, tag)
 
-    # An index lives exactly as long as its longest-lived member, then goes.
+    # An index expires no earlier than its longest-lived member, and then goes.
     lone = names.tag("lone")
+    before = await server_ms(client)
     await redis_backend.set(names.key("lone"), b"v", 200, [lone])
-    assert 0 < await client.pttl(lone) <= 200
+    after = await server_ms(client)
+    await assert_member(client, lone, names.key("lone"), before, after)
+    await assert_index(client, lone)
     await wait_until_async(lambda: client.exists(lone), expect=0, timeout=3)
 
     # A member without expiry keeps its index without expiry.
