@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from time import monotonic
 from typing import Any, TypeVar
 
 __all__ = ["Deadlines"]
@@ -26,14 +27,10 @@ __all__ = ["Deadlines"]
 R = TypeVar("R")
 
 
-class _Call:
-    __slots__ = ("cancelling", "deadline", "expired", "task")
-
-    def __init__(self, deadline: float, task: asyncio.Task[Any]) -> None:
-        self.deadline = deadline
-        self.task = task
-        self.cancelling = task.cancelling()
-        self.expired = False
+#: a call in flight: [deadline (time.monotonic), its task, the task's cancellation
+#: count when it began, whether the sweep expired it]; a list, cheaper to make than
+#: an object for every read
+_DEADLINE, _TASK, _CANCELLING, _EXPIRED = range(4)
 
 
 class Deadlines:
@@ -43,7 +40,7 @@ class Deadlines:
 
     def __init__(self, tick: float = 0.01) -> None:
         self.tick = tick
-        self._calls: set[_Call] = set()
+        self._calls: dict[int, list[Any]] = {}  # id of the call -> the call
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
 
@@ -51,32 +48,33 @@ class Deadlines:
         self, seconds: float, op: Callable[..., Awaitable[R]], args: tuple[Any, ...]
     ) -> R:
         """``op(*args)``, cancelled and turned into ``TimeoutError`` past ``seconds``."""
-        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)
         if task is None:  # pragma: no cover - always called from a task
             return await op(*args)
-        loop = asyncio.get_running_loop()
-        call = _Call(loop.time() + seconds, task)
-        self._calls.add(call)
+        call: list[Any] = [monotonic() + seconds, task, task.cancelling(), False]
+        calls = self._calls
+        calls[id(call)] = call
         if self._timer is None or self._loop is not loop:
             self._loop = loop
-            self._timer = loop.call_at(loop.time() + self.tick, self._sweep)
+            self._timer = loop.call_later(self.tick, self._sweep)
         try:
             return await op(*args)
         except asyncio.CancelledError:
-            if call.expired and task.uncancel() <= call.cancelling:
+            if call[_EXPIRED] and task.uncancel() <= call[_CANCELLING]:
                 raise TimeoutError from None
             raise
         finally:
-            self._calls.discard(call)
+            del calls[id(call)]
 
     def _sweep(self) -> None:
         self._timer = None
         loop = self._loop
         if not self._calls or loop is None or loop.is_closed():
             return
-        now = loop.time()
-        for call in self._calls:
-            if not call.expired and call.deadline <= now:
-                call.expired = True
-                call.task.cancel()
-        self._timer = loop.call_at(now + self.tick, self._sweep)
+        now = monotonic()
+        for call in self._calls.values():
+            if not call[_EXPIRED] and call[_DEADLINE] <= now:
+                call[_EXPIRED] = True
+                call[_TASK].cancel()
+        self._timer = loop.call_later(self.tick, self._sweep)
