@@ -142,6 +142,9 @@ def targets(data: dict[str, Any]) -> list[Target]:
         told = ""
         if woken is not None:
             told = f"; last process woken {woken.median:.1f} ms ({woken.low:.1f}-{woken.high:.1f})"
+        cpu = spread([r.cpu_max_ms for r in runs], unit="ms")
+        if cpu is not None:
+            told += f"; busiest process CPU {cpu.median:.1f} ms ({cpu.low:.1f}-{cpu.high:.1f})"
         out.append((f"4. stampede, {setting}: the slowest waiter returns <= 5 ms after the "
                     "loader", f"{late.median:.1f} ms ({late.low:.1f}-{late.high:.1f}){told}",
                     late.median <= 5))  # fmt: skip

@@ -125,8 +125,8 @@ def stampede(data: dict[str, Any], assets: str) -> Section | None:
     table = [
         "| setting | client | loader runs (worst) | commands | handshakes | new connections "
         "| slowest waiter after the loader, ms | median waiter, ms "
-        "| last process woken, ms | wall ms |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| last process woken, ms | busiest process CPU, ms | wall ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     seen: list[str] = []
     for setting, results in found.items():
@@ -145,7 +145,8 @@ def stampede(data: dict[str, Any], assets: str) -> Section | None:
                 f"| {commands.median:,.0f} ({commands.low:,.0f}-{commands.high:,.0f}) "
                 f"| {med('handshakes'):,.0f} | {med('connections'):,.0f} "
                 f"| {med('after_fill_max_ms'):,.1f} | {med('after_fill_p50_ms'):,.1f} "
-                f"| {med('woken_max_ms'):,.1f} | {med('wall_ms'):,.0f} |"
+                f"| {med('woken_max_ms'):,.1f} | {med('cpu_max_ms'):,.1f} "
+                f"| {med('wall_ms'):,.0f} |"
             )
             worst = max(runs, key=lambda r: r.commands)
             calls = ", ".join(f"{k} {v}" for k, v in sorted(worst.calls.items()))
@@ -174,7 +175,10 @@ def stampede(data: dict[str, Any], assets: str) -> Section | None:
         "process woken*: to the first caller return of the process that learnt of the",
         "value last (a waiting process learns it from the fill's notice); the rest of",
         "the slowest waiter's delay is that process handing the value to its other",
-        "callers.",
+        "callers. *Busiest process CPU*: the most CPU time (`process_time`) one process",
+        "spent from the start of its misses to its last caller's return; a sleeping",
+        "loader costs none, so on a loaded machine the delays above exceed it by the",
+        "time the processes waited for a CPU.",
         "",
         *table,
         "",

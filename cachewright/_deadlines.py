@@ -13,13 +13,21 @@ timer sweeps the calls in flight every ``tick`` seconds while there are any, can
 those past their deadline and turns that cancellation into ``TimeoutError``, as
 ``asyncio.timeout`` does (a cancellation from anywhere else passes through as is). A
 deadline fires at most one tick late.
+
+Nested calls of one task (a write-behind put around the cache's drop around the lane's
+round trip, each with its own ``Deadlines``): a call whose deadline falls no earlier
+than that of a call of the same task it runs inside is not registered at all. The
+enclosing one fires first (or in the same sweep) and its ``TimeoutError`` is what the
+caller sees, exactly as when the inner one is registered: the inner one only ever sees
+the enclosing cancellation pass through it. A task started inside a call has deadlines
+of its own (it outlives the call's cancellation).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from time import monotonic
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 __all__ = ["Deadlines"]
@@ -27,10 +35,18 @@ __all__ = ["Deadlines"]
 R = TypeVar("R")
 
 
-#: a call in flight: [deadline (time.monotonic), its task, the task's cancellation
-#: count when it began, whether the sweep expired it]; a list, cheaper to make than
-#: an object for every read
-_DEADLINE, _TASK, _CANCELLING, _EXPIRED = range(4)
+class _Call:
+    __slots__ = ("cancelling", "deadline", "expired", "task")
+
+    def __init__(self, deadline: float, task: asyncio.Task[Any]) -> None:
+        self.deadline = deadline
+        self.task = task
+        self.cancelling = task.cancelling()
+        self.expired = False
+
+
+#: the innermost registered call the running task is inside (any ``Deadlines``)
+_ENCLOSING: ContextVar[_Call | None] = ContextVar("cachewright_deadline", default=None)
 
 
 class Deadlines:
@@ -40,7 +56,7 @@ class Deadlines:
 
     def __init__(self, tick: float = 0.01) -> None:
         self.tick = tick
-        self._calls: dict[int, list[Any]] = {}  # id of the call -> the call
+        self._calls: set[_Call] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
 
@@ -48,33 +64,39 @@ class Deadlines:
         self, seconds: float, op: Callable[..., Awaitable[R]], args: tuple[Any, ...]
     ) -> R:
         """``op(*args)``, cancelled and turned into ``TimeoutError`` past ``seconds``."""
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task(loop)
+        task = asyncio.current_task()
         if task is None:  # pragma: no cover - always called from a task
             return await op(*args)
-        call: list[Any] = [monotonic() + seconds, task, task.cancelling(), False]
-        calls = self._calls
-        calls[id(call)] = call
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadline = now + seconds
+        outer = _ENCLOSING.get()
+        if outer is not None and outer.task is task and outer.deadline <= deadline:
+            return await op(*args)  # the enclosing deadline ends it first (see above)
+        call = _Call(deadline, task)
+        self._calls.add(call)
         if self._timer is None or self._loop is not loop:
             self._loop = loop
-            self._timer = loop.call_later(self.tick, self._sweep)
+            self._timer = loop.call_at(now + self.tick, self._sweep)
+        token = _ENCLOSING.set(call)
         try:
             return await op(*args)
         except asyncio.CancelledError:
-            if call[_EXPIRED] and task.uncancel() <= call[_CANCELLING]:
+            if call.expired and task.uncancel() <= call.cancelling:
                 raise TimeoutError from None
             raise
         finally:
-            del calls[id(call)]
+            _ENCLOSING.reset(token)
+            self._calls.discard(call)
 
     def _sweep(self) -> None:
         self._timer = None
         loop = self._loop
         if not self._calls or loop is None or loop.is_closed():
             return
-        now = monotonic()
-        for call in self._calls.values():
-            if not call[_EXPIRED] and call[_DEADLINE] <= now:
-                call[_EXPIRED] = True
-                call[_TASK].cancel()
-        self._timer = loop.call_later(self.tick, self._sweep)
+        now = loop.time()
+        for call in self._calls:
+            if not call.expired and call.deadline <= now:
+                call.expired = True
+                call.task.cancel()
+        self._timer = loop.call_at(now + self.tick, self._sweep)

@@ -36,7 +36,7 @@ MIN_VERSION = (6, 2)
 
 #: commands the cache calls, itself or from its Lua scripts (ZADD GT: 6.2)
 CACHE_COMMANDS = ("EVALSHA", "UNLINK", "ZADD", "ZRANGE", "ZREMRANGEBYSCORE", "PEXPIREAT")
-#: commands of the durable write-behind queue (XAUTOCLAIM: 6.2)
+#: commands of the durable write-behind queue (XAUTOCLAIM, XTRIM MINID: 6.2)
 QUEUE_COMMANDS = (
     "EVALSHA",
     "XADD",
@@ -49,6 +49,7 @@ QUEUE_COMMANDS = (
     "XPENDING",
     "XRANGE",
     "XREADGROUP",
+    "XTRIM",
 )
 
 

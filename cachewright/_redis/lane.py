@@ -73,6 +73,7 @@ from cachewright._redis._conn import (
     report_error,
     where,
 )
+from cachewright._redis.futures import fail
 
 try:  # hiredis packs a command in C: 10x faster than redis-py's packer on a batch
     from hiredis import pack_command as _hiredis_pack
@@ -341,14 +342,14 @@ class Lane:
         try:
             replies = await self._many(commands)
         except BaseException as exc:
-            _fail([f for fs in gets.values() for f in fs] + [f for _, f in cmds], exc)
+            fail([f for fs in gets.values() for f in fs] + [f for _, f in cmds], exc)
             if not isinstance(exc, Exception):
                 raise
         else:
             if gets:
                 first = replies.pop(0)
                 if isinstance(first, ResponseError):
-                    _fail([f for fs in gets.values() for f in fs], first)
+                    fail([f for fs in gets.values() for f in fs], first)
                 else:
                     values = first if len(gets) > 1 else [first]
                     for futures, value in zip(gets.values(), values, strict=True):
@@ -364,14 +365,3 @@ class Lane:
                     future.set_result(reply)
         finally:
             self._next()
-
-
-def _fail(futures: list[asyncio.Future[Any]], exc: BaseException) -> None:
-    cancelled = isinstance(exc, asyncio.CancelledError)
-    for future in futures:
-        if future.done():
-            continue
-        if cancelled:
-            future.cancel()
-        else:
-            future.set_exception(exc)

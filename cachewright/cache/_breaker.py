@@ -78,6 +78,11 @@ class CircuitBreaker:
             return BreakerState.HALF_OPEN
         return self._state
 
+    @property
+    def healthy(self) -> bool:
+        """Closed with no failure counted: a success would change nothing."""
+        return self._state is BreakerState.CLOSED and not self._failures
+
     def _cooled(self) -> bool:
         return time.monotonic() - self._opened_at >= self.reset_after
 

@@ -97,6 +97,12 @@ class Breakers:
         breaker = self._by_node.get(node)
         return self.of(node) if breaker is None else breaker
 
+    def healthy(self, key: str) -> bool:
+        """Whether the breaker of the node serving ``key`` is closed with no failure
+        counted (a node without a breaker yet is). Never creates or changes one."""
+        breaker = self._by_node.get(self.node_of(key))
+        return breaker is None or breaker.healthy
+
     def of(self, node: str) -> CircuitBreaker:
         breaker = self._by_node.get(node)
         if breaker is None:

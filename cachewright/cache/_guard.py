@@ -49,6 +49,7 @@ from typing import Any, TypeVar
 from cachewright._deadlines import Deadlines
 from cachewright._logs import Throttle
 from cachewright._metrics import Attributes, Metrics
+from cachewright.cache._breaker import CircuitBreaker
 from cachewright.cache._breakers import ALL_NODES, Breakers
 from cachewright.cache._stats import Counters
 from cachewright.errors import (
@@ -133,28 +134,8 @@ class Guard:
                     result = await self._deadlines.run(timeout, op, args)
                 except TimeoutError:
                     raise _timed_out(timeout, "read_timeout") from None
-        except AccessDenied as exc:  # no retry helps: open now, say it (once a minute)
-            breaker.trip(exc)
-            self._failed_read()
-            self._log.error("cache read failed, treated as a miss: %s", exc)
-            return default
-        except CacheUnavailable as exc:
-            if not exc.answered:
-                breaker.failure(exc)
-                self.breakers.opened(breaker)
-            self._failed_read()
-            log.debug("cache read failed open: %s", exc)
-            return default
-        except CacheError as exc:
-            breaker.success()  # the server answered, with an error: it is up
-            self._failed_read()
-            self._log.warning("cache read failed, treated as a miss: %s", exc)
-            return default
-        except ConfigurationError as exc:  # a refused password, a missing command
-            breaker.trip(exc)
-            self._failed_read()
-            self._log.error("cache read failed, treated as a miss: %s", exc)
-            return default
+        except (AccessDenied, CacheUnavailable, CacheError, ConfigurationError) as exc:
+            return self._judge_read(breaker, exc, default)
         else:
             self._metrics.operation(started, self._attrs)
             breaker.success()
@@ -162,6 +143,50 @@ class Guard:
         finally:
             if ticket:  # a probe's (0: no probe, nothing to release)
                 breaker.release(ticket)
+
+    def _judge_read(self, breaker: CircuitBreaker, exc: Exception, default: R) -> R:
+        """What a failed read does to the breaker and counters; ``default`` then."""
+        if isinstance(exc, AccessDenied):  # no retry helps: open now, say it (once a minute)
+            breaker.trip(exc)
+            self._failed_read()
+            self._log.error("cache read failed, treated as a miss: %s", exc)
+        elif isinstance(exc, CacheUnavailable):
+            if not exc.answered:
+                breaker.failure(exc)
+                self.breakers.opened(breaker)
+            self._failed_read()
+            log.debug("cache read failed open: %s", exc)
+        elif isinstance(exc, CacheError):
+            breaker.success()  # the server answered, with an error: it is up
+            self._failed_read()
+            self._log.warning("cache read failed, treated as a miss: %s", exc)
+        else:  # ConfigurationError: a refused password, a missing command
+            breaker.trip(exc)
+            self._failed_read()
+            self._log.error("cache read failed, treated as a miss: %s", exc)
+        return default
+
+    # -- reads made outside the loop (the sync API's direct reads) ---------------------
+
+    def ready(self, at: str) -> bool:
+        """Whether a read of ``at`` made elsewhere (a thread's own connection) would be
+        judged as this guard judges it with nothing to do: the server's capabilities
+        are checked and the breaker of its node is closed with no failure counted (so
+        a success would change nothing). Reads state only: safe from any thread."""
+        return self._check is None and self.breakers.healthy(at)
+
+    def read_failed(self, default: R, exc: Exception, at: str) -> R:
+        """Judge a read of ``at`` that failed elsewhere with ``exc`` (a cachewright
+        error) exactly as :meth:`read` judges its own: breaker, counters, logs, then
+        ``default``. Any other exception is raised again. On the loop only."""
+        if not isinstance(exc, (AccessDenied, CacheUnavailable, CacheError, ConfigurationError)):
+            raise exc
+        return self._judge_read(self.breakers.at(at), exc, default)
+
+    def read_succeeded(self, at: str) -> None:
+        """A read of ``at`` made elsewhere succeeded: what :meth:`read` does then with
+        the breaker (resets a failure counted meanwhile). On the loop only."""
+        self.breakers.at(at).success()
 
     async def write(
         self,

@@ -107,6 +107,11 @@ class ReadPath:
                 local.fill(key, raw, type, found, ticket)
         return found
 
+    def missed(self) -> None:
+        """Count a key the backend does not hold."""
+        self._counters.misses += 1
+        self._metrics.miss(self._mattrs)
+
     def remote_ticket(self, local: LocalStore) -> int:
         # The first read that reaches Redis also starts the invalidation listener
         # (for caches used without ``async with``).
@@ -122,6 +127,17 @@ class ReadPath:
             self._counters.type_mismatches += 1
             raise
         return result if isinstance(result, Entry) else None
+
+    async def found(
+        self, physical: str, raw: bytes, tp: Any, now: int
+    ) -> Entry[Any] | Lease | None:
+        """Classify ``raw`` and slide a sliding entry (what :meth:`lookup` does inline)."""
+        result = self.classify(physical, raw, tp, now)
+        if isinstance(result, Entry):
+            life = sliding_life(raw, now)
+            if life:
+                await self.slide(physical, raw, result, life)
+        return result
 
     def classify(self, physical: str, raw: bytes, tp: Any, now: int) -> Entry[Any] | Lease | None:
         """Decode stored bytes and count the outcome: an entry, a lease, or None."""

@@ -9,10 +9,31 @@ from typing import Any
 __all__ = ["CacheStats", "Counters", "LocalStats", "RecoveryStats"]
 
 
+_NAMES = (
+    "corrupt",
+    "deletes",
+    "errors",
+    "fail_open_reads",
+    "fail_open_writes",
+    "hits",
+    "local_hits",
+    "misses",
+    "sets",
+    "stale_hits",
+    "type_mismatches",
+)
+
+
 class Counters:
-    """Plain integer counters: cheap to bump on the hot path."""
+    """Plain integer counters: cheap to bump on the hot path.
+
+    Each is bumped by one thread only (the loop's). Reads made in other threads (the
+    sync API's direct reads) count in shards of their own, one per thread, added in
+    with :meth:`add_shard` and summed by :meth:`snapshot`: exact, with no lock.
+    """
 
     __slots__ = (
+        "_shards",
         "corrupt",
         "deletes",
         "errors",
@@ -38,6 +59,21 @@ class Counters:
         self.fail_open_writes = 0
         self.corrupt = 0
         self.type_mismatches = 0
+        self._shards: list[Counters] = []
+
+    def add_shard(self, shard: Counters) -> None:
+        """Count ``shard`` (bumped by one other thread) in every snapshot."""
+        self._shards.append(shard)
+
+    def total(self) -> Counters:
+        """These counters plus their shards'."""
+        shards = tuple(self._shards)
+        if not shards:
+            return self
+        total = Counters()
+        for name in _NAMES:
+            setattr(total, name, getattr(self, name) + sum(getattr(s, name) for s in shards))
+        return total
 
     def snapshot(
         self,
@@ -51,27 +87,29 @@ class Counters:
         local: LocalStats | None,
         recovery: RecoveryStats | None = None,
     ) -> CacheStats:
-        """These counters as a frozen :class:`CacheStats`, with the given facts."""
-        reads = self.hits + self.misses
+        """These counters (shards included) as a frozen :class:`CacheStats`, with the
+        given facts."""
+        c = self.total()
+        reads = c.hits + c.misses
         return CacheStats(
-            hits=self.hits,
-            misses=self.misses,
-            hit_ratio=self.hits / reads if reads else None,
-            stale_hits=self.stale_hits,
-            sets=self.sets,
-            deletes=self.deletes,
-            errors=self.errors,
-            fail_open_reads=self.fail_open_reads,
-            fail_open_writes=self.fail_open_writes,
-            corrupt=self.corrupt,
-            type_mismatches=self.type_mismatches,
+            hits=c.hits,
+            misses=c.misses,
+            hit_ratio=c.hits / reads if reads else None,
+            stale_hits=c.stale_hits,
+            sets=c.sets,
+            deletes=c.deletes,
+            errors=c.errors,
+            fail_open_reads=c.fail_open_reads,
+            fail_open_writes=c.fail_open_writes,
+            corrupt=c.corrupt,
+            type_mismatches=c.type_mismatches,
             circuit_state=circuit_state,
             circuit_opens=circuit_opens,
             circuit_nodes=dict(circuit_nodes),
             backend=backend,
             namespace=namespace,
             server=server,
-            local_hits=self.local_hits,
+            local_hits=c.local_hits,
             local=local,
             recovery=recovery or RecoveryStats(),
         )

@@ -83,6 +83,8 @@ class KeyBuilder:
 
     def unique(self, keys: object) -> list[str]:
         """Validated keys of a collection, duplicates dropped, order kept."""
+        if type(keys) is list and len(keys) == 1:  # one key (a carried drop): as is
+            return [self.check(keys[0])]
         if isinstance(keys, str | bytes) or not hasattr(keys, "__iter__"):
             raise InvalidKey("expected a collection of keys, not a single key")
         found = list(dict.fromkeys(keys))

@@ -24,6 +24,7 @@ starts with an empty cache.
 from __future__ import annotations
 
 import os
+from asyncio import _get_running_loop  # C speed; asyncio.get_running_loop() raises
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -39,7 +40,10 @@ from cachewright import (
     Metrics,
     Settings,
 )
+from cachewright.cache._direct import NOT_DIRECT, Handoff
 from cachewright.events import Events
+from cachewright.sync._direct import Direct, started
+from cachewright.sync._runtime import runtime
 from cachewright.sync._twin import CACHE, Twin
 
 if TYPE_CHECKING:
@@ -77,7 +81,7 @@ class Cache:
     ``Cache.from_url`` and ``Cache.from_settings`` are fork-safe as they are.
     """
 
-    __slots__ = ("_namespace", "_twin")
+    __slots__ = ("_direct", "_namespace", "_twin")
 
     def __init__(
         self,
@@ -111,6 +115,7 @@ class Cache:
     def _init(self, build: Callable[[], AsyncCache], namespace: str) -> None:
         self._twin: Twin[AsyncCache] = Twin(build, close=AsyncCache.close, order=CACHE)
         self._namespace = namespace
+        self._direct: Direct | None = None
 
     @classmethod
     def from_url(
@@ -163,6 +168,9 @@ class Cache:
 
     def close(self) -> None:
         """Release the connections (and the invalidation channel). Idempotent."""
+        direct = self._direct
+        if direct is not None and direct.pid == os.getpid():
+            direct.close()  # every thread's direct-read connection
         self._twin.close()
 
     def __repr__(self) -> str:
@@ -183,6 +191,16 @@ class Cache:
         runs on the engine's loop; elsewhere use this object's methods."""
         return self._twin.current()
 
+    def _current_direct(self) -> Direct | None:
+        return self._direct
+
+    def _keep_direct(self, direct: Direct) -> None:
+        self._direct = direct
+
+    def _built(self) -> AsyncCache:
+        """The async ``Cache`` of this process, built on the loop if needed (any thread)."""
+        return self._twin.run(_itself)
+
     # -- reads -------------------------------------------------------------------------
 
     @overload
@@ -192,7 +210,24 @@ class Cache:
     @overload
     def get(self, key: str, type: Any) -> Any: ...
     def get(self, key: str, type: Any = None) -> Any:
-        """The fresh value at ``key`` validated as ``type``, or None for a miss."""
+        """The fresh value at ``key`` validated as ``type``, or None for a miss.
+
+        On a standalone Redis without a local tier, read in this thread on a
+        connection of its own (a direct read: see ``cachewright.cache._direct``)."""
+        # A thread running an event loop (the engine's own, or an async caller's) goes
+        # through the engine, which refuses it or blocks it as it always has.
+        if _get_running_loop() is None:
+            direct = self._direct
+            if direct is None or direct.runtime is not runtime():
+                direct = started(self._current_direct, self._keep_direct, self._built)
+            reader = direct.reader()
+            if reader is not None:
+                found = reader.get(key, type)
+                if found.__class__ is not Handoff:
+                    return found
+                if found is not NOT_DIRECT:  # the loop finishes it (a failure, sliding)
+                    reads = reader.direct
+                    return self._twin.run(lambda c: reads.finish(found, type))
         return self._twin.run(lambda c: c.get(key, type))
 
     @overload
@@ -325,6 +360,10 @@ class Cache:
     def incr(self, key: str, amount: int | float = 1) -> int | float:
         """Add ``amount`` to the counter at ``key`` (created at 0); the new value."""
         return self._twin.run(lambda c: c.incr(key, amount))
+
+
+async def _itself(cache: AsyncCache) -> AsyncCache:
+    return cache
 
 
 def _made(thing: Any, pid: int) -> Any:

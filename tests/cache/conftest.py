@@ -15,6 +15,9 @@ BACKENDS = ["memory", "redis", "cluster"]
 async def make_cache(
     kind: str, namespace: str, request: pytest.FixtureRequest, **settings: object
 ) -> Cache:
+    # The contract tests are not about time: a generous read timeout keeps a read on a
+    # loaded machine from failing open (and counting as an error, not a corrupt entry).
+    settings.setdefault("read_timeout", 5.0)
     config = Settings(namespace=namespace, **settings)  # type: ignore[arg-type]
     if kind == "memory":
         return Cache.from_url("memory://", settings=config)

@@ -67,3 +67,49 @@ async def test_ours_inside_a_longer_outer_timeout() -> None:
             await deadlines.run(0.02, _forever, ())
         assert await _value(1) == 1  # the outer scope carries on
     assert not outer.expired()
+
+
+async def test_a_nested_call_ending_later_is_ended_by_the_enclosing_one() -> None:
+    """Not registered: the enclosing deadline fires, and the nested call sees its
+    cancellation pass through, as it would if both were registered."""
+    outer, inner = Deadlines(tick=0.005), Deadlines(tick=0.005)
+    seen: list[BaseException] = []
+
+    async def nested() -> None:
+        try:
+            await inner.run(5.0, _forever, ())
+        except BaseException as exc:
+            seen.append(exc)
+            raise
+
+    with pytest.raises(TimeoutError):
+        await outer.run(0.02, nested, ())
+    assert len(seen) == 1
+    assert isinstance(seen[0], asyncio.CancelledError)
+    assert await inner.run(1.0, _value, (3,)) == 3  # nothing left behind
+
+
+async def test_a_nested_call_ending_sooner_keeps_its_own_deadline() -> None:
+    outer, inner = Deadlines(tick=0.005), Deadlines(tick=0.005)
+
+    async def nested() -> int:
+        with pytest.raises(TimeoutError):
+            await inner.run(0.02, _forever, ())
+        return await _value(5)  # the enclosing call carries on
+
+    assert await outer.run(5.0, nested, ()) == 5
+
+
+async def test_a_task_started_inside_a_call_keeps_its_own_deadline() -> None:
+    """It inherits the context, not the call: the enclosing call's cancellation never
+    reaches it, so its own deadline must."""
+    outer, inner = Deadlines(tick=0.005), Deadlines(tick=0.005)
+
+    async def start() -> asyncio.Task[None]:
+        return asyncio.create_task(inner.run(0.1, _forever, ()))
+
+    child = await outer.run(0.02, start, ())
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(child), 5.0)  # wait_for's would be a failure
+    assert child.done()
+    assert isinstance(child.exception(), TimeoutError)

@@ -142,7 +142,9 @@ async def test_local_life_never_outlasts_the_redis_ttl(cache: Cache) -> None:
 
 
 async def test_stale_entries_are_never_served_locally(cache: Cache) -> None:
-    await cache.set("s", "v", ttl=timedelta(milliseconds=200), stale_ttl=60)
+    # A second of life: the read below must find it fresh (and keep a local copy) even
+    # on a loaded machine, where 200 ms could pass between the two calls.
+    await cache.set("s", "v", ttl=timedelta(seconds=1), stale_ttl=60)
     assert await cache.get("s") == "v"
 
     async def stale() -> bool:

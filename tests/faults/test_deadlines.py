@@ -19,7 +19,8 @@ import pytest
 from cachewright import Cache, CacheUnavailable, QueueUnavailable, RedisWriteQueue, Settings
 from cachewright.cache.local._redis_channel import RedisChannel
 from cachewright.errors import StoreUnavailable
-from cachewright.stores import SQLStore
+from cachewright.patterns.write_behind import WriteBehind
+from cachewright.stores import MemoryStore, SQLStore
 from tests._servers import RedisServer
 from tests.faults._proxy import FaultProxy
 
@@ -159,6 +160,32 @@ async def test_a_queue_put_is_bounded_by_write_timeout(proxy: FaultProxy, namesp
         clock.within(SHORT)
         proxy.pass_through()
         proxy.drop()
+
+
+@pytest.mark.parametrize("strict", [True, False], ids=["strict", "fast"])
+async def test_a_write_behind_set_is_bounded_by_write_timeout(
+    proxy: FaultProxy, namespace: str, strict: bool
+) -> None:
+    """The put on the cache's lane (strict: with the drop carried behind it; fast: then
+    the cache's set), against a server gone silent mid-stream: the typed error within
+    write_timeout, whichever of the put's and the cache's deadlines ends it."""
+    settings = Settings(
+        namespace=namespace, read_timeout=LONG, connect_timeout=LONG, write_timeout=SHORT
+    )
+    async with Cache.from_url(_url(proxy), settings=settings) as cache:
+        items = WriteBehind(
+            cache, MemoryStore[int, str](), key="i:{}", type=str, flusher=False, strict=strict
+        )
+        for k in range(20):  # connected, checked, the script loaded: unhurried
+            await items.set(k, "warm")
+        proxy.black_hole()
+        clock = _Clock()
+        with pytest.raises(QueueUnavailable):
+            await items.set(99, "frozen")
+        clock.within(SHORT)
+        proxy.pass_through()
+        proxy.drop()
+        await items.close(timeout=LONG)
 
 
 async def test_a_queue_peek_is_bounded_by_read_timeout(proxy: FaultProxy, namespace: str) -> None:

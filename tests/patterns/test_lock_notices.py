@@ -22,11 +22,12 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 import redis
+from pydantic import BaseModel, model_validator
 
 from cachewright import Cache
 from cachewright.cache.backends.memory import MemoryBackend
@@ -101,16 +102,23 @@ def nx_get_supported(server: RedisServer) -> bool:
     return int(version.split(".")[0]) >= 7
 
 
-@asynccontextmanager
-async def two_caches(
-    kind: str, namespace: str, request: pytest.FixtureRequest
+KINDS = [
+    "memory",
+    pytest.param("redis", marks=pytest.mark.redis),
+    pytest.param("cluster", marks=pytest.mark.redis),
+]
+
+
+@pytest.fixture(params=KINDS)
+async def caches(
+    request: pytest.FixtureRequest, namespace: str
 ) -> AsyncIterator[tuple[Cache, Cache]]:
     """Two independent caches on one store: "this process" and "another process"."""
-    if kind == "memory":
+    if request.param == "memory":
         backend = MemoryBackend()
         mine, theirs = Cache(backend, namespace=namespace), Cache(backend, namespace=namespace)
     else:
-        fixture = "redis_cluster" if kind == "cluster" else "redis_server"
+        fixture = "redis_cluster" if request.param == "cluster" else "redis_server"
         server: RedisServer | RedisCluster = request.getfixturevalue(fixture)
         mine = Cache.from_url(server.url, namespace=namespace)
         theirs = Cache.from_url(server.url, namespace=namespace)
@@ -122,47 +130,46 @@ async def two_caches(
         await theirs.close()
 
 
-KINDS = [
-    "memory",
-    pytest.param("redis", marks=pytest.mark.redis),
-    pytest.param("cluster", marks=pytest.mark.redis),
-]
+@pytest.fixture
+async def redis_caches(
+    fresh_redis: RedisServer, namespace: str
+) -> AsyncIterator[tuple[Cache, Cache]]:
+    """As ``caches``, on a Redis of the test's own (its command counts, its clients)."""
+    async with (
+        Cache.from_url(fresh_redis.url, namespace=namespace) as mine,
+        Cache.from_url(fresh_redis.url, namespace=namespace) as theirs,
+    ):
+        yield mine, theirs
 
 
-async def _waiting(items: CacheAside[int, dict[str, int]]) -> int:
+async def _waiting(items: CacheAside[int, Any]) -> int:
     return (await items.stats()).lock_waits
 
 
-@pytest.mark.parametrize("kind", KINDS)
-async def test_a_waiter_is_handed_the_value_by_the_notice(
-    kind: str, namespace: str, request: pytest.FixtureRequest
-) -> None:
+async def test_a_waiter_is_handed_the_value_by_the_notice(caches: tuple[Cache, Cache]) -> None:
     async def load(key: int) -> dict[str, int]:
         raise AssertionError("the waiter must not load")
 
-    async with two_caches(kind, namespace, request) as (mine, theirs):
-        items = CacheAside(mine, loader=load, key="item:{}", lock=True, lock_wait=WAIT)
-        lease = await theirs.try_lease("item:1", LEASE)  # another process is loading
-        assert lease is not None
-        waiter = asyncio.create_task(items.get(1))
-        await wait_until_async(lambda: _waiting(items), expect=1)
-        assert await theirs.set_if_version("item:1", {"id": 1}, lease.version, 60, notify=True)
-        assert await waiter == {"id": 1}
-        await items.close()
+    mine, theirs = caches
+    items = CacheAside(mine, loader=load, key="item:{}", lock=True, lock_wait=WAIT)
+    lease = await theirs.try_lease("item:1", LEASE)  # another process is loading
+    assert lease is not None
+    waiter = asyncio.create_task(items.get(1))
+    await wait_until_async(lambda: _waiting(items), expect=1)
+    assert await theirs.set_if_version("item:1", {"id": 1}, lease.version, 60, notify=True)
+    assert await waiter == {"id": 1}
+    await items.close()
 
 
 @pytest.mark.redis
 async def test_the_woken_waiter_reads_nothing_more(
-    fresh_redis: RedisServer, namespace: str
+    fresh_redis: RedisServer, redis_caches: tuple[Cache, Cache]
 ) -> None:
     async def load(key: int) -> dict[str, int]:
         raise AssertionError("the waiter must not load")
 
-    async with (
-        Cache.from_url(fresh_redis.url, namespace=namespace) as mine,
-        Cache.from_url(fresh_redis.url, namespace=namespace) as theirs,
-        CacheAside(mine, loader=load, key="item:{}", lock=True, lock_wait=WAIT) as items,
-    ):
+    mine, theirs = redis_caches
+    async with CacheAside(mine, loader=load, key="item:{}", lock=True, lock_wait=WAIT) as items:
         warm = await theirs.try_lease("warm", LEASE)  # the script in the server's cache
         assert warm is not None
         assert await theirs.set_if_version("warm", 0, warm.version, 60, notify=True)
@@ -183,9 +190,8 @@ async def test_the_woken_waiter_reads_nothing_more(
     }
 
 
-@pytest.mark.parametrize("kind", KINDS)
 async def test_a_failed_load_elsewhere_lets_a_waiter_take_over_at_once(
-    kind: str, namespace: str, request: pytest.FixtureRequest
+    caches: tuple[Cache, Cache],
 ) -> None:
     entered = asyncio.Event()
     fail = asyncio.Event()
@@ -198,56 +204,50 @@ async def test_a_failed_load_elsewhere_lets_a_waiter_take_over_at_once(
     async def load(key: int) -> dict[str, int]:
         return {"id": key}
 
-    async with two_caches(kind, namespace, request) as (mine, theirs):
-        first = CacheAside(theirs, loader=failing, key="item:{}", lock=True, lock_ttl=LEASE)
-        items = CacheAside(mine, loader=load, key="item:{}", lock=True, lock_wait=WAIT)
-        filler = asyncio.create_task(first.get(1))
-        await entered.wait()
-        waiter = asyncio.create_task(items.get(1))
-        await wait_until_async(lambda: _waiting(items), expect=1)
-        fail.set()
-        with pytest.raises(LookupError):
-            await filler
-        # The lease was released with a notice: the waiter leases and loads itself
-        # (without it, the waiter would time out: the lease lives 60 s).
-        assert await waiter == {"id": 1}
-        assert (await items.stats()).loads == 1
-        await first.close()
-        await items.close()
+    mine, theirs = caches
+    first = CacheAside(theirs, loader=failing, key="item:{}", lock=True, lock_ttl=LEASE)
+    items = CacheAside(mine, loader=load, key="item:{}", lock=True, lock_wait=WAIT)
+    filler = asyncio.create_task(first.get(1))
+    await entered.wait()
+    waiter = asyncio.create_task(items.get(1))
+    await wait_until_async(lambda: _waiting(items), expect=1)
+    fail.set()
+    with pytest.raises(LookupError):
+        await filler
+    # The lease was released with a notice: the waiter leases and loads itself
+    # (without it, the waiter would time out: the lease lives 60 s).
+    assert await waiter == {"id": 1}
+    assert (await items.stats()).loads == 1
+    await first.close()
+    await items.close()
 
 
-@pytest.mark.parametrize("kind", KINDS)
-async def test_a_refused_fill_sends_waiters_to_the_newer_write(
-    kind: str, namespace: str, request: pytest.FixtureRequest
-) -> None:
+async def test_a_refused_fill_sends_waiters_to_the_newer_write(caches: tuple[Cache, Cache]) -> None:
     async def load(key: int) -> dict[str, int]:
         raise AssertionError("the waiter must not load")
 
-    async with two_caches(kind, namespace, request) as (mine, theirs):
-        items = CacheAside(mine, loader=load, key="item:{}", lock=True, lock_wait=WAIT)
-        lease = await theirs.try_lease("item:1", LEASE)
-        assert lease is not None
-        waiter = asyncio.create_task(items.get(1))
-        await wait_until_async(lambda: _waiting(items), expect=1)
-        await theirs.set("item:1", {"id": 1, "written": True}, ttl=60)  # a write wins (G10)
-        stale = {"id": 1, "written": False}
-        assert not await theirs.set_if_version("item:1", stale, lease.version, 60, notify=True)
-        assert await waiter == {"id": 1, "written": True}
-        await items.close()
+    mine, theirs = caches
+    items = CacheAside(mine, loader=load, key="item:{}", lock=True, lock_wait=WAIT)
+    lease = await theirs.try_lease("item:1", LEASE)
+    assert lease is not None
+    waiter = asyncio.create_task(items.get(1))
+    await wait_until_async(lambda: _waiting(items), expect=1)
+    await theirs.set("item:1", {"id": 1, "written": True}, ttl=60)  # a write wins (G10)
+    stale = {"id": 1, "written": False}
+    assert not await theirs.set_if_version("item:1", stale, lease.version, 60, notify=True)
+    assert await waiter == {"id": 1, "written": True}
+    await items.close()
 
 
 @pytest.mark.redis
 async def test_a_lost_channel_sends_waiters_back_to_reading(
-    fresh_redis: RedisServer, namespace: str
+    fresh_redis: RedisServer, redis_caches: tuple[Cache, Cache]
 ) -> None:
     async def load(key: int) -> dict[str, int]:
         raise AssertionError("the waiter must not load")
 
-    async with (
-        Cache.from_url(fresh_redis.url, namespace=namespace) as mine,
-        Cache.from_url(fresh_redis.url, namespace=namespace) as theirs,
-        CacheAside(mine, loader=load, key="item:{}", lock=True, lock_wait=WAIT) as items,
-    ):
+    mine, theirs = redis_caches
+    async with CacheAside(mine, loader=load, key="item:{}", lock=True, lock_wait=WAIT) as items:
         lease = await theirs.try_lease("item:1", LEASE)
         assert lease is not None
         waiter = asyncio.create_task(items.get(1))
@@ -263,28 +263,62 @@ async def test_a_lost_channel_sends_waiters_back_to_reading(
         assert await waiter == {"id": 1}
 
 
-@pytest.mark.parametrize("kind", KINDS)
-async def test_a_cancelled_waiter_leaves_the_others_waiting(
-    kind: str, namespace: str, request: pytest.FixtureRequest
-) -> None:
+async def test_a_cancelled_waiter_leaves_the_others_waiting(caches: tuple[Cache, Cache]) -> None:
     async def load(key: int) -> dict[str, int]:
         raise AssertionError("no waiter may load")
 
-    async with two_caches(kind, namespace, request) as (mine, theirs):
-        # Two patterns on one cache: two waits on one key in one process.
-        quitter = CacheAside(mine, loader=load, key="item:{}", lock=True, lock_wait=WAIT)
-        stayer = CacheAside(mine, loader=load, key="item:{}", lock=True, lock_wait=WAIT)
+    mine, theirs = caches
+    # Two patterns on one cache: two waits on one key in one process.
+    quitter = CacheAside(mine, loader=load, key="item:{}", lock=True, lock_wait=WAIT)
+    stayer = CacheAside(mine, loader=load, key="item:{}", lock=True, lock_wait=WAIT)
+    lease = await theirs.try_lease("item:1", LEASE)
+    assert lease is not None
+    gone = asyncio.create_task(quitter.get(1))
+    kept = asyncio.create_task(stayer.get(1))
+    await wait_until_async(lambda: _waiting(quitter), expect=1)
+    await wait_until_async(lambda: _waiting(stayer), expect=1)
+    gone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    assert await theirs.set_if_version("item:1", {"id": 1}, lease.version, 60, notify=True)
+    assert await kept == {"id": 1}
+    assert await quitter.get(1) == {"id": 1}  # a hit now
+    await quitter.close()
+    await stayer.close()
+
+
+class Counted(BaseModel):
+    """A model that counts its validations: one per decode of a cached value."""
+
+    id: int
+    validations: ClassVar[int] = 0
+
+    @model_validator(mode="after")
+    def count(self) -> Counted:
+        type(self).validations += 1
+        return self
+
+
+async def test_the_callers_of_one_process_share_one_decode_of_the_notice(
+    caches: tuple[Cache, Cache],
+) -> None:
+    async def load(key: int) -> Counted:
+        raise AssertionError("no caller may load")
+
+    mine, theirs = caches
+    async with CacheAside(
+        mine, loader=load, key="item:{}", type=Counted, lock=True, lock_wait=WAIT
+    ) as items:
         lease = await theirs.try_lease("item:1", LEASE)
         assert lease is not None
-        gone = asyncio.create_task(quitter.get(1))
-        kept = asyncio.create_task(stayer.get(1))
-        await wait_until_async(lambda: _waiting(quitter), expect=1)
-        await wait_until_async(lambda: _waiting(stayer), expect=1)
-        gone.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await gone
-        assert await theirs.set_if_version("item:1", {"id": 1}, lease.version, 60, notify=True)
-        assert await kept == {"id": 1}
-        assert await quitter.get(1) == {"id": 1}  # a hit now
-        await quitter.close()
-        await stayer.close()
+        callers = [asyncio.create_task(items.get(1)) for _ in range(50)]
+        await wait_until_async(lambda: _waiting(items), expect=1)  # one wait for all 50
+        value = Counted(id=1)
+        Counted.validations = 0
+        assert await theirs.set_if_version("item:1", value, lease.version, 60, notify=True)
+        got = await asyncio.gather(*callers)
+        # One wait, one decode: the 50 callers hold the same object (G7's single flight).
+        assert Counted.validations == 1
+        assert got[0] == value
+        assert all(one is got[0] for one in got)
+        assert (await items.stats()).lock_waits == 1

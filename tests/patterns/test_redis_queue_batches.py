@@ -23,7 +23,7 @@ from tests.patterns._write_support import FAST_RETRY, FaultyStore
 pytestmark = pytest.mark.redis
 
 # Keys the framing must carry whole: separators, multibyte text, digits, empty-ish.
-ODD_KEYS = ["a:b", "1:2:3", "ключ", "🙂:x", "12", "x" * 300, ":", "5:abc"]
+ODD_KEYS = ["a:b", "1:2:3", "ключ", "🙂:x", "12", "x" * 300, ":", "5:abc", "a,b", ",", "3,"]
 
 
 async def test_odd_keys_complete_and_release_whole(redis_url: str, namespace: str) -> None:
@@ -121,6 +121,129 @@ async def test_a_put_after_the_server_forgot_its_scripts(redis_url: str, namespa
         await asyncio.gather(queue.put("b", SET, b"2", 1.0), queue.put("c", SET, b"3", 1.0))
         assert (await queue.stats()).pending == 3
         batch = await queue.claim(10, 0)
+        await queue.complete(batch, batch.ops)
+
+
+async def test_a_big_completion_ends_each_key_once_and_requeues_newer_ops(
+    redis_url: str, namespace: str
+) -> None:
+    """One complete over more keys than one bulk step (1,000), some written again while
+    in flight, some ops given twice: each key ends once; a newer op stays pending with
+    exactly one fresh entry."""
+    async with RedisWriteQueue.from_url(
+        redis_url, namespace=namespace, partitions=1, max_pending=10_000
+    ) as queue:
+        for start in range(0, 1_500, 100):
+            await asyncio.gather(
+                *(queue.put(str(n), SET, b"old", 1.0) for n in range(start, start + 100))
+            )
+        batch = await queue.claim(1_500, 0)
+        assert len(batch) == 1_500
+        newer = {op.key for op in batch.ops[::100]}
+        for key in newer:
+            await queue.put(key, SET, b"new", 1.0)
+        await queue.complete(batch, [*batch.ops, *batch.ops[:10]])
+        stats = await queue.stats()
+        assert (stats.pending, stats.in_flight) == (len(newer), 0)
+        admin = Redis.from_url(redis_url)
+        try:
+            assert await admin.xlen(queue.partitions[0].stream) == len(newer)
+        finally:
+            await admin.aclose()
+        again = await queue.claim(2_000, 0)
+        assert {(op.key, op.value) for op in again.ops} == {(key, b"new") for key in newer}
+        await queue.complete(again, again.ops)
+        stats = await queue.stats()
+        assert (stats.pending, stats.in_flight) == (0, 0)
+
+
+async def test_the_stream_is_trimmed_only_below_what_is_unacknowledged(
+    redis_url: str, namespace: str
+) -> None:
+    """Completing trims acknowledged entries, never one still held, released or not yet
+    delivered; those behind an older held entry go once it ends (written, dead letter)."""
+    async with RedisWriteQueue.from_url(redis_url, namespace=namespace, partitions=1) as queue:
+        stream = queue.partitions[0].stream
+        admin = Redis.from_url(redis_url)
+        try:
+            for key in "abcd":
+                await queue.put(key, SET, key.encode(), 1.0)
+            first = await queue.claim(1, 0)
+            second = await queue.claim(2, 0)
+            assert [op.key for op in (*first.ops, *second.ops)] == ["a", "b", "c"]
+            await queue.complete(second, second.ops)  # behind "a", held: they stay
+            await queue.release(first, first.ops)  # "a" is pending still
+            assert await admin.xlen(stream) == 4
+            again = await queue.claim(10, 0)
+            assert [(op.key, op.value) for op in again.ops] == [("a", b"a"), ("d", b"d")]
+            await queue.put("e", SET, b"e", 1.0)  # not delivered yet: kept
+            await queue.dead_letter(again, again.ops[0], ValueError("poison"))
+            assert await admin.xlen(stream) == 2  # "d" held, "e" undelivered
+            await queue.complete(again, again.ops[1:])
+            assert await admin.xlen(stream) == 1
+            last = await queue.claim(10, 0)
+            assert [(op.key, op.value) for op in last.ops] == [("e", b"e")]
+            await queue.complete(last, last.ops)
+            assert await admin.xlen(stream) == 0
+        finally:
+            await admin.aclose()
+        stats = await queue.stats()
+        assert (stats.pending, stats.in_flight, stats.dead_letters) == (0, 0, 1)
+
+
+async def test_the_flight_scripts_after_the_server_forgot_them(
+    redis_url: str, namespace: str
+) -> None:
+    """A batch held across SCRIPT FLUSH: its check (confirm) and its end (complete)
+    meet NOSCRIPT, load their script again and still do their work."""
+    async with RedisWriteQueue.from_url(redis_url, namespace=namespace, partitions=2) as queue:
+        for key in ODD_KEYS:
+            await queue.put(key, SET, b"v", 1.0)
+        batch = await queue.claim(100, 0)
+        assert await queue.confirm(batch, batch.ops) == list(batch.ops)
+        await admin_flush(redis_url)
+        assert await queue.confirm(batch, batch.ops) == list(batch.ops)
+        await queue.complete(batch, batch.ops[:2])
+        await admin_flush(redis_url)
+        assert await queue.confirm(batch, batch.ops) == list(batch.ops[2:]), "ended: not held"
+        await queue.complete(batch, batch.ops[2:])
+        stats = await queue.stats()
+        assert (stats.pending, stats.in_flight) == (0, 0)
+
+
+async def admin_flush(redis_url: str) -> None:
+    admin = Redis.from_url(redis_url)
+    try:
+        await admin.script_flush()
+    finally:
+        await admin.aclose()
+
+
+async def test_a_confirm_renews_entries_that_have_aged(redis_url: str, namespace: str) -> None:
+    """A confirm checks every entry and resets the idle time of those held more than a
+    moment (a batch confirmed right after its claim is only checked): an entry idle
+    for a while is fresh again after it."""
+    async with RedisWriteQueue.from_url(
+        redis_url, namespace=namespace, partitions=1, claim_idle=60
+    ) as queue:
+        await queue.put("a", SET, b"v", 1.0)
+        batch = await queue.claim(10, 0)
+        stream = queue.partitions[0].stream
+        admin = Redis.from_url(redis_url)
+        idle: list[int] = []
+
+        async def aged() -> bool:
+            pending = await admin.xpending_range(stream, "flush", "-", "+", 10)
+            idle[:] = [int(entry["time_since_delivered"]) for entry in pending]
+            return idle[0] >= 1_000
+
+        try:
+            await wait_until_async(aged, timeout=20)
+            assert await queue.confirm(batch, batch.ops) == list(batch.ops)
+            pending = await admin.xpending_range(stream, "flush", "-", "+", 10)
+            assert int(pending[0]["time_since_delivered"]) < idle[0]
+        finally:
+            await admin.aclose()
         await queue.complete(batch, batch.ops)
 
 

@@ -36,10 +36,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from redis.exceptions import NoScriptError, ResponseError
 
+from cachewright._redis.futures import fail
 from cachewright._redis.lua import call
 from cachewright.cache.backends._scripts import SET_TAGGED, SET_TAGGED_MANY
 
@@ -140,7 +141,7 @@ class TaggedSets:
             await self._each_alone(entries)
             return
         except BaseException as exc:
-            _fail(entries, exc)
+            fail([entry[4] for entry in entries], exc)
             if not isinstance(exc, Exception):
                 raise
             return
@@ -159,7 +160,7 @@ class TaggedSets:
         try:
             await self._alone(key, value, ttl_ms, tags)
         except BaseException as exc:
-            _fail([entry], exc)
+            fail([entry[4]], exc)
             if not isinstance(exc, Exception):
                 raise
         else:
@@ -208,15 +209,3 @@ def _command(entries: Sequence[_Entry]) -> tuple[list[EncodableT], list[Encodabl
         args.append(len(numbers))
         args.extend(numbers)
     return keys, args
-
-
-def _fail(entries: Sequence[_Entry], exc: BaseException) -> None:
-    cancelled = isinstance(exc, asyncio.CancelledError)
-    for entry in entries:
-        future: asyncio.Future[Any] = entry[4]
-        if future.done():
-            continue
-        if cancelled:
-            future.cancel()
-        else:
-            future.set_exception(exc)

@@ -41,9 +41,36 @@ local function settle(idx, now)
 end
 """
 
+_UPKEEP = """
+local SLACK = 1000  -- ms an index may outlive its longest-lived member, at most
+-- An index after the ZADDs of a write: they added grew members; left was its PTTL
+-- before them (-2: no index yet, -1: no expiry); latest is the latest deadline written
+-- (nil: a member has none). Trimmed only when it grew; its expiry moved only when a
+-- new deadline passes it, with SLACK (see WRITE).
+local function upkeep(idx, now, left, grew, latest)
+  -- alone: the index holds nothing but what this call wrote
+  local alone = left == -2
+  if grew > 0 and not alone then
+    redis.call('ZREMRANGEBYSCORE', idx, '-inf', string.format('%.0f', now))
+    alone = redis.call('ZCARD', idx) == grew
+  end
+  if latest == nil then
+    if left >= 0 then redis.call('PERSIST', idx) end
+  elseif alone then
+    redis.call('PEXPIREAT', idx, string.format('%.0f', latest))
+  elseif left == -1 then
+    settle(idx, now)
+  elseif now + left < latest then
+    local slack = math.min(SLACK, latest - now)
+    redis.call('PEXPIREAT', idx, string.format('%.0f', latest + slack))
+  end
+end
+"""
+
 _PRELUDE = (
     _NOW
     + _SETTLE
+    + _UPKEEP
     + """
 -- Score of a member: its absolute deadline in server ms, '+inf' without expiry.
 local function deadline(now, ttl)
@@ -70,7 +97,7 @@ end
 #: case (a key re-written with a ttl). Expired members are trimmed only when the
 #: index grows (a ZADD added a member), so it never holds more than its live members
 #: and the ones just added. Its expiry is pushed forward only when a new deadline
-#: passes it, and then with some slack (SLACK below), so that a stream of writes does
+#: passes it, and then with some slack (SLACK, in ``upkeep``), so that a stream of writes does
 #: not move it once per write: an index outlives its longest-lived member (never an
 #: orphan, G3) by at most that slack (bounded, G3). An index that holds only what this
 #: call wrote gets the exact deadline; one without expiry (a member has none) is
@@ -79,7 +106,6 @@ WRITE = Script(
     "write",
     _PRELUDE
     + """
-local SLACK = 1000  -- ms an index may outlive its longest-lived member, at most
 local mode, prefix, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local written = {}
 for i = 1, n do
@@ -132,22 +158,7 @@ if #KEYS > n and #written > 0 then
     for _, i in ipairs(written) do
       grew = grew + redis.call('ZADD', idx, deadline(now, ARGV[3 + 2 * i]), KEYS[i])
     end
-    -- alone: the index holds nothing but what this call wrote
-    local alone = left == -2
-    if grew > 0 and not alone then
-      redis.call('ZREMRANGEBYSCORE', idx, '-inf', string.format('%.0f', now))
-      alone = redis.call('ZCARD', idx) == grew
-    end
-    if forever then
-      if left >= 0 then redis.call('PERSIST', idx) end
-    elseif alone then
-      redis.call('PEXPIREAT', idx, string.format('%.0f', latest))
-    elseif left == -1 then
-      settle(idx, now)
-    elseif now + left < latest then
-      local slack = math.min(SLACK, latest - now)
-      redis.call('PEXPIREAT', idx, string.format('%.0f', latest + slack))
-    end
+    upkeep(idx, now, left, grew, (not forever) and latest or nil)
   end
 end
 return #written
@@ -168,8 +179,8 @@ SET_TAGGED = Script(
     "set_tagged",
     _NOW
     + _SETTLE
+    + _UPKEEP
     + """
-local SLACK = 1000  -- as WRITE's
 local key, ttl = KEYS[1], tonumber(ARGV[2])
 redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
 local now = now_ms()
@@ -177,18 +188,7 @@ local due = now + ttl
 for j = 2, #KEYS do
   local idx = KEYS[j]
   local left = redis.call('PTTL', idx)  -- -2: no index yet, -1: no expiry
-  local alone = left == -2
-  if redis.call('ZADD', idx, due, key) == 1 and not alone then
-    redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
-    alone = redis.call('ZCARD', idx) == 1
-  end
-  if alone then
-    redis.call('PEXPIREAT', idx, string.format('%.0f', due))
-  elseif left == -1 then
-    settle(idx, now)
-  elseif left < ttl then
-    redis.call('PEXPIREAT', idx, string.format('%.0f', due + math.min(SLACK, ttl)))
-  end
+  upkeep(idx, now, left, redis.call('ZADD', idx, due, key), due)
 end
 return 1
 """,
@@ -211,8 +211,8 @@ SET_TAGGED_MANY = Script(
     "set_tagged_many",
     _NOW
     + _SETTLE
+    + _UPKEEP
     + """
-local SLACK = 1000  -- as WRITE's
 local n, shared = tonumber(ARGV[1]), ARGV[2]
 local ok, ttls, failed, all = {}, {}, {}, {}
 if shared == '' then
@@ -264,19 +264,7 @@ for j = n + 1, #KEYS do
     if type(grew) == 'table' then  -- not a sorted set: each of its entries failed
       for _, i in ipairs(takers) do failed[#failed + 1] = i end
     else
-      local alone = left == -2
-      if grew > 0 and not alone then
-        redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
-        alone = redis.call('ZCARD', idx) == grew
-      end
-      if alone then
-        redis.call('PEXPIREAT', idx, string.format('%.0f', latest))
-      elseif left == -1 then
-        settle(idx, now)
-      elseif now + left < latest then
-        local slack = math.min(SLACK, latest - now)
-        redis.call('PEXPIREAT', idx, string.format('%.0f', latest + slack))
-      end
+      upkeep(idx, now, left, grew, latest)
     end
   end
 end

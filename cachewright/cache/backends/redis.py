@@ -24,6 +24,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+import redis
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
@@ -31,6 +32,7 @@ from cachewright._redis.ahead import Ahead
 from cachewright._redis.capabilities import CACHE_COMMANDS, require
 from cachewright._redis.errors import ErrorMap
 from cachewright._redis.lane import Lane
+from cachewright._redis.sync_conn import sync_connection
 from cachewright._redis.url import Mode, Opened, close_client, open_client, parse_url
 from cachewright.cache.backends import _redis_topology as topology
 from cachewright.cache.backends._redis_cluster import Cluster
@@ -145,6 +147,22 @@ class RedisBackend(FillOps):
 
     def __repr__(self) -> str:
         return f"RedisBackend({self._label!r}, mode={self._mode!r})"
+
+    def sync_connection(
+        self, timeout: float
+    ) -> redis.Connection | redis.UnixDomainSocketConnection | None:
+        """A new sync redis-py connection to this standalone server, with this client's
+        options and ``timeout`` as its socket timeout (see :mod:`cachewright._redis.
+        sync_conn`); None on Sentinel, Cluster, with replica reads, or for a client
+        whose pool cannot be copied. Its errors map through :attr:`errors`."""
+        if self._mode != "standalone" or self._read_from is not None:
+            return None
+        return sync_connection(self._client, timeout=timeout)
+
+    @property
+    def errors(self) -> ErrorMap:
+        """redis-py errors in, cachewright errors out, redacted (a ``with`` block)."""
+        return self._errors
 
     @property
     def mode(self) -> Mode:

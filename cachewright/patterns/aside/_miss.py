@@ -29,7 +29,7 @@ from cachewright.events import EventKind
 from cachewright.patterns.aside._adaptive import Loaded
 from cachewright.patterns.aside._fill import Filler
 from cachewright.patterns.aside._loads import Loads
-from cachewright.patterns.aside._lock_wait import claim_or_wait, wait_for_fill
+from cachewright.patterns.aside._lock_wait import claim_or_wait
 from cachewright.patterns.aside._revalidate import Revalidation
 from cachewright.patterns.aside._signals import Signals
 from cachewright.patterns.aside._stats import AsideCounters
@@ -130,33 +130,15 @@ class MissPath(Generic[K, V]):
         (None: load without filling), or nobody any more (the entry it wrote)."""
         if self._lock:
             return await self._claim_or_wait(cache_key)
-        if found is None:
-            lease = await self._filler.lease(cache_key)
-            if lease is not None:
-                return lease.version
-            if not self._lock:
-                # Someone leased the key since our read, or it holds bytes we cannot read.
-                return await self._filler.claim_unreadable(cache_key)
-        elif not self._lock:
-            return None
-        self._counters.lock_waits += 1
-        try:
-            return await wait_for_fill(
-                self._cache,
-                cache_key,
-                self._read_type,
-                lease_ttl=self._filler.policy.lock_ttl,
-                tags=self._filler.policy.tags,
-                wait=self._lock_wait,
-            )
-        except LockTimeout:
-            self._counters.lock_timeouts += 1
-            raise
+        if found is not None:
+            return None  # another process's lease: load, and leave the fill to it
+        lease = await self._filler.lease(cache_key)
+        if lease is not None:
+            return lease.version
+        # Someone leased the key since our read, or it holds bytes we cannot read.
+        return await self._filler.claim_unreadable(cache_key)
 
     async def _claim_or_wait(self, cache_key: str) -> Entry[Any] | bytes:
-        def waiting() -> None:
-            self._counters.lock_waits += 1
-
         try:
             return await claim_or_wait(
                 self._cache,
@@ -165,11 +147,15 @@ class MissPath(Generic[K, V]):
                 lease_ttl=self._filler.policy.lock_ttl,
                 tags=self._filler.policy.tags,
                 wait=self._lock_wait,
-                on_wait=waiting,
+                on_wait=self._waiting,
             )
         except LockTimeout:
             self._counters.lock_timeouts += 1
             raise
+
+    def _waiting(self) -> None:
+        """This miss waits on another process's lease."""
+        self._counters.lock_waits += 1
 
     async def refresh(self, key: K, cache_key: str) -> Loaded[V]:
         """Load ``key`` now and fill it against what the key held when this began;

@@ -197,8 +197,8 @@ class BatchWriter(Generic[K, V]):
     ) -> list[_Item[K, V]]:
         """Drop the ops another flusher took over while this one was paused past the
         claim timeout (not in ``confirmed``): it may have written a newer value already."""
-        if not items:
-            return items
+        if not items or len(confirmed) == len(run.batch.ops):
+            return items  # confirm returns a subset of the ops asked: here all of them
         held = {op.receipt for op in confirmed}
         lost = [item for item in items if item.op.receipt not in held]
         for item in lost:

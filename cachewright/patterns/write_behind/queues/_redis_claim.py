@@ -104,6 +104,7 @@ class Claimer:
         to_ask = deque(parts[(start + i) % len(parts)] for i in range(len(parts)))
         ops: list[QueuedOp] = []
         taken: set[str] = set()
+        asked_again: set[int] = set()
         marks: dict[int, bytes] = {}
         failure: BaseException | None = None
         while to_ask and len(ops) < max_items:
@@ -125,13 +126,18 @@ class Claimer:
                 # A partition asked again reclaims (XAUTOCLAIM) this round's own entries
                 # if claim_idle passed since it gave them (a starved process, a call
                 # retried through a failover): the same op must not come twice.
-                fresh = [op for op in got if op.receipt not in taken]
-                taken.update(op.receipt for op in fresh)
+                # Only a partition asked again needs the check (the usual claim asks
+                # each once), so only the ops of those are remembered.
+                fresh = got
+                if part.index in asked_again:
+                    fresh = [op for op in got if op.receipt not in taken]
                 ops.extend(fresh)
                 if mark:
                     marks[part.index] = mark
                 if len(fresh) == count:
                     to_ask.append(part)  # it may hold more
+                    asked_again.add(part.index)
+                    taken.update(op.receipt for op in fresh)
         if failure is not None and not ops:
             raise failure
         return ops, marks
@@ -139,26 +145,22 @@ class Claimer:
     async def _claim_from(self, part: Partition, count: int) -> tuple[list[QueuedOp], bytes]:
         cursor = self._reclaim_cursor(part.index)
         with self._link.calls():
-            result: list[Any] = await self._link.scripts.claim(
-                keys=[part.ops, part.flight, part.stream],
-                args=[
-                    GROUP,
-                    self._consumer,
-                    count,
-                    RELEASED,
-                    int(self._claim_idle * 1000),
-                    cursor,
-                ],
+            result: list[Any] = await self._link.run(
+                self._link.scripts.claim,
+                [part.ops, part.flight, part.stream],
+                [GROUP, self._consumer, count, RELEASED, int(self._claim_idle * 1000), cursor],
             )
         next_cursor, reclaimed, last, flat = result
         self.reclaimed += int(reclaimed)
-        entries = [flat[i].decode() for i in range(0, len(flat), 3)]
-        ops = [
-            unpack(flat[i + 1].decode("utf-8", "surrogatepass"), flat[i + 2], f"{part.index}/{e}")
-            for i, e in zip(range(0, len(flat), 3), entries, strict=True)
-        ]
+        index, receipts = part.index, self._link.receipts
+        entries = [entry.decode() for entry in flat[0::3]]
+        ops: list[QueuedOp] = []
+        for entry, key, packed in zip(entries, flat[1::3], flat[2::3], strict=True):
+            receipt = f"{index}/{entry}"
+            receipts[receipt] = (index, entry)
+            ops.append(unpack(key.decode("utf-8", "surrogatepass"), packed, receipt))
         if entries:
-            self._leases.hold(part.index, entries)  # first: they are ours from now on
+            self._leases.hold(index, entries)  # first: they are ours from now on
         if cursor and self._scan_step(part.index, next_cursor.decode()):
             await self._reap(part)
         return ops, last

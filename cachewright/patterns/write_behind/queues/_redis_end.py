@@ -8,10 +8,11 @@ Usage (what ``RedisWriteQueue.complete`` and ``release`` do)::
     await ender.release(ops)    # not written: claimable again, in their place
 
 Each partition is one Lua call (``COMPLETE`` and ``RELEASE`` in
-:mod:`._redis_lua_flight`), its ops framed into one argument (``frame``).
-``complete`` removes each op only if its version is unchanged, else gives the key a
-fresh entry, then acknowledges (``XACK``) and only then deletes (``XDEL``) the
-entries (one call each per batch): nothing unacknowledged is ever trimmed. ``release``
+:mod:`._redis_lua_flight`), its ops packed into a few arguments (``frame_keys``,
+``frame``). ``complete`` removes each op only if its version is unchanged, else gives
+the key a fresh entry, then acknowledges (``XACK``) the entries and only then trims
+the stream below its oldest entry still unacknowledged or undelivered (``XTRIM
+MINID``): nothing unacknowledged is ever trimmed. ``release``
 leaves the entry unacknowledged under the pseudo-consumer ``RELEASED``, so the next
 claim takes it first; a newer op of the key keeps the age of the unwritten one.
 
@@ -36,7 +37,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from cachewright.patterns.write_behind.queues._leases import Leases
-from cachewright.patterns.write_behind.queues._partitions import GROUP, frame, parse_receipt
+from cachewright.patterns.write_behind.queues._partitions import (
+    GROUP,
+    frame,
+    frame_keys,
+)
 from cachewright.patterns.write_behind.queues._redis_answered import until_answered
 from cachewright.patterns.write_behind.queues._redis_claim import RELEASED
 from cachewright.patterns.write_behind.queues._redis_link import Link
@@ -59,39 +64,59 @@ class Ender:
         self._closing = closing
 
     async def complete(self, ops: Iterable[QueuedOp]) -> None:
-        await self._end(
-            ops, self._link.scripts.complete, lambda op, entry: [op.key, op.version, entry]
-        )
+        # Per partition: keys, versions, entries (three lists, sent as four arguments).
+        by_partition: dict[int, tuple[list[str], list[str], list[str]]] = {}
+        for op in ops:
+            receipt = self._link.ended(op.receipt)
+            if receipt is None:
+                continue  # not claimed from this queue: nothing to end
+            index, entry = receipt
+            lists = by_partition.get(index)
+            if lists is None:
+                lists = by_partition[index] = ([], [], [])
+            lists[0].append(op.key)
+            lists[1].append(str(op.version))
+            lists[2].append(entry)
+        for index, (_, _, entries) in by_partition.items():
+            # Unheld even if the call fails: then the entries age and are taken over.
+            self._leases.drop(index, entries)
+
+        def args(keys: list[str], versions: list[str], entries: list[str]) -> list[Any]:
+            sizes, text = frame_keys(keys)
+            return [GROUP, sizes, text, ",".join(versions), ",".join(entries)]
+
+        script = self._link.scripts.complete
+        await self._each(script, {index: args(*lists) for index, lists in by_partition.items()})
 
     async def release(self, ops: Iterable[QueuedOp]) -> None:
-        await self._end(
-            ops,
-            self._link.scripts.release,
-            lambda op, entry: [op.key, op.version, entry, round(op.since * 1000)],
-            RELEASED,
-        )
-
-    async def _end(self, ops: Iterable[QueuedOp], script: Any, fields: Any, *extra: str) -> None:
         by_partition: dict[int, list[Any]] = defaultdict(list)
         for op in ops:
-            receipt = parse_receipt(op.receipt)
+            receipt = self._link.ended(op.receipt)
             if receipt is None:
                 continue  # not claimed from this queue: nothing to end
             index, entry = receipt
             # Unheld even if the call fails: then the entry ages and is taken over.
             self._leases.drop(index, (entry,))
-            by_partition[index].extend(fields(op, entry))
+            by_partition[index].extend((op.key, op.version, entry, round(op.since * 1000)))
+        script = self._link.scripts.release
+        await self._each(
+            script,
+            {index: [GROUP, RELEASED, frame(items)] for index, items in by_partition.items()},
+        )
+
+    async def _each(self, script: Any, calls: dict[int, list[Any]]) -> None:
+        """One script call per partition, each made again until Redis answers."""
         parts = self._link.layout.partitions
 
         async def end(index: int, args: list[Any]) -> None:
             part = parts[index]
+            keys = [part.ops, part.flight, part.stream, part.meta]  # release ignores meta
 
             async def once() -> None:
                 with self._link.calls():
-                    keys = [part.ops, part.flight, part.stream, part.meta]  # release ignores meta
-                    await script(keys=keys, args=[GROUP, *extra, frame(args)])
+                    await self._link.run(script, keys, args)
 
             # Idempotent: made again once Redis answers (a failover), within claim_idle.
             await until_answered(once, within=self._claim_idle, closing=self._closing)
 
-        await asyncio.gather(*(end(index, args) for index, args in by_partition.items()))
+        await asyncio.gather(*(end(index, args) for index, args in calls.items()))

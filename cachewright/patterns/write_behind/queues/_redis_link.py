@@ -16,11 +16,15 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
+from cachewright._deadlines import Deadlines
 from cachewright._redis.capabilities import QUEUE_COMMANDS, require
 from cachewright._redis.errors import QueueErrors
+from cachewright._redis.lane import Lane
 from cachewright.errors import ConfigurationError, QueueClosed
-from cachewright.patterns.write_behind.queues._partitions import Layout
+from cachewright.patterns.write_behind.queues._partitions import Layout, parse_receipt
 from cachewright.patterns.write_behind.queues._redis_lua import Scripts
 
 __all__ = ["Link"]
@@ -30,15 +34,19 @@ class Link:
     """The queue's way to Redis (one per queue object)."""
 
     __slots__ = (
+        "_lane",
+        "_lane_closed",
         "_ready",
         "_refused",
         "block_seconds",
         "client",
         "closed",
         "cluster",
+        "deadlines",
         "errors",
         "layout",
         "read_timeout",
+        "receipts",
         "scripts",
         "socket_timeout",
         "write_timeout",
@@ -57,6 +65,11 @@ class Link:
         self.cluster = isinstance(client, RedisCluster)
         self.layout = layout
         self.scripts = Scripts(client)
+        #: receipt -> (partition, entry) of the ops this queue object claimed and has
+        #: not ended: read back by confirm and the ends without parsing it again
+        self.receipts: dict[str, tuple[int, str]] = {}
+        self._lane: Lane | None = None  # the flight scripts' kept connection (see run)
+        self._lane_closed = False
         self.errors = QueueErrors(kwargs.get("password"), where=_label(client, kwargs))
         #: set once an owned client is closed: calls raise QueueClosed from then on
         self.closed = False
@@ -69,6 +82,8 @@ class Link:
         #: reply; None leaves only the client's socket timeout, per round trip
         self.read_timeout: float | None = None
         self.write_timeout: float | None = None
+        #: the puts' deadlines, on one timer (no loop timer armed per put)
+        self.deadlines = Deadlines()
         # A server that cannot run the queue (too old, a command renamed away) is
         # told once; later calls raise the same error without asking again.
         self._refused: ConfigurationError | None = None
@@ -79,6 +94,36 @@ class Link:
         if self.closed:
             raise QueueClosed("the write queue is closed (its Redis client too)")
         return self.errors
+
+    async def run(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
+        """``script`` on ``keys`` and ``args``: on a standalone client through a lane of
+        the queue's own (a kept connection; the calls of a batch's partitions leave in
+        one write instead of one pool checkout and round trip each), else as redis-py
+        runs it. A script the server forgot (NOSCRIPT: nothing ran) is loaded and run."""
+        lane = self._lane
+        if lane is None:
+            if self.cluster or self._lane_closed or not isinstance(self.client, Redis):
+                return await script(keys=keys, args=args)
+            lane = self._lane = Lane(self.client)
+        try:
+            return await lane.command("EVALSHA", script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await script(keys=keys, args=args)
+
+    async def close(self) -> None:
+        """Close the flight scripts' lane (waits for the call in flight on it)."""
+        lane, self._lane = self._lane, None
+        self._lane_closed = True  # later calls (a shared client) go through the pool
+        if lane is not None:
+            await lane.close()
+
+    def receipt(self, receipt: str) -> tuple[int, str] | None:
+        """``(partition, entry)`` of a receipt; ``None`` if not this queue's kind."""
+        return self.receipts.get(receipt) or parse_receipt(receipt)
+
+    def ended(self, receipt: str) -> tuple[int, str] | None:
+        """:meth:`receipt`, forgetting it (its op is ending)."""
+        return self.receipts.pop(receipt, None) or parse_receipt(receipt)
 
     @property
     def is_ready(self) -> bool:

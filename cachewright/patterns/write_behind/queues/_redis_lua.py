@@ -19,8 +19,9 @@ Invariants the scripts keep, per partition:
   the stream (undelivered, or delivered and not yet acknowledged);
 - a key is in flight iff it has a field in ``flight`` naming the version and the entry
   a flusher holds; one entry per key means one flight per key, across all flushers;
-- an entry is deleted (``XDEL``) only right after it is acknowledged (``XACK``), so
-  nothing unacknowledged is ever trimmed.
+- an entry is deleted only once acknowledged (``XACK``): one at a time (``XDEL``), or
+  by trimming (``XTRIM MINID``) below the oldest entry still unacknowledged or
+  undelivered, so nothing unacknowledged is ever trimmed.
 """
 
 from __future__ import annotations
@@ -64,6 +65,27 @@ local function framed(s)
   return items
 end
 
+-- keys sent as two arguments (see frame_keys() in _partitions): their byte lengths
+-- joined by ',' and their bytes end to end
+local function keyed(sizes, text)
+  local items, pos = {}, 1
+  for n in string.gmatch(sizes, '%d+') do
+    local next_pos = pos + tonumber(n)
+    items[#items + 1] = string.sub(text, pos, next_pos - 1)
+    pos = next_pos
+  end
+  return items
+end
+
+-- a list of items without ',' (entry ids, versions) joined by ','
+local function split(s)
+  local items = {}
+  for item in string.gmatch(s, '[^,]+') do
+    items[#items + 1] = item
+  end
+  return items
+end
+
 local function version_of(packed)
   return string.sub(packed, 1, string.find(packed, ':', 1, true) - 1)
 end
@@ -92,10 +114,9 @@ end
 
 -- The flight of (key, version, entry) ends: the op is gone if nothing newer came,
 -- else the newer op gets a fresh entry (claimable again). Returns 1 if the key left.
--- meta: given when the ending flusher wrote its op to the store (complete).
--- acks: given, the entry is added to it for ack_all (one XACK and one XDEL for a whole
--- batch, later in the same script); else it is acknowledged and deleted at once.
-local function end_flight(ops, flight, stream, group, key, version, entry, meta, acks)
+-- meta: given when the ending flusher wrote its op to the store (COMPLETE does the
+-- same for a whole batch, in bulk).
+local function end_flight(ops, flight, stream, group, key, version, entry, meta)
   if redis.call('HGET', flight, key) ~= version .. ':' .. entry then
     -- Not ours any more: this flusher paused past claim_idle and another took the key
     -- over. Our write may have landed after the newer holder's, so a newer pending op
@@ -118,23 +139,48 @@ local function end_flight(ops, flight, stream, group, key, version, entry, meta,
   elseif current then
     redis.call('XADD', stream, '*', 'k', key)
   end
-  if acks then
-    acks[#acks + 1] = entry
-  else
-    redis.call('XACK', stream, group, entry)
-    redis.call('XDEL', stream, entry)
-  end
+  redis.call('XACK', stream, group, entry)
+  redis.call('XDEL', stream, entry)
   return freed
 end
 
--- acknowledge, then delete, the entries end_flight collected (in chunks: Lua's unpack
--- has a stack limit)
+-- Deletes the entries below the oldest one still unacknowledged or undelivered: all
+-- of them are acknowledged (the queue adds with '*', so ids only grow). One trim per
+-- call instead of an XDEL per entry, which seeks each one in its node: the costliest
+-- command of a flush. An entry acknowledged above an older unacknowledged one stays
+-- until that one ends (a stream holds at most what is pending plus what was ended
+-- since its oldest pending entry was claimed).
+local function trim(stream, group)
+  local summary = redis.call('XPENDING', stream, group)
+  if summary[1] > 0 then
+    redis.call('XTRIM', stream, 'MINID', summary[2])
+    return
+  end
+  local delivered = '0-0'
+  for _, info in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+    local fields = {}
+    for i = 1, #info, 2 do
+      fields[info[i]] = info[i + 1]
+    end
+    if fields['name'] == group then
+      delivered = fields['last-delivered-id']
+    end
+  end
+  local undelivered = redis.call('XRANGE', stream, '(' .. delivered, '+', 'COUNT', 1)
+  if undelivered[1] then
+    redis.call('XTRIM', stream, 'MINID', undelivered[1][1])
+  else
+    redis.call('XTRIM', stream, 'MAXLEN', 0)
+  end
+end
+
+-- acknowledge the entries of a batch that ended (in chunks: Lua's unpack has a stack
+-- limit), then trim what is acknowledged
 local function ack_all(stream, group, acks)
   for i = 1, #acks, 1000 do
-    local last = math.min(i + 999, #acks)
-    redis.call('XACK', stream, group, unpack(acks, i, last))
-    redis.call('XDEL', stream, unpack(acks, i, last))
+    redis.call('XACK', stream, group, unpack(acks, i, math.min(i + 999, #acks)))
   end
+  trim(stream, group)
 end
 """
 
@@ -148,14 +194,17 @@ local key = ARGV[1]
 local current = redis.call('HGET', KEYS[1], key)
 local version
 if not current then
-  if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then
+  local own = redis.call('HLEN', KEYS[1])
+  if own >= tonumber(ARGV[5]) then
     return -1
   end
   local queue_limit = tonumber(ARGV[7])
   if queue_limit > 0 then
-    local total = 0
+    local total = own  -- this partition's is among KEYS[6..]: counted once
     for i = 6, #KEYS do
-      total = total + redis.call('HLEN', KEYS[i])
+      if KEYS[i] ~= KEYS[1] then
+        total = total + redis.call('HLEN', KEYS[i])
+      end
     end
     if total >= queue_limit then
       return -1

@@ -32,6 +32,7 @@ redis.call('HINCRBY', KEYS[6], key, 1)
 local id = redis.call('XADD', KEYS[4], '*', 'k', key, 'o', ARGV[5], 'v', ARGV[6],
                       'n', version, 'e', ARGV[7], 't', ARGV[8])
 end_flight(KEYS[1], KEYS[2], KEYS[3], ARGV[1], key, version, ARGV[4])
+trim(KEYS[3], ARGV[1])  -- entries completed while this one was held
 return id
 """
 

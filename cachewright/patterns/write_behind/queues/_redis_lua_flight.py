@@ -7,7 +7,7 @@ Usage (what :class:`._redis_lua.Scripts` registers, after the shared functions):
 
 Each script touches the keys of one partition only and keeps the invariants listed
 in :mod:`._redis_lua`, which also holds the shared functions (``end_flight``, used by
-``COMPLETE`` and by the dead-letter script, among them).
+the dead-letter script and done in bulk by ``COMPLETE``, among them).
 """
 
 from __future__ import annotations
@@ -22,25 +22,17 @@ __all__ = ["CLAIM", "COMPLETE", "REAP", "RELEASE", "TOUCH"]
 #          last id ('' unless nothing came), {entry, key, packed, entry, key, packed, ...}}
 CLAIM = """
 local group, consumer, want = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local out, taken, reclaimed = {}, 0, 0
+local entries, keys, reclaiming = {}, {}, {}
 ensure_group(KEYS[3], group)
 
-local function activate(e)
+-- collected first, activated together at the end (one HMGET and one HSET per 1000)
+local function collect(e, reclaimed)
   if not e or not e[2] then  -- an entry deleted while pending (never by this queue)
     return
   end
-  local entry, key = e[1], e[2][2]
-  local current = redis.call('HGET', KEYS[1], key)
-  if not current then  -- cannot happen while the invariants hold; never strand it
-    redis.call('XACK', KEYS[3], group, entry)
-    redis.call('XDEL', KEYS[3], entry)
-    return
-  end
-  redis.call('HSET', KEYS[2], key, version_of(current) .. ':' .. entry)
-  out[#out + 1] = entry
-  out[#out + 1] = key
-  out[#out + 1] = current
-  taken = taken + 1
+  entries[#entries + 1] = e[1]
+  keys[#keys + 1] = e[2][2]
+  reclaiming[#reclaiming + 1] = reclaimed
 end
 
 -- 1. ops handed back by release(): they keep their place, so they go first
@@ -48,36 +40,61 @@ local released = redis.call('XPENDING', KEYS[3], group, '-', '+', want, ARGV[4])
 for _, pending in ipairs(released) do
   local claimed = redis.call('XCLAIM', KEYS[3], group, consumer, 0, pending[1])
   for _, e in ipairs(claimed) do
-    activate(e)
+    collect(e, false)
   end
 end
 
 -- 2. entries a silent (crashed) flusher held longer than the min idle time
 local cursor = ''
-if ARGV[6] ~= '' and taken < want then
+if ARGV[6] ~= '' and #entries < want then
   local r = redis.call('XAUTOCLAIM', KEYS[3], group, consumer, ARGV[5], ARGV[6],
-                       'COUNT', want - taken)
+                       'COUNT', want - #entries)
   cursor = r[1]
-  local before = taken
   for _, e in ipairs(r[2]) do
-    activate(e)
+    collect(e, true)
   end
-  reclaimed = taken - before
 end
 
 -- 3. new entries
-if taken < want then
-  local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', want - taken,
+if #entries < want then
+  local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', want - #entries,
                        'STREAMS', KEYS[3], '>')
   if r then
     for _, e in ipairs(r[1][2]) do
-      activate(e)
+      collect(e, false)
     end
   end
 end
 
+-- each entry's key goes in flight, marked with the op's version and the entry
+local out, reclaimed = {}, 0
+for first = 1, #keys, 1000 do
+  local last = math.min(first + 999, #keys)
+  local currents = redis.call('HMGET', KEYS[1], unpack(keys, first, last))
+  local marks = {}
+  for i = first, last do
+    local entry, key, current = entries[i], keys[i], currents[i - first + 1]
+    if not current then  -- cannot happen while the invariants hold; never strand it
+      redis.call('XACK', KEYS[3], group, entry)
+      redis.call('XDEL', KEYS[3], entry)
+    else
+      marks[#marks + 1] = key
+      marks[#marks + 1] = version_of(current) .. ':' .. entry
+      out[#out + 1] = entry
+      out[#out + 1] = key
+      out[#out + 1] = current
+      if reclaiming[i] then
+        reclaimed = reclaimed + 1
+      end
+    end
+  end
+  if #marks > 0 then
+    redis.call('HSET', KEYS[2], unpack(marks))
+  end
+end
+
 local last = ''
-if taken == 0 then
+if #out == 0 then
   local info = redis.call('XINFO', 'STREAM', KEYS[3])
   for i = 1, #info, 2 do
     if info[i] == 'last-generated-id' then
@@ -89,17 +106,50 @@ return {cursor, reclaimed, last, out}
 """
 
 # KEYS: ops, flight, stream, meta
-# ARGV: group, framed list (key, version, entry, key, version, entry, ...)
+# ARGV: group, key sizes, keys (see keyed), versions (see split), entries (see split)
 # Returns the number of keys that left the queue.
+# end_flight for a whole batch, in bulk: one HMGET of the flight markers and one of
+# the ops, one HDEL of each hash, one XACK and one XDEL (per 1000 keys), not four
+# calls per key. The keys of one call are distinct (a key repeated is ended once), so
+# reading every key before writing any reads what end_flight would.
 COMPLETE = """
-local freed, acks = 0, {}
-local items = framed(ARGV[2])
-for i = 1, #items, 3 do
-  freed = freed + end_flight(KEYS[1], KEYS[2], KEYS[3], ARGV[1], items[i], items[i + 1],
-                             items[i + 2], KEYS[4], acks)
+local keys, versions, entries = keyed(ARGV[2], ARGV[3]), split(ARGV[4]), split(ARGV[5])
+local freed, acks, landed, left, seen = 0, {}, {}, {}, {}
+for first = 1, #keys, 1000 do
+  local last = math.min(first + 999, #keys)
+  local markers = redis.call('HMGET', KEYS[2], unpack(keys, first, last))
+  local currents = redis.call('HMGET', KEYS[1], unpack(keys, first, last))
+  for i = first, last do
+    local key, version, entry = keys[i], versions[i], entries[i]
+    local marker, current = markers[i - first + 1], currents[i - first + 1]
+    if seen[key] then  -- repeated in this call: ended already
+    elseif marker ~= version .. ':' .. entry then
+      -- not ours any more: as end_flight does, a newer pending op gets a new version
+      if current and tonumber(version_of(current)) > tonumber(version) then
+        local colon = string.find(current, ':', 1, true)
+        local fresh = redis.call('HINCRBY', KEYS[4], 'seq', 1)
+        redis.call('HSET', KEYS[1], key, fresh .. string.sub(current, colon))
+      end
+    else
+      landed[#landed + 1] = key
+      if current and version_of(current) == version then
+        left[#left + 1] = key
+      elseif current then
+        redis.call('XADD', KEYS[3], '*', 'k', key)
+      end
+      acks[#acks + 1] = entry
+    end
+    seen[key] = true
+  end
+end
+for i = 1, #landed, 1000 do
+  redis.call('HDEL', KEYS[2], unpack(landed, i, math.min(i + 999, #landed)))
+end
+for i = 1, #left, 1000 do
+  redis.call('HDEL', KEYS[1], unpack(left, i, math.min(i + 999, #left)))
 end
 ack_all(KEYS[3], ARGV[1], acks)
-return freed
+return #left
 """
 
 # KEYS: ops, flight, stream (meta, unused)
@@ -131,15 +181,19 @@ end
 return n
 """
 
-# KEYS: stream ; ARGV: group, consumer, framed list of entries
+# KEYS: stream ; ARGV: group, consumer, min idle ms, entries (see split)
 # Resets the idle time of the entries this consumer still owns (a lease renewal), so
 # a live flusher's work is not reclaimed; entries another flusher took are left alone.
-# Returns the entries still owned.
+# An owned entry idle less than the min idle time is left as it is: resetting it would
+# gain less than that (and XCLAIM costs the server an AOF record per entry); a batch
+# checked right after its claim is then only looked at.
+# Returns the entries asked that this consumer does not own (usually none).
 # One XPENDING walk over this consumer's entries between the lowest and the highest
-# asked (pages of 1000) and one XCLAIM of those owned, not two calls per entry.
+# asked (pages of 1000) and one XCLAIM of those to renew, not two calls per entry.
 TOUCH = """
-local asked, low, high = {}, nil, nil
-for _, entry in ipairs(framed(ARGV[3])) do
+local min_idle = tonumber(ARGV[3])
+local list, asked, low, high = split(ARGV[4]), {}, nil, nil
+for _, entry in ipairs(list) do
   asked[entry] = true
   local ms, seq = string.match(entry, '^(%d+)-(%d+)$')
   ms, seq = tonumber(ms), tonumber(seq)
@@ -150,16 +204,18 @@ for _, entry in ipairs(framed(ARGV[3])) do
     high = {ms, seq, entry}
   end
 end
-local owned = {}
 if not low then
-  return owned
+  return {}
 end
-local from = low[3]
+local renew, from = {}, low[3]
 while true do
   local page = redis.call('XPENDING', KEYS[1], ARGV[1], from, high[3], 1000, ARGV[2])
   for _, pending in ipairs(page) do
     if asked[pending[1]] then
-      owned[#owned + 1] = pending[1]
+      asked[pending[1]] = false  -- owned
+      if pending[3] >= min_idle then
+        renew[#renew + 1] = pending[1]
+      end
     end
   end
   if #page < 1000 then
@@ -167,15 +223,22 @@ while true do
   end
   from = '(' .. page[#page][1]
 end
-for i = 1, #owned, 1000 do
+for i = 1, #renew, 1000 do
   local claim = {KEYS[1], ARGV[1], ARGV[2], 0}
-  for j = i, math.min(i + 999, #owned) do
-    claim[#claim + 1] = owned[j]
+  for j = i, math.min(i + 999, #renew) do
+    claim[#claim + 1] = renew[j]
   end
   claim[#claim + 1] = 'JUSTID'
   redis.call('XCLAIM', unpack(claim))
 end
-return owned
+local lost = {}
+for _, entry in ipairs(list) do
+  if asked[entry] then
+    lost[#lost + 1] = entry
+    asked[entry] = false  -- once, if asked twice
+  end
+end
+return lost
 """
 
 # KEYS: stream ; ARGV: group, min idle ms, consumer that must go if idle-free ('' none)

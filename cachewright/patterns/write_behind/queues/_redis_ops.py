@@ -186,16 +186,24 @@ class Ops:
                         deadline += self._replication.timeout
                     async with asyncio.timeout(deadline):
                         return await self._replication.put(part, keys, args)
-                async with asyncio.timeout(self._link.write_timeout):
-                    if self._lane is not None:
-                        version = await self._lane_put(self._lane, keys, args, carrier)
-                    else:
-                        version = await self._link.scripts.put(keys=keys, args=args)
+                # The deadline on the link's one timer: no loop timer armed per put.
+                limit = self._link.write_timeout
+                put: Callable[..., Awaitable[Any]] = self._script_put
+                put_args: tuple[Any, ...] = (keys, args)
+                if self._lane is not None:
+                    put, put_args = self._lane_put, (self._lane, keys, args, carrier)
+                if limit is None:
+                    version = await put(*put_args)
+                else:
+                    version = await self._link.deadlines.run(limit, put, put_args)
         except WriteBehindError:
             if self._closing.is_set():  # closed under our feet: say so, not "unavailable"
                 raise QueueClosed("the write queue closed during a put") from None
             raise
         return int(version)
+
+    async def _script_put(self, keys: list[str], args: list[EncodableT]) -> Any:
+        return await self._link.scripts.put(keys=keys, args=args)
 
     async def _lane_put(
         self, lane: Lane, keys: list[str], args: list[EncodableT], carrier: Carrier | None

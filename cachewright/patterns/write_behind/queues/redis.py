@@ -62,7 +62,7 @@ from cachewright.cache.backends.base import SharesLane
 from cachewright.cache.config import CacheSettings, default_settings
 from cachewright.errors import ConfigurationError
 from cachewright.patterns.write_behind.queues._names import is_dead_letter_id, queue_name_for
-from cachewright.patterns.write_behind.queues._partitions import Layout, Partition, parse_receipt
+from cachewright.patterns.write_behind.queues._partitions import Layout, Partition
 from cachewright.patterns.write_behind.queues._redis_claim import Claimer
 from cachewright.patterns.write_behind.queues._redis_dead import DeadLetters
 from cachewright.patterns.write_behind.queues._redis_end import Ender
@@ -328,7 +328,7 @@ class RedisWriteQueue:
 
     async def dead_letter(self, batch: Batch, op: QueuedOp, error: BaseException) -> str:
         await self._link.ready()
-        receipt = parse_receipt(op.receipt)
+        receipt = self._link.ended(op.receipt)
         if receipt is not None:
             self._leases.drop(receipt[0], (receipt[1],))
         return await self._dead.record(op, "" if receipt is None else receipt[1], error)
@@ -372,6 +372,7 @@ class RedisWriteQueue:
             if not len(self._leases):
                 await self._claimer.leave()
         finally:
+            await self._link.close()
             await self._ops.close()
             if self._replication is not None:
                 await self._replication.close()
