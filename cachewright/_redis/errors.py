@@ -94,13 +94,21 @@ class ErrorMap:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc is None or isinstance(exc, CachewrightError):
+        if exc is not None:
+            self.reraise(exc)
+
+    def reraise(self, exc: BaseException) -> None:
+        """Raise what ``exc`` maps to; return when it passes through as it is.
+
+        What ``__exit__`` does, for a hot path that catches instead of entering a
+        ``with`` (``except Exception as exc: errors.reraise(exc); raise``)."""
+        if isinstance(exc, CachewrightError):
             return
         if not isinstance(exc, Exception):
             return  # cancellation, KeyboardInterrupt: never mapped
         message = redact(f"{self.prefix}{type(exc).__name__}: {exc}", *self._secrets)
         if not isinstance(exc, _REDIS_ERRORS):
-            if _raised_in_redis(tb):
+            if _raised_in_redis(exc.__traceback__):
                 # A client-library fault under a failover (a connection closed under
                 # a call): the call's outcome is unknown, as with a lost connection.
                 raise self.unavailable(message) from exc

@@ -72,7 +72,7 @@ class Breakers:
         self.refresh_every = refresh_every
         self._topology = topology
         # A topology may say every key is on one node at a time (standalone, Sentinel).
-        self._sharded = topology is not None and bool(getattr(topology, "sharded", True))
+        self._sharded = topology is not None and topology.sharded
         self._by_node: dict[str, CircuitBreaker] = {}
         self._refresh_task: asyncio.Task[None] | None = None
         self._refreshed_at = 0.0
@@ -91,7 +91,11 @@ class Breakers:
 
     def at(self, key: str | None) -> CircuitBreaker:
         """The breaker of the node serving ``key``, created on first use."""
-        return self.of(self.node_of(key))
+        # node_of() and of(), without their two calls: this runs for every cache call.
+        topology = self._topology
+        node = ALL_NODES if key is None or topology is None else topology.node_of(key)
+        breaker = self._by_node.get(node)
+        return self.of(node) if breaker is None else breaker
 
     def healthy(self, key: str) -> bool:
         """Whether the breaker of the node serving ``key`` is closed with no failure

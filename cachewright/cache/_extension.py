@@ -17,7 +17,7 @@ Redis client. :class:`~cachewright.cache.Cache` inherits them from
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -78,13 +78,15 @@ class PatternInterface:
         is then left unsent), or the cache was unavailable (fail-open)."""
         return await self._writes.delete_after(keys, ahead)
 
-    async def lookup(self, key: str, type: Any = None) -> Entry[Any] | Lease | None:
+    def lookup(self, key: str, type: Any = None) -> Coroutine[Any, Any, Entry[Any] | Lease | None]:
         """Like :meth:`get_entry`, but a lease placeholder comes back as a :class:`Lease`.
 
         Patterns use it to tell "someone is filling this key" from "nobody has it".
         With a local tier, a local hit answers first; leases are never kept locally.
+        Awaited like the other reads; it hands back the read path's own coroutine,
+        without a frame of its own around it (a ``CacheAside`` hit runs through it).
         """
-        return await self._reads.lookup(key, type)
+        return self._reads.lookup(key, type)
 
     async def get_many_entries(
         self, keys: Iterable[str], type: Any = None

@@ -126,7 +126,14 @@ class Guard:
         try:
             if self._check is not None:
                 await self._within(self._read_timeout, "read_timeout", self._checked, ())
-            result = await self._within(self._read_timeout, "read_timeout", op, args)
+            timeout = self._read_timeout
+            if timeout is None:
+                result = await op(*args)
+            else:  # _within's work, without its frame: this runs for every read
+                try:
+                    result = await self._deadlines.run(timeout, op, args)
+                except TimeoutError:
+                    raise _timed_out(timeout, "read_timeout") from None
         except (AccessDenied, CacheUnavailable, CacheError, ConfigurationError) as exc:
             return self._judge_read(breaker, exc, default)
         else:
@@ -134,7 +141,8 @@ class Guard:
             breaker.success()
             return result
         finally:
-            breaker.release(ticket)
+            if ticket:  # a probe's (0: no probe, nothing to release)
+                breaker.release(ticket)
 
     def _judge_read(self, breaker: CircuitBreaker, exc: Exception, default: R) -> R:
         """What a failed read does to the breaker and counters; ``default`` then."""
@@ -323,9 +331,7 @@ class Guard:
         try:
             return await self._deadlines.run(seconds, op, args)
         except TimeoutError:
-            raise CacheUnavailable(
-                f"no answer from the cache server within {name} ({seconds:g} s)"
-            ) from None
+            raise _timed_out(seconds, name) from None
 
     def _failed_read(self) -> None:
         self._error()
@@ -334,3 +340,7 @@ class Guard:
     def _error(self) -> None:
         self._counters.errors += 1
         self._metrics.error(self._attrs)
+
+
+def _timed_out(seconds: float, name: str) -> CacheUnavailable:
+    return CacheUnavailable(f"no answer from the cache server within {name} ({seconds:g} s)")

@@ -96,9 +96,15 @@ class ReadPath:
             self._counters.misses += 1
             self._metrics.miss(self._mattrs)
             return None
-        found = await self.found(physical, raw, type, now_ms())
-        if local is not None and isinstance(found, Entry):
-            local.fill(key, raw, type, found, ticket)
+        # found()'s work, without its coroutine: a hit that does not slide awaits nothing
+        now = now_ms()
+        found = self.classify(physical, raw, type, now)
+        if isinstance(found, Entry):
+            life = sliding_life(raw, now)
+            if life:
+                await self.slide(physical, raw, found, life)
+            if local is not None:
+                local.fill(key, raw, type, found, ticket)
         return found
 
     def missed(self) -> None:
@@ -125,6 +131,7 @@ class ReadPath:
     async def found(
         self, physical: str, raw: bytes, tp: Any, now: int
     ) -> Entry[Any] | Lease | None:
+        """Classify ``raw`` and slide a sliding entry (what :meth:`lookup` does inline)."""
         result = self.classify(physical, raw, tp, now)
         if isinstance(result, Entry):
             life = sliding_life(raw, now)
@@ -194,6 +201,8 @@ class ReadPath:
         self._counters.misses += missed
         self._metrics.miss(self._mattrs, missed)
         if not other:
+            if found == len(user_keys):  # every key a plain hit: no index to look up
+                return dict(zip(user_keys, values, strict=True))
             return dict(zip([user_keys[i] for i in plain], values, strict=True))
         # Some hits need the per-entry path (tags, a sliding window, a stale grace, ...);
         # the result keeps the asked order.

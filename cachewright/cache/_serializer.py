@@ -69,7 +69,7 @@ CORRUPT = Corrupt()
 
 
 class Serializer:
-    __slots__ = ("_codec", "_compress_threshold", "_max_bytes", "_mismatch")
+    __slots__ = ("_codec", "_compress_threshold", "_flag", "_max_bytes", "_mismatch")
 
     def __init__(
         self,
@@ -80,6 +80,7 @@ class Serializer:
         on_type_mismatch: Literal["raise", "miss"],
     ) -> None:
         self._codec = codec
+        self._flag = codec.flag  # a codec's mark in the envelope: read once, not per entry
         self._compress_threshold = compress_threshold
         self._max_bytes = max_bytes
         self._mismatch = on_type_mismatch
@@ -125,7 +126,7 @@ class Serializer:
             return CORRUPT
         if flags & LEASE:
             return Lease(raw, expires)
-        if (flags & ~COMPRESSED & 0x03) != self._codec.flag:
+        if (flags & ~COMPRESSED & 0x03) != self._flag:
             return CORRUPT  # written by another codec: foreign to this cache
         tags: tuple[str, ...] = ()
         payload_at = HEADER_SIZE

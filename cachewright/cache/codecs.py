@@ -30,6 +30,7 @@ from cachewright.errors import ConfigurationError, SerializationError, TypeMisma
 __all__ = ["Codec", "CorruptPayload", "JsonCodec", "PickleCodec", "adapter_for"]
 
 _ADAPTERS: dict[object, TypeAdapter[Any]] = {}
+_last: tuple[object, TypeAdapter[Any]] = (object(), TypeAdapter(object))  # the last asked
 
 
 class CorruptPayload(SerializationError):
@@ -38,12 +39,17 @@ class CorruptPayload(SerializationError):
 
 def adapter_for(tp: Any) -> TypeAdapter[Any]:
     """A cached ``TypeAdapter`` for ``tp`` (building one costs far more than using it)."""
+    global _last
+    last = _last
+    if last[0] is tp:  # the type of the previous call: no hash (``Optional[T]``'s is Python)
+        return last[1]
     try:
         adapter = _ADAPTERS.get(tp)
     except TypeError:  # an unhashable type expression: build, do not cache
         return _build(tp)
     if adapter is None:
         adapter = _ADAPTERS[tp] = _build(tp)
+    _last = (tp, adapter)
     return adapter
 
 

@@ -103,12 +103,18 @@ class Entry(Generic[T]):
         """Build from the envelope's millisecond times (0: none), without datetimes.
 
         Raises ``OverflowError`` for a time beyond year 9999 (a corrupt header)."""
-        if min(expires_ms, fresh_ms, written_ms) < 0 or (
-            max(expires_ms, fresh_ms, written_ms) >= MAX_MS
-        ):
+        if not (0 <= expires_ms < MAX_MS and 0 <= fresh_ms < MAX_MS and 0 <= written_ms < MAX_MS):
             raise OverflowError("a time of the entry is out of range")
+        # _init's work without its call: this runs for every entry read.
         entry: Entry[T] = cls.__new__(cls)
-        entry._init(value, tags, expires_ms, fresh_ms, stale, written_ms, version)
+        setter = object.__setattr__
+        setter(entry, "value", value)
+        setter(entry, "tags", tags)
+        setter(entry, "_expires_ms", expires_ms)
+        setter(entry, "_fresh_ms", fresh_ms)
+        setter(entry, "stale", stale)
+        setter(entry, "_written_ms", written_ms)
+        setter(entry, "version", version)
         return entry
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -167,6 +167,13 @@ class Topology(Protocol):
     A backend without it is one node.
     """
 
+    @property
+    def sharded(self) -> bool:
+        """Whether keys live on different nodes at once (Cluster). False: one node
+        serves every key at a time (standalone, Sentinel), so the cache groups a batch
+        with one :meth:`node_of` instead of one per key."""
+        ...
+
     def node_of(self, key: str) -> str:
         """A name of the node serving ``key`` now (no I/O): the same name for the
         same node, a new name once another node serves the key."""

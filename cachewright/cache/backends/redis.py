@@ -187,10 +187,13 @@ class RedisBackend(FillOps):
 
     async def get(self, key: str) -> bytes | None:
         """One GET; reads issued while another is in flight leave together as one MGET."""
-        with self._errors:
+        try:  # the errors' mapping without entering a ``with``: this runs for every get
             if self._lane is not None:
                 return cast("bytes | None", await self._lane.get(key))
             return cast("bytes | None", await self._client.get(key))
+        except Exception as exc:
+            self._errors.reraise(exc)
+            raise
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:

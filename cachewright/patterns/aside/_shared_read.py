@@ -3,7 +3,7 @@
 Usage::
 
     reads = SharedRead[Entry[User] | Lease | None]()
-    found, own = await reads.run("user:1", lambda: cache.lookup("user:1", User))
+    found, own = await reads.run("user:1", cache.lookup, "user:1", User)
     reads.forget("user:1")   # after a write: callers arriving later read afresh
 
 The first caller for a key reads in its own task (``own`` is True for it). Callers
@@ -35,9 +35,9 @@ class SharedRead(Generic[T]):
     def __init__(self) -> None:
         self._reads: dict[str, list[asyncio.Future[Any]]] = {}
 
-    async def run(self, key: str, read: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
-        """The result of ``read()`` or of the read in flight for ``key``, and whether
-        this call made the read itself."""
+    async def run(self, key: str, read: Callable[..., Awaitable[T]], *args: Any) -> tuple[T, bool]:
+        """The result of ``read(*args)`` or of the read in flight for ``key``, and
+        whether this call made the read itself."""
         while (waiting := self._reads.get(key)) is not None:
             # Each waiter awaits a future of its own: cancelling one cancels nobody else.
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -48,7 +48,7 @@ class SharedRead(Generic[T]):
         waiters: list[asyncio.Future[Any]] = []  # a list, no future: a lone read costs none
         self._reads[key] = waiters
         try:
-            value = await read()
+            value = await read(*args)
         except BaseException as exc:
             self._release(key, waiters)
             for future in waiters:

@@ -86,9 +86,9 @@ batch but not written.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from types import TracebackType
-from typing import Any, Generic, Literal, Self, TypeVar, cast
+from typing import Any, Generic, Literal, Self, TypeGuard, TypeVar, cast
 
 from cachewright.cache import Cache, Entry, Lease
 from cachewright.events import EventKind
@@ -142,6 +142,7 @@ class CacheAside(Generic[K, V]):
         "_flights",
         "_key",
         "_loader",
+        "_lookup",
         "_many",
         "_misses",
         "_read_type",
@@ -204,6 +205,7 @@ class CacheAside(Generic[K, V]):
         self._loader = parts.loader
         self._key = parts.key
         self._read_type = parts.read_type
+        self._lookup = cache.lookup
         self._signals = parts.signals
         self._counters = parts.counters
         self._timed = timed = parts.timed
@@ -278,34 +280,51 @@ class CacheAside(Generic[K, V]):
         load fails and no stale value is left, :class:`~cachewright.errors.LockTimeout`
         when ``lock=True`` and another process's fill outlasts ``lock_wait``.
         """
-        return (await self.get_entry(key)).value
+        # get_entry's steps, repeated rather than awaited: a coroutine less per hit.
+        cache_key = self._key(key)
+        found, own = None, False
+        if not self._flights.running(cache_key):
+            found, own = await self._reads.run(cache_key, self._lookup, cache_key, self._read_type)
+            if self._fresh(found, cache_key):
+                return cast("V | None", found.value)  # a string: no typing objects per call
+        return (await self._flight(key, cache_key, found, own)).value
 
     async def get_entry(self, key: K) -> Entry[V | None]:
         """Like :meth:`get`, with the entry's metadata; ``stale`` marks a stale serve."""
         cache_key = self._key(key)
+        found, own = None, False
         if not self._flights.running(cache_key):
             # The hit path: one cache read (shared by the callers of this key that
             # arrive meanwhile) and a freshness check; no task, no lock. A miss or a
             # stale entry goes on to the single flight below.
-            found, own = await self._reads.run(
-                cache_key, lambda: self._cache.lookup(cache_key, self._read_type)
-            )
-            if isinstance(found, Entry) and not found.stale and not self._due(found):
-                self._signals.emit(EventKind.HIT, cache_key)
-                return cast("Entry[V | None]", found)  # a string: no typing objects per call
-            if own:  # the flight starts from this read rather than reading again
-                return await self._flights.run(
-                    cache_key, lambda: self._misses.answer(key, cache_key, found)
-                )
-        return await self._flights.run(cache_key, lambda: self._resolve(key, cache_key))
+            found, own = await self._reads.run(cache_key, self._lookup, cache_key, self._read_type)
+            if self._fresh(found, cache_key):
+                return cast("Entry[V | None]", found)
+        return await self._flight(key, cache_key, found, own)
+
+    def _fresh(self, found: Entry[Any] | Lease | None, cache_key: str) -> TypeGuard[Entry[Any]]:
+        """Whether ``found`` is a hit: fresh, not due for an early refresh (if any)."""
+        if (
+            isinstance(found, Entry)
+            and not found.stale
+            and (self._early is None or not due_early(found, self._timer, self._early))
+        ):
+            self._signals.emit(EventKind.HIT, cache_key)
+            return True
+        return False
+
+    def _flight(
+        self, key: K, cache_key: str, found: Entry[Any] | Lease | None, own: bool
+    ) -> Awaitable[Entry[V | None]]:
+        """The single flight: started from this caller's read (``own``) rather than
+        reading again, else joined, or started with a read of its own."""
+        if own:
+            return self._flights.run(cache_key, lambda: self._misses.answer(key, cache_key, found))
+        return self._flights.run(cache_key, lambda: self._resolve(key, cache_key))
 
     async def _resolve(self, key: K, cache_key: str) -> Entry[V | None]:
         found = await self._cache.lookup(cache_key, self._read_type)
         return await self._misses.answer(key, cache_key, found)
-
-    def _due(self, entry: Entry[Any]) -> bool:
-        """Whether a fresh entry is due for an early refresh (never without one)."""
-        return self._early is not None and due_early(entry, self._timer, self._early)
 
     async def get_many(self, keys: Iterable[K]) -> dict[K, V]:
         """The values of ``keys`` the cache or the loader has (misses are absent).
