@@ -11,6 +11,16 @@ Usage (what ``CacheAside.get_many`` and ``warmup`` do)::
 A failing batch raises its first failure unchanged, with notes naming its key and
 the other keys that failed; the keys that loaded are cached.
 
+Batch reads (``get_many``, ``warmup``) cost one cache read for all keys and one
+batched load for the misses. With ``batch_fill="safe"`` (the default) each missing
+key is leased before the load and filled by compare-and-set, so G10 holds; that is
+two commands per missing key, sent concurrently (at most ``max_concurrency`` at a
+time). ``batch_fill="fast"`` writes the batch in one ``set_many`` round trip instead,
+and gives up G10 for batch reads: a write or invalidation landing while the batch
+loads can be overwritten by the older value until ``ttl`` ends. Batch reads do not
+wait on other processes' locks: a key another process is filling is loaded with the
+batch but not written.
+
 Events and timeouts, as ``get`` for each key: ``hit`` (then ``stale``) for an entry
 found, ``miss`` for a key loaded. With ``soft_timeout``, the stale entries found wait
 up to ``soft_timeout`` for their refreshes, all at once (so the call waits

@@ -14,6 +14,17 @@ The load is a task of its own, so a caller that stops waiting (its timeout ran o
 it was cancelled) leaves it running: it ends by filling the cache. ``close()`` cancels
 the loads still running, like the background refreshes (their lease expires by itself).
 
+Loader timeouts (G8): with ``soft_timeout`` (needs ``stale_ttl``), a read that
+finds a stale entry waits up to ``soft_timeout`` for the refresh, then returns the
+stale value; without it, the stale value is returned at once (the default). With
+``hard_timeout``, a read that has no stale value to fall back on waits up to
+``hard_timeout`` for its whole miss (lease, lock wait, load, fill), then raises
+:class:`~cachewright.errors.LoaderTimeout`; ``get_many`` (its batch load) and
+``refresh`` likewise. Either way the load goes on in the background (one per key
+for ``get``; later readers join it) and fills the cache when it ends; ``close()``
+cancels the loads still running. Warm-up takes neither (see ``_many``). A refresh
+that fails while a stale value exists serves that value (fail-safe).
+
 A load that is not a key's (a ``get_many`` batch, a ``refresh()``) runs with
 :meth:`spawn`: nobody joins it, ``close()`` still cancels it.
 

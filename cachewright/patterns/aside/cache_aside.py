@@ -43,16 +43,8 @@ Guarantees (docs/guarantees.md):
   one refresh per key at a time; while the loader fails, the stale value keeps being
   served until the grace ends. After that a failing load raises. ``early_refresh``
   (XFetch's beta, 1.0 is a good start) refreshes hot entries before they expire.
-- Loader timeouts (G8): with ``soft_timeout`` (needs ``stale_ttl``), a read that
-  finds a stale entry waits up to ``soft_timeout`` for the refresh, then returns the
-  stale value; without it, the stale value is returned at once (the default). With
-  ``hard_timeout``, a read that has no stale value to fall back on waits up to
-  ``hard_timeout`` for its whole miss (lease, lock wait, load, fill), then raises
-  :class:`~cachewright.errors.LoaderTimeout`; ``get_many`` (its batch load) and
-  ``refresh`` likewise. Either way the load goes on in the background (one per key
-  for ``get``; later readers join it) and fills the cache when it ends; ``close()``
-  cancels the loads still running. Warm-up takes neither (see ``_many``). A refresh
-  that fails while a stale value exists serves that value (fail-safe).
+- Loader timeouts (G8): ``soft_timeout`` bounds the wait for a stale entry's refresh,
+  ``hard_timeout`` a miss's whole wait; the load goes on in the background (``_timeouts``).
 - Adaptive caching: the loader may return ``Cached(value, ttl=..., tags=[...])`` or
   ``Cached.skip(value)`` to choose one value's life, tags, or no caching at all.
 - Conditional refresh: ``refresh_loader(key, stale_entry)`` is called instead of the
@@ -72,15 +64,8 @@ UserNotFound:`` keeps working once a cache is added. cachewright raises its own 
 only where it decides something itself (``LockTimeout``). A cache that cannot be
 reached never fails a read that loaded a value: reads fail open and fills are skipped.
 
-Batch reads (``get_many``, ``warmup``) cost one cache read for all keys and one
-batched load for the misses. With ``batch_fill="safe"`` (the default) each missing
-key is leased before the load and filled by compare-and-set, so G10 holds; that is
-two commands per missing key, sent concurrently (at most ``max_concurrency`` at a
-time). ``batch_fill="fast"`` writes the batch in one ``set_many`` round trip instead,
-and gives up G10 for batch reads: a write or invalidation landing while the batch
-loads can be overwritten by the older value until ``ttl`` ends. Batch reads do not
-wait on other processes' locks: a key another process is filling is loaded with the
-batch but not written.
+Batch reads (``get_many``, ``warmup``): one cache read for all keys, one batched load
+for the misses, filled as ``batch_fill`` says (see ``_many``).
 """
 
 from __future__ import annotations
