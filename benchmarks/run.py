@@ -119,6 +119,25 @@ def load_now() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(steal, total) CPU ticks of the machine so far, from /proc/stat (0, 0 elsewhere).
+
+    Steal is the time the hypervisor gave this VM's CPUs to others: a load average
+    near zero can hide a host that runs this machine at two-thirds speed."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float | None:
+    """The share of CPU time stolen by the host between two :func:`cpu_ticks`."""
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total > 0 else None
+
+
 def machine() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -156,8 +175,9 @@ async def main(options: argparse.Namespace) -> dict[str, Any]:
     repeats = options.repeats
     started = time.time()
     loads: dict[str, tuple[str, str]] = {}
+    steal: dict[str, float | None] = {}
     data: dict[str, Any] = {
-        "machine": machine(), "command": options.command, "load": loads,
+        "machine": machine(), "command": options.command, "load": loads, "steal": steal,
         "failures": {}, "quick": quick, "repeats": repeats, "processes": options.processes,
     }  # fmt: skip
     failures: dict[str, str] = data["failures"]
@@ -188,15 +208,17 @@ async def main(options: argparse.Namespace) -> dict[str, Any]:
                 if quick and key == "tags" and not (only and key in only):
                     continue  # filling keyspaces is slow: a quick run leaves it out
                 await probe.client.flushall()
-                before, begun = load_now(), time.time()
+                before, begun, ticks = load_now(), time.time(), cpu_ticks()
                 try:
                     data[key] = await part()
                 except Exception as exc:  # one broken part must not lose the others
                     log(f"{key}: failed: {exc!r}")
                     failures[key] = f"{type(exc).__name__}: {exc}"
                 loads[key] = (before, load_now())
+                steal[key] = steal_share(ticks, cpu_ticks())
+                stolen = "n/a" if steal[key] is None else f"{steal[key]:.0%}"
                 log(f"{key}: {time.time() - begun:.0f} s, load average {loads[key][0]} -> "
-                    f"{loads[key][1]}")  # fmt: skip
+                    f"{loads[key][1]}, CPU stolen by the host {stolen}")  # fmt: skip
             await probe.client.flushall()
         finally:
             await probe.close()
