@@ -32,20 +32,7 @@ class Counters:
     with :meth:`add_shard` and summed by :meth:`snapshot`: exact, with no lock.
     """
 
-    __slots__ = (
-        "_shards",
-        "corrupt",
-        "deletes",
-        "errors",
-        "fail_open_reads",
-        "fail_open_writes",
-        "hits",
-        "local_hits",
-        "misses",
-        "sets",
-        "stale_hits",
-        "type_mismatches",
-    )
+    __slots__ = ("_shards", *_NAMES)
 
     def __init__(self) -> None:
         self.hits = 0
