@@ -222,7 +222,12 @@ async def test_many_workers_at_once_one_sigkilled(
         others = [procs.start("worker", setup.worker_env()) for _ in range(workers - 1)]
         writer = procs.start("writer", setup.writer_env(total=20_000, acks=acks))
         assert await finished(procs, writer, acks) == 0, procs.log_of(writer)
-        assert await procs.exited(doomed) == -signal.SIGKILL
+        try:
+            code = await procs.exited(doomed)
+        except TimeoutError as exc:  # say how far the doomed worker got
+            log = procs.log_of(doomed)
+            raise AssertionError(f"the doomed worker is still running: {log}") from exc
+        assert code == -signal.SIGKILL
         await drained(queue)
         stats = [await procs.stop(worker) for worker in others]
         await nothing_left_in_redis(setup)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -43,6 +44,9 @@ class CueStore(BaseStore[int, int]):
         await self.delete_many([key])
 
     async def set_many(self, items: Mapping[int, int]) -> None:
+        # One line per batch on stderr (the process's log): a test that waits for the
+        # cue in vain shows how far this worker got.
+        print(f"batch of {len(items)} rows, {self._left} to the cue", file=sys.stderr, flush=True)
         if self._left <= 0 or len(items) < self._left:
             self._left -= len(items)
             await self._inner.set_many(items)
