@@ -93,8 +93,7 @@ class ReadPath:
         physical = self._keys.entry(key)
         raw = await self._guard.read(None, self._read_from.get, physical, at=physical)
         if raw is None:
-            self._counters.misses += 1
-            self._metrics.miss(self._mattrs)
+            self.missed()
             return None
         # found()'s work, without its coroutine: a hit that does not slide awaits nothing
         now = now_ms()
@@ -148,13 +147,11 @@ class ReadPath:
             raise
         if isinstance(result, Corrupt):
             self._counters.corrupt += 1
-            self._counters.misses += 1
-            self._metrics.miss(self._mattrs)
+            self.missed()
             log.warning("unreadable entry at %r read as a miss", physical)
             return None
         if isinstance(result, Lease):
-            self._counters.misses += 1
-            self._metrics.miss(self._mattrs)
+            self.missed()
             return result
         if result.stale:
             self._counters.stale_hits += 1
@@ -262,8 +259,7 @@ class ReadPath:
         sliding: list[tuple[str, bytes, Entry[Any], int]] = []
         for user_key, key, raw in zip(user_keys, physical, raws, strict=True):
             if raw is None:
-                self._counters.misses += 1
-                self._metrics.miss(self._mattrs)
+                self.missed()
                 continue
             found = self.classify(key, raw, type, now)
             if isinstance(found, Entry):

@@ -158,8 +158,7 @@ class DirectReads:
         elif handoff.judge:
             parts.guard.read_succeeded(physical)
         if raw is None:
-            parts.counters.misses += 1
-            parts.metrics.miss(parts.mattrs)
+            parts.reads.missed()
             return None
         found = await parts.reads.found(physical, raw, tp, handoff.now)
         return found.value if isinstance(found, Entry) and not found.stale else None
